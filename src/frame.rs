@@ -1,0 +1,92 @@
+//! Small typed accessors over polars frames, so KPI code reads as the definition it implements
+//! instead of dtype plumbing. Every accessor names the column in its error.
+
+use crate::error::{PolarsContext, Result};
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+
+pub fn strs(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    let ca = c.str().ctx(format!("column {name} as text"))?;
+    Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+pub fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    Ok(c.bool()
+        .ctx(format!("column {name} as boolean"))?
+        .iter()
+        .collect())
+}
+
+pub fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    let c = c
+        .cast(&DataType::Int64)
+        .ctx(format!("column {name} as integer"))?;
+    Ok(c.i64()
+        .ctx(format!("column {name} as integer"))?
+        .iter()
+        .collect())
+}
+
+pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    let c = c
+        .cast(&DataType::Float64)
+        .ctx(format!("column {name} as number"))?;
+    Ok(c.f64()
+        .ctx(format!("column {name} as number"))?
+        .iter()
+        .collect())
+}
+
+pub fn dates(df: &DataFrame, name: &str) -> Result<Vec<Option<NaiveDate>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    Ok(c.date()
+        .ctx(format!("column {name} as date"))?
+        .as_date_iter()
+        .collect())
+}
+
+/// Nanosecond timestamps (UTC) of a `Datetime(ns)` column.
+pub fn timestamps_ns(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    let c = c
+        .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+        .ctx(format!("column {name} as timestamp"))?;
+    Ok(c.datetime()
+        .ctx(format!("column {name} as timestamp"))?
+        .phys
+        .iter()
+        .collect())
+}
+
+pub fn date_column(name: &str, values: &[Option<NaiveDate>]) -> Column {
+    let days: Vec<Option<i32>> = values
+        .iter()
+        .map(|d| d.map(|d| (d - EPOCH).num_days() as i32))
+        .collect();
+    Column::new(name.into(), days)
+        .cast(&DataType::Date)
+        .expect("i32 casts to date")
+}
+
+pub fn timestamp_column(name: &str, values: &[Option<i64>]) -> Column {
+    Column::new(name.into(), values.to_vec())
+        .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+        .expect("i64 casts to datetime")
+}
+
+pub fn ns_to_iso(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns)
+        .format("%Y-%m-%dT%H:%M:%S%.fZ")
+        .to_string()
+}
+
+/// Build a frame from columns of equal length.
+pub fn frame(columns: Vec<Column>) -> Result<DataFrame> {
+    DataFrame::new_infer_height(columns).ctx("building a table")
+}

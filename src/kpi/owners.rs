@@ -1,0 +1,107 @@
+//! Who owns a resource: the value of the first configured tag key found on the resource, else
+//! on its subscription, else `unallocated`. Keys match case-insensitively but otherwise exactly
+//! (`cost-center` is not `costcenter`); values are trimmed and lower-cased so `Team-A` and
+//! `team-a` are one owner; a value that is empty after trimming does not count.
+
+use serde_json::{Map, Value};
+
+pub const UNALLOCATED: &str = "unallocated";
+
+/// Parse a tags cell: a JSON object, or the brace-less form actual/amortized cost exports
+/// write (`"env": "prod","owner": "team-a"`), or empty. Non-string values are rendered as text.
+pub fn parse_tags(cell: Option<&str>) -> Map<String, Value> {
+    let Some(raw) = cell.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Map::new();
+    };
+    let wrapped;
+    let text = if raw.starts_with('{') {
+        raw
+    } else {
+        wrapped = format!("{{{raw}}}");
+        &wrapped
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The owner named by `tags` under the first of `keys` present with a non-empty value.
+pub fn owner_in(tags: &Map<String, Value>, keys: &[String]) -> Option<String> {
+    for key in keys {
+        for (k, v) in tags {
+            if k.eq_ignore_ascii_case(key) {
+                let value = match v {
+                    Value::String(s) => s.trim().to_lowercase(),
+                    Value::Null => String::new(),
+                    other => other.to_string().trim().to_lowercase(),
+                };
+                if !value.is_empty() {
+                    return Some(value);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Resource first (every key in priority order), then subscription, then `unallocated`.
+pub fn resolve_owner(
+    resource_tags: Option<&str>,
+    subscription_tags: Option<&str>,
+    keys: &[String],
+) -> String {
+    owner_in(&parse_tags(resource_tags), keys)
+        .or_else(|| owner_in(&parse_tags(subscription_tags), keys))
+        .unwrap_or_else(|| UNALLOCATED.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<String> {
+        vec!["owner".into(), "team".into(), "costcenter".into()]
+    }
+
+    #[test]
+    fn brace_less_tags_and_key_casing() {
+        // The EA cell text `"env": "prod","Owner": " Team-A "` (CSV unescaped).
+        let t = parse_tags(Some(r#""env": "prod","Owner": " Team-A ""#));
+        assert_eq!(owner_in(&t, &keys()).as_deref(), Some("team-a"));
+        let t = parse_tags(Some(r#"{"TEAM":"Payments"}"#));
+        assert_eq!(owner_in(&t, &keys()).as_deref(), Some("payments"));
+    }
+
+    #[test]
+    fn priority_is_key_order_on_resource_then_subscription() {
+        // Resource has team and costcenter: team wins over costcenter (owner absent).
+        assert_eq!(
+            resolve_owner(
+                Some(r#"{"costcenter":"cc1","team":"t1"}"#),
+                Some(r#"{"owner":"o"}"#),
+                &keys()
+            ),
+            "t1"
+        );
+        // Resource has only a near-miss key: falls back to the subscription.
+        assert_eq!(
+            resolve_owner(
+                Some(r#"{"cost-center":"cc9"}"#),
+                Some(r#"{"CostCenter":"CC-1"}"#),
+                &keys()
+            ),
+            "cc-1"
+        );
+        // Blank value does not count.
+        assert_eq!(
+            resolve_owner(Some(r#"{"owner":"  "}"#), None, &keys()),
+            UNALLOCATED
+        );
+        assert_eq!(resolve_owner(None, None, &keys()), UNALLOCATED);
+        assert_eq!(
+            resolve_owner(Some(""), Some("not json"), &keys()),
+            UNALLOCATED
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! defender-ledger: Defender for Containers coverage, detection, remediation and showback,
+//! computed monthly from Azure Resource Graph snapshots and Cost Management exports.
+//!
+//! Data moves left to right: `collect` → `history` → `kpi` → `render` → `store`.
+
+pub mod collect;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod history;
+pub mod kpi;
+pub mod model;
+pub mod period;
+pub mod store;
+
+pub use error::{Error, Result};
+
+/// The version recorded in every manifest.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

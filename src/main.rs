@@ -1,0 +1,3 @@
+fn main() {
+    println!("defender-ledger {}", defender_ledger::TOOL_VERSION);
+}

@@ -1,0 +1,16 @@
+//! `policy_states`: Azure Policy compliance of the Defender for Containers policies.
+use super::{Contract, Kind::*};
+
+pub const CONTRACT: Contract = Contract {
+    dataset: "policy_states",
+    columns: &[
+        ("subscriptionId", Key),
+        ("resourceId", Str),
+        ("policyAssignmentId", Str),
+        ("policyAssignmentScope", Str),
+        ("policyDefinitionId", Str),
+        ("policyDefinitionAction", Str),
+        ("complianceState", Str),
+        ("timestamp", Time),
+    ],
+};
