@@ -11,6 +11,8 @@ pub mod history;
 pub mod kpi;
 pub mod model;
 pub mod period;
+pub mod pipeline;
+pub mod render;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -1,3 +1,306 @@
-fn main() {
-    println!("defender-ledger {}", defender_ledger::TOOL_VERSION);
+//! CLI only: parse arguments, load the configuration, call the pipeline, map errors to exit
+//! codes (0 ok, 2 usage/config, 3 input data, 4 source/network, 5 publish).
+
+use clap::{Args, Parser, Subcommand};
+use defender_ledger::config::Config;
+use defender_ledger::error::{Error, ErrorClass};
+use defender_ledger::history::History;
+use defender_ledger::period::{Period, RunId, parse_date};
+use defender_ledger::pipeline::{self, publish, report, snapshot};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Replay the bundled sample tenant and publish the 2026-10 reports to ./out
+  defender-ledger run --period 2026-10
+
+  # Daily, just after midnight UTC: snapshot yesterday from Azure Resource Graph
+  defender-ledger snapshot --source azure
+
+  # Monthly: publish last month's reports to blob storage
+  defender-ledger --out https://acct.blob.core.windows.net/reports/ledger report --period 2026-10
+
+  # Check a published run has not changed since it was written
+  defender-ledger verify out/2026-10/20261101T060000Z
+
+Exit codes: 0 ok, 2 usage or configuration, 3 input data, 4 source or network, 5 publish.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "defender-ledger",
+    version,
+    about = "Defender for Containers coverage, detection, remediation and showback, every month",
+    after_help = EXAMPLES
+)]
+struct Cli {
+    /// Configuration file (TOML); every key can be overridden by DEFENDER_LEDGER_<SECTION>_<KEY>.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output location: a folder or a blob URL (overrides [output] location).
+    #[arg(long, global = true, value_name = "DIR|URL")]
+    out: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Replay a recorded tenant: snapshot every day up to the period's end, then report.
+    Run {
+        #[command(flatten)]
+        period: PeriodArg,
+        /// Folder in the sample-data layout to replay (overrides [source] replay_dir).
+        #[arg(long, value_name = "DIR")]
+        source: Option<String>,
+        /// Snapshot again days that history already holds.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Store one day's snapshot of every dataset in history.
+    Snapshot {
+        /// Day to label the snapshot with (default: yesterday, UTC).
+        #[arg(long, value_parser = parse_date, conflicts_with_all = ["from", "to"])]
+        date: Option<chrono::NaiveDate>,
+        /// First day of a backfill (replayed sources only).
+        #[arg(long, value_parser = parse_date, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of a backfill, inclusive.
+        #[arg(long, value_parser = parse_date, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// `azure` for live Resource Graph, or a folder to replay (default: [source] replay_dir).
+        #[arg(long, value_name = "azure|DIR")]
+        source: Option<String>,
+    },
+    /// Compute and publish the reports of a month from history and cost exports.
+    Report {
+        #[command(flatten)]
+        period: PeriodArg,
+    },
+}
+
+#[derive(Args, Debug)]
+struct PeriodArg {
+    /// Calendar month in UTC, YYYY-MM.
+    #[arg(long, value_parser = |s: &str| s.parse::<Period>())]
+    period: Period,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let started = Instant::now();
+    let command_name = match &cli.command {
+        Command::Run { .. } => "run",
+        Command::Snapshot { .. } => "snapshot",
+        Command::Report { .. } => "report",
+    };
+    match execute(cli) {
+        Ok(summary) => {
+            let mut line = summary;
+            line["outcome"] = json!("ok");
+            line["duration_ms"] = json!(started.elapsed().as_millis() as u64);
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let class = e.class();
+            println!(
+                "{}",
+                json!({"command": command_name, "outcome": "failed", "error_class": format!("{class:?}").to_lowercase(),
+                       "exit_code": class.exit_code(), "duration_ms": started.elapsed().as_millis() as u64})
+            );
+            ExitCode::from(class.exit_code() as u8)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEFENDER_LEDGER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Error> {
+    let (path, explicit) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("defender-ledger.toml"), false),
+    };
+    let mut cfg = Config::load_from_process_env(&path, explicit)?;
+    if let Some(out) = &cli.out {
+        cfg.output.location = out.clone();
+    }
+    Ok(cfg)
+}
+
+/// The run id: fresh, unless DEFENDER_LEDGER_RUN_ID pins it (tests, re-publishing by hand).
+fn run_id_for(store: &defender_ledger::store::Store, period: Period) -> Result<RunId, Error> {
+    match std::env::var("DEFENDER_LEDGER_RUN_ID") {
+        Ok(s) => RunId::parse(&s).map_err(Error::config),
+        Err(_) => publish::fresh_run_id(store, period),
+    }
+}
+
+fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
+    let mut cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Run {
+            period,
+            source,
+            refresh,
+        } => {
+            let period = period.period;
+            if let Some(dir) = source {
+                cfg.source.replay_dir = Some(dir);
+            }
+            let out = pipeline::output_store(&cfg)?;
+            let replay = pipeline::replay_source(&cfg)?;
+            let run_id = run_id_for(&out, period)?;
+            let days: Vec<_> = defender_ledger::collect::Source::days(&replay)?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| *d < period.end_exclusive())
+                .collect();
+            let history = History::new(&out);
+            let written = snapshot::snapshot_days(&replay, &history, &days, &run_id, refresh)?;
+            let outcome = report::report(
+                &report::ReportRequest {
+                    config: &cfg,
+                    period,
+                    run_id: run_id.clone(),
+                    command: format!("run --period {period}"),
+                },
+                &out,
+            )?;
+            print_human_summary(&outcome, out.display());
+            Ok(
+                json!({"command": "run", "period": period.to_string(), "run_id": run_id.to_string(),
+                      "snapshot_days_written": written.len(), "files_published": outcome.files.len() + 1}),
+            )
+        }
+        Command::Snapshot {
+            date,
+            from,
+            to,
+            source,
+        } => {
+            if let Some(s) = source.as_deref().filter(|s| *s != "azure") {
+                cfg.source.replay_dir = Some(s.to_string());
+            }
+            if source.as_deref() == Some("azure") {
+                return Err(Error::config(
+                    "--source azure: live collection is not available in this build",
+                ));
+            }
+            let out = pipeline::output_store(&cfg)?;
+            let replay = pipeline::replay_source(&cfg)?;
+            let days = match (date, from, to) {
+                (Some(d), _, _) => vec![d],
+                (None, Some(f), Some(t)) => {
+                    defender_ledger::period::days_between(f, t + chrono::Duration::days(1))
+                }
+                _ => vec![chrono::Utc::now().date_naive() - chrono::Duration::days(1)],
+            };
+            let run_id = RunId::fresh();
+            let history = History::new(&out);
+            let mut written = Vec::new();
+            for d in &days {
+                if let Some(m) = snapshot::snapshot_day(&replay, &history, *d, &run_id)? {
+                    written.push(m);
+                }
+            }
+            let rows: serde_json::Map<String, serde_json::Value> = written
+                .iter()
+                .flat_map(|m| {
+                    m.datasets
+                        .iter()
+                        .map(move |(k, v)| (format!("{}/{k}", m.date), json!(v.rows)))
+                })
+                .collect();
+            Ok(
+                json!({"command": "snapshot", "run_id": run_id.to_string(), "days": written.len(), "rows": rows}),
+            )
+        }
+        Command::Report { period } => {
+            let period = period.period;
+            let out = pipeline::output_store(&cfg)?;
+            let run_id = run_id_for(&out, period)?;
+            let outcome = report::report(
+                &report::ReportRequest {
+                    config: &cfg,
+                    period,
+                    run_id: run_id.clone(),
+                    command: format!("report --period {period}"),
+                },
+                &out,
+            )?;
+            print_human_summary(&outcome, out.display());
+            Ok(
+                json!({"command": "report", "period": period.to_string(), "run_id": run_id.to_string(),
+                      "files_published": outcome.files.len() + 1}),
+            )
+        }
+    }
+}
+
+fn print_human_summary(o: &report::ReportOutcome, out: &str) {
+    let k = &o.kpis;
+    let pct = |v: Option<f64>| {
+        v.map(|x| format!("{x:.1} %"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    let mins = |v: Option<f64>| {
+        v.map(|x| format!("{x:.1} min"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    eprintln!("defender-ledger {} — run {}", o.period, o.run_id);
+    eprintln!(
+        "  Compliance Rate (month end)   {}   min {}   gap subscription-days {}",
+        pct(k.coverage.month_end_rate),
+        pct(k.coverage.min_rate),
+        k.coverage.gap_subscription_days
+    );
+    eprintln!(
+        "  Detection latency (median)    {}   p90 {}   alerts {}",
+        mins(k.detection_latency.overall.median),
+        mins(k.detection_latency.overall.p90),
+        k.detection_latency.population
+    );
+    let crit = k.remediation.by_severity.get("Critical");
+    eprintln!(
+        "  Critical remediation in SLA   {}   open past due {}",
+        pct(crit.and_then(|c| c.rate)),
+        crit.map(|c| c.open_past_due_at_period_end).unwrap_or(0)
+    );
+    eprintln!(
+        "  High-severity runtime alerts  {}",
+        k.runtime_alerts.high_total
+    );
+    for (cur, total) in &k.showback.export_total_by_currency {
+        eprintln!("  Showback {cur} {total:.2} reconciled with the cost export");
+    }
+    eprintln!("  Cost anomalies                {}", k.anomalies.len());
+    eprintln!(
+        "  Published to {out}/{}/{}/ (manifest.json written last)",
+        o.period, o.run_id
+    );
 }

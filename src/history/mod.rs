@@ -48,6 +48,9 @@ pub struct Snapshots {
     pub days: Vec<NaiveDate>,
     pub markers: Vec<SnapshotMarker>,
     pub frames: BTreeMap<String, DataFrame>,
+    /// SHA-256 of every snapshot file read, by `<dataset>/<date>`: the content fingerprint of
+    /// the report's Resource Graph inputs (independent of which run wrote them).
+    pub content_sha256: BTreeMap<String, String>,
 }
 
 impl Snapshots {
@@ -75,6 +78,7 @@ impl Snapshots {
             days: days.into_iter().collect(),
             markers: vec![],
             frames,
+            content_sha256: BTreeMap::new(),
         })
     }
 }
@@ -143,24 +147,33 @@ impl<'a> History<'a> {
     pub fn load_before(&self, before: NaiveDate) -> Result<Snapshots> {
         let markers = self.markers_before(before)?;
         let mut frames = BTreeMap::new();
+        let mut content_sha256 = BTreeMap::new();
         for contract in DATASETS {
             frames.insert(
                 contract.dataset.to_string(),
-                self.load_dataset(contract, &markers)?,
+                self.load_dataset(contract, &markers, &mut content_sha256)?,
             );
         }
         Ok(Snapshots {
             days: markers.iter().map(|m| m.date).collect(),
             markers,
             frames,
+            content_sha256,
         })
     }
 
-    fn load_dataset(&self, contract: &Contract, markers: &[SnapshotMarker]) -> Result<DataFrame> {
+    fn load_dataset(
+        &self,
+        contract: &Contract,
+        markers: &[SnapshotMarker],
+        hashes: &mut BTreeMap<String, String>,
+    ) -> Result<DataFrame> {
         let mut parts = Vec::with_capacity(markers.len());
         for m in markers {
             let path = Self::dataset_path(contract.dataset, m.date, &m.run_id);
             let bytes = self.store.get(&path)?;
+            let key = format!("{}/{}", contract.dataset, m.date);
+            hashes.insert(key, crate::render::manifest::sha256_hex(&bytes));
             let df = ParquetReader::new(Cursor::new(bytes.to_vec()))
                 .finish()
                 .ctx(format!("reading {path}"))?;

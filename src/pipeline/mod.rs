@@ -1,0 +1,31 @@
+//! The two entry points of DESIGN.md and their composition: `snapshot` (daily) stores every
+//! dataset of a day in history; `report` (monthly) computes KPIs and publishes a run; `run`
+//! replays a recorded tenant through both.
+
+pub mod publish;
+pub mod report;
+pub mod snapshot;
+
+use crate::collect::Source;
+use crate::collect::replay::Replay;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Open the output store (created if it is a folder).
+pub fn output_store(cfg: &Config) -> Result<Store> {
+    Store::open(&cfg.output.location, true)
+}
+
+/// The configured replay source, or a clear error saying how to name one.
+pub fn replay_source(cfg: &Config) -> Result<Replay> {
+    let dir = cfg.source.replay_dir.as_deref().ok_or_else(|| {
+        Error::config("no replay source: pass --source DIR or set [source] replay_dir")
+    })?;
+    Replay::open(dir)
+}
+
+/// Short name of a source for summaries.
+pub fn describe(source: &dyn Source) -> String {
+    source.describe()
+}

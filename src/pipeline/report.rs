@@ -1,0 +1,240 @@
+//! `report --period`: read the period's snapshots (and history before it) and cost exports,
+//! compute every KPI, render, and publish one run with its manifest last.
+
+use crate::collect::cost_exports;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::frame::{dates, strs};
+use crate::history::{History, SNAPSHOT_DATE, Snapshots};
+use crate::kpi::{self, Kpis, Parameters};
+use crate::period::{Period, RunId};
+use crate::render::csv::{CsvSpec, to_csv};
+use crate::render::manifest::{Manifest, file_entries, sha256_hex};
+use crate::render::{OutputFile, parquet_file};
+use crate::store::Store;
+use chrono::Duration;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// What a report computed and where it went.
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    pub period: Period,
+    pub run_id: RunId,
+    pub kpis: Kpis,
+    pub files: Vec<String>,
+}
+
+/// Subscription tags from the latest snapshot that lists each subscription (all snapshots
+/// loaded are before the period's end).
+pub fn latest_subscription_tags(snap: &Snapshots) -> Result<BTreeMap<String, Option<String>>> {
+    let df = snap.frame("subscriptions");
+    let d = dates(df, SNAPSHOT_DATE)?;
+    let ids = strs(df, "subscriptionId")?;
+    let tags = strs(df, "tags")?;
+    let mut latest: BTreeMap<String, (chrono::NaiveDate, Option<String>)> = BTreeMap::new();
+    for i in 0..df.height() {
+        let (Some(day), Some(id)) = (d[i], ids[i].as_deref()) else {
+            continue;
+        };
+        let e = latest.entry(id.to_lowercase()).or_insert((day, None));
+        if day >= e.0 {
+            *e = (day, tags[i].clone());
+        }
+    }
+    Ok(latest.into_iter().map(|(k, (_, t))| (k, t)).collect())
+}
+
+pub struct ReportRequest<'a> {
+    pub config: &'a Config,
+    pub period: Period,
+    pub run_id: RunId,
+    pub command: String,
+}
+
+pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
+    let (cfg, period) = (req.config, req.period);
+    let params = Parameters::from_config(cfg);
+    let snap = History::new(out).load_before(period.end_exclusive())?;
+    let in_period: Vec<_> = snap
+        .days
+        .iter()
+        .copied()
+        .filter(|d| period.contains(*d))
+        .collect();
+    if in_period.is_empty() {
+        return Err(Error::input(
+            format!("{}/history", out.display()),
+            format!(
+                "no snapshot days for {period}; run `snapshot` daily (or `run --period {period}` for a replayed source)"
+            ),
+        ));
+    }
+    let missing: Vec<_> = period
+        .days()
+        .into_iter()
+        .filter(|d| !in_period.contains(d))
+        .collect();
+    let sub_tags = latest_subscription_tags(&snap)?;
+
+    let coverage = kpi::coverage::compute(&snap, &params, period, &sub_tags)?;
+    let detection = kpi::detection::compute(&snap, &coverage.resource_days, &params, period)?;
+    let vulns = kpi::vulnerabilities::compute(&snap, &coverage.resource_days, &params, period)?;
+
+    let cost_location = cfg.cost_location().ok_or_else(|| {
+        Error::config("no cost export location: set [cost] location (or [source] replay_dir)")
+    })?;
+    if cfg.cost.exports.is_empty() {
+        return Err(Error::config(
+            "[cost] exports is empty: name the export(s) that feed showback",
+        ));
+    }
+    let cost_store = Store::open(&cost_location, false)?;
+    let window_start = period.start() - Duration::days(params.anomalies.window_days);
+    let cost = cost_exports::load(
+        &cost_store,
+        &cfg.cost.exports,
+        window_start,
+        period.end_exclusive(),
+    )?;
+    let showback =
+        kpi::showback::compute(&cost, &coverage.resource_days, &sub_tags, &params, period)?;
+    let (anomalies, anomalies_table) =
+        kpi::anomalies::compute(&cost, &coverage.resource_days, &params, period)?;
+
+    let mut data_quality = coverage.data_quality.clone();
+    data_quality.extend(showback.data_quality.iter().cloned());
+    for n in &detection.latency.negative_latency {
+        data_quality.push(format!(
+            "alert {} has timeGeneratedUtc before startTimeUtc ({:.1} minutes); excluded from latency",
+            n.systemAlertId, n.latency_minutes
+        ));
+    }
+
+    let kpis = Kpis {
+        schema_version: 1,
+        period: period.to_string(),
+        period_start: period.start(),
+        period_end_exclusive: period.end_exclusive(),
+        parameters: params.clone(),
+        snapshot_days_in_period: in_period.clone(),
+        snapshot_days_missing: missing.clone(),
+        coverage: coverage.kpis.clone(),
+        detection_latency: detection.latency.clone(),
+        runtime_alerts: detection.alerts.clone(),
+        remediation: vulns.kpis.clone(),
+        showback: showback.kpis.clone(),
+        anomalies,
+        data_quality,
+    };
+
+    let mut files = vec![OutputFile::new("kpis.json", kpis_json(&kpis), None)];
+    let finance = [
+        ("finance/showback-by-owner.csv", &showback.by_owner),
+        ("finance/showback-by-resource.csv", &showback.by_resource),
+        (
+            "finance/defender-cost-allocation.csv",
+            &showback.defender_allocation,
+        ),
+        ("finance/untagged-resources.csv", &showback.untagged),
+        ("finance/cost-anomalies.csv", &anomalies_table),
+    ];
+    for (path, df) in finance {
+        files.push(OutputFile::new(
+            path,
+            to_csv(
+                df,
+                CsvSpec {
+                    amount_columns: &["amount"],
+                },
+            )?,
+            Some(df.height()),
+        ));
+    }
+    let tables = [
+        (
+            "data/subscription_days.parquet",
+            &coverage.subscription_days,
+        ),
+        ("data/resource_days.parquet", &coverage.resource_days),
+        (
+            "data/coverage_by_management_group.parquet",
+            &coverage.by_management_group,
+        ),
+        ("data/alerts.parquet", &detection.population),
+        (
+            "data/alerts_by_owner_cluster_status.parquet",
+            &detection.by_owner_cluster_status,
+        ),
+        ("data/vulnerability_findings.parquet", &vulns.findings),
+        ("data/showback_by_owner.parquet", &showback.by_owner),
+        ("data/showback_by_resource.parquet", &showback.by_resource),
+        (
+            "data/defender_cost_allocation.parquet",
+            &showback.defender_allocation,
+        ),
+        ("data/untagged_resources.parquet", &showback.untagged),
+        ("data/cost_anomalies.parquet", &anomalies_table),
+    ];
+    for (path, df) in tables {
+        files.push(parquet_file(path, df)?);
+    }
+    for (dataset, df) in &snap.frames {
+        files.push(parquet_file(
+            &format!("data/snapshots/{dataset}.parquet"),
+            df,
+        )?);
+    }
+
+    let input_fingerprint = sha256_hex(
+        serde_json::to_string(
+            &json!({"snapshots": snap.content_sha256, "cost": cost.fingerprint_material()}),
+        )
+        .expect("json")
+        .as_bytes(),
+    );
+    let manifest = Manifest {
+        schema_version: 1,
+        tool: "defender-ledger".into(),
+        tool_version: crate::TOOL_VERSION.into(),
+        run_id: req.run_id.to_string(),
+        command: req.command.clone(),
+        period: period.to_string(),
+        period_start: period.start().to_string(),
+        period_end_exclusive: period.end_exclusive().to_string(),
+        source: snap
+            .markers
+            .last()
+            .map(|m| m.source.clone())
+            .unwrap_or_default(),
+        output: out.display().to_string(),
+        config_sha256: cfg.fingerprint(),
+        provenance: json!({
+            "scope": {
+                "management_groups": cfg.azure.management_groups,
+                "subscriptions": cfg.azure.subscriptions,
+            },
+            "parameters": params,
+            "snapshot_days_used": snap.days,
+            "snapshot_days_in_period": in_period,
+            "snapshot_days_missing": missing,
+            "snapshots": snap.markers,
+            "cost_exports": cost.provenance_json(),
+        }),
+        input_fingerprint,
+        files: file_entries(&files),
+    };
+    crate::pipeline::publish::publish_run(out, period, &req.run_id, &files, &manifest)?;
+    Ok(ReportOutcome {
+        period,
+        run_id: req.run_id.clone(),
+        kpis,
+        files: files.into_iter().map(|f| f.path).collect(),
+    })
+}
+
+pub fn kpis_json(kpis: &Kpis) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(kpis).expect("kpis serialise");
+    v.push(b'\n');
+    v
+}
