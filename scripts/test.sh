@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need (poppler for PDF text checks, Azurite
+# and the Kusto parser from npm), then runs every test. Safe on a fresh clone and in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build outside the clone so CI and developers reuse one compiled dependency tree.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/defender-ledger/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# System tools the tests call (PDF text extraction and rendering).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "installing poppler-utils (pdftotext, pdftoppm)" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  else
+    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  fi
+fi
+
+for prep in scripts/prepare-*.sh; do
+  [ -e "$prep" ] && bash "$prep"
+done
+
+cargo test --no-fail-fast "$@"
