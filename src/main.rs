@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use defender_ledger::config::Config;
-use defender_ledger::error::{Error, ErrorClass};
+use defender_ledger::error::Error;
 use defender_ledger::history::History;
 use defender_ledger::period::{Period, RunId, parse_date};
 use defender_ledger::pipeline::{self, publish, report, snapshot};
@@ -92,9 +92,16 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct PeriodArg {
-    /// Calendar month in UTC, YYYY-MM.
-    #[arg(long, value_parser = |s: &str| s.parse::<Period>())]
+    /// Calendar month in UTC, YYYY-MM, or `previous` for last month (for monthly schedules).
+    #[arg(long, value_parser = parse_period)]
     period: Period,
+}
+
+fn parse_period(s: &str) -> Result<Period, String> {
+    if s == "previous" {
+        return Ok(Period::of(chrono::Utc::now().date_naive()).previous());
+    }
+    s.parse::<Period>()
 }
 
 fn main() -> ExitCode {
@@ -110,6 +117,7 @@ fn main() -> ExitCode {
         Ok(summary) => {
             let mut line = summary;
             line["outcome"] = json!("ok");
+            line["exit_code"] = json!(0);
             line["duration_ms"] = json!(started.elapsed().as_millis() as u64);
             println!("{line}");
             ExitCode::SUCCESS
@@ -119,7 +127,7 @@ fn main() -> ExitCode {
             let class = e.class();
             println!(
                 "{}",
-                json!({"command": command_name, "outcome": "failed", "error_class": format!("{class:?}").to_lowercase(),
+                json!({"command": command_name, "run_id": CHOSEN_RUN_ID.get(), "outcome": "failed", "error_class": format!("{class:?}").to_lowercase(),
                        "exit_code": class.exit_code(), "duration_ms": started.elapsed().as_millis() as u64})
             );
             ExitCode::from(class.exit_code() as u8)
@@ -154,11 +162,16 @@ fn load_config(cli: &Cli) -> Result<Config, Error> {
 
 /// The run id: fresh, unless DEFENDER_LEDGER_RUN_ID pins it (tests, re-publishing by hand).
 fn run_id_for(store: &defender_ledger::store::Store, period: Period) -> Result<RunId, Error> {
-    match std::env::var("DEFENDER_LEDGER_RUN_ID") {
-        Ok(s) => RunId::parse(&s).map_err(Error::config),
-        Err(_) => publish::fresh_run_id(store, period),
-    }
+    let id = match std::env::var("DEFENDER_LEDGER_RUN_ID") {
+        Ok(s) => RunId::parse(&s).map_err(Error::config)?,
+        Err(_) => publish::fresh_run_id(store, period)?,
+    };
+    let _ = CHOSEN_RUN_ID.set(id.to_string());
+    Ok(id)
 }
+
+/// The run id of this invocation once chosen, so even a failure's summary line names it.
+static CHOSEN_RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
     let mut cfg = load_config(&cli)?;
@@ -221,6 +234,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                 _ => vec![chrono::Utc::now().date_naive() - chrono::Duration::days(1)],
             };
             let run_id = RunId::fresh();
+            let _ = CHOSEN_RUN_ID.set(run_id.to_string());
             let history = History::new(&out);
             let mut written = Vec::new();
             for d in &days {

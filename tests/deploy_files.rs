@@ -35,5 +35,8 @@ fn deploy_files_pass_their_validators() {
         "scripts/check-deploy.sh failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
-    assert!(stdout.contains("check-deploy: all checks passed"), "{stdout}");
+    assert!(
+        stdout.contains("check-deploy: all checks passed"),
+        "{stdout}"
+    );
 }

@@ -26,7 +26,13 @@ fn snapshots_of(dataset: &str, days: &[(&str, Vec<Value>)]) -> DataFrame {
 }
 
 fn snaps(frames: Vec<(&str, DataFrame)>) -> Snapshots {
-    Snapshots::from_frames(frames.into_iter().map(|(k, v)| (k.to_string(), v)).collect()).unwrap()
+    Snapshots::from_frames(
+        frames
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+    .unwrap()
 }
 
 fn approx(a: Option<f64>, b: f64) {
@@ -34,7 +40,10 @@ fn approx(a: Option<f64>, b: f64) {
     assert!((a - b).abs() < 1e-9, "{a} != {b}");
 }
 
-const OCT: Period = Period { year: 2026, month: 10 };
+const OCT: Period = Period {
+    year: 2026,
+    month: 10,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Coverage
@@ -89,25 +98,64 @@ fn coverage_fixture() -> Snapshots {
         "2026-10-04" => plan("b", "Free", "True", "True", "True"),
         _ => plan("b", "Standard", "false", "True", "True"),
     };
-    let per_day = |f: &dyn Fn(&str) -> Vec<Value>| days.iter().map(|day| (*day, f(day))).collect::<Vec<_>>();
+    let per_day =
+        |f: &dyn Fn(&str) -> Vec<Value>| days.iter().map(|day| (*day, f(day))).collect::<Vec<_>>();
     snaps(vec![
         (
             "subscriptions",
-            snapshots_of("subscriptions", &per_day(&|_| {
-                vec![sub("a", "Enabled", json!({"owner": "Team-A"})), sub("b", "Enabled", json!(null)),
-                     sub("c", "Enabled", json!(null)), sub("d", "Disabled", json!(null)), sub("e", "Enabled", json!({"team": "edge"}))]
-            })),
+            snapshots_of(
+                "subscriptions",
+                &per_day(&|_| {
+                    vec![
+                        sub("a", "Enabled", json!({"owner": "Team-A"})),
+                        sub("b", "Enabled", json!(null)),
+                        sub("c", "Enabled", json!(null)),
+                        sub("d", "Disabled", json!(null)),
+                        sub("e", "Enabled", json!({"team": "edge"})),
+                    ]
+                }),
+            ),
         ),
         (
             "defender_plans",
-            snapshots_of("defender_plans", &per_day(&|day| {
-                vec![plan("a", "Standard", "True", "True", "True"), b_plan(day), plan("c", "Standard", "True", "True", "True"),
-                     plan("d", "Standard", "True", "True", "True")]
-            })),
+            snapshots_of(
+                "defender_plans",
+                &per_day(&|day| {
+                    vec![
+                        plan("a", "Standard", "True", "True", "True"),
+                        b_plan(day),
+                        plan("c", "Standard", "True", "True", "True"),
+                        plan("d", "Standard", "True", "True", "True"),
+                    ]
+                }),
+            ),
         ),
-        ("aks_clusters", snapshots_of("aks_clusters", &per_day(&|_| vec![aks("a", "aks-a", json!(true), json!(null)), aks("d", "aks-d", json!(true), json!(null))]))),
-        ("container_registries", snapshots_of("container_registries", &per_day(&|_| vec![acr("b", "acrb")]))),
-        ("arc_clusters", snapshots_of("arc_clusters", &per_day(&|_| vec![arc("e", "arc-e", json!(null))]))),
+        (
+            "aks_clusters",
+            snapshots_of(
+                "aks_clusters",
+                &per_day(&|_| {
+                    vec![
+                        aks("a", "aks-a", json!(true), json!(null)),
+                        aks("d", "aks-d", json!(true), json!(null)),
+                    ]
+                }),
+            ),
+        ),
+        (
+            "container_registries",
+            snapshots_of(
+                "container_registries",
+                &per_day(&|_| vec![acr("b", "acrb")]),
+            ),
+        ),
+        (
+            "arc_clusters",
+            snapshots_of(
+                "arc_clusters",
+                &per_day(&|_| vec![arc("e", "arc-e", json!(null))]),
+            ),
+        ),
     ])
 }
 
@@ -123,7 +171,10 @@ fn coverage_daily_rates_gaps_and_protection() {
     // In scope every day: A, B, E (C holds nothing, D is Disabled) = 3.
     assert!(k.daily.iter().all(|x| x.in_scope == 3));
     // Compliant: 10-01 A; 10-02 A, B; 10-04 A.
-    assert_eq!(k.daily.iter().map(|x| x.compliant).collect::<Vec<_>>(), [1, 2, 1]);
+    assert_eq!(
+        k.daily.iter().map(|x| x.compliant).collect::<Vec<_>>(),
+        [1, 2, 1]
+    );
     approx(k.daily[0].rate, 100.0 / 3.0);
     approx(k.daily[1].rate, 200.0 / 3.0);
     assert_eq!(k.month_end_date, Some(d("2026-10-04")));
@@ -139,24 +190,61 @@ fn coverage_daily_rates_gaps_and_protection() {
     let gaps: Vec<_> = k
         .gaps
         .iter()
-        .map(|g| (g.subscriptionId.as_str(), g.start.to_string(), g.end.to_string(), g.days, g.continues_from_previous_period, g.open_at_period_end))
+        .map(|g| {
+            (
+                g.subscriptionId.as_str(),
+                g.start.to_string(),
+                g.end.to_string(),
+                g.days,
+                g.continues_from_previous_period,
+                g.open_at_period_end,
+            )
+        })
         .collect();
     assert_eq!(
         gaps,
         [
-            ("b", "2026-10-01".into(), "2026-10-01".into(), 1, true, false),
+            (
+                "b",
+                "2026-10-01".into(),
+                "2026-10-01".into(),
+                1,
+                true,
+                false
+            ),
             ("e", "2026-10-01".into(), "2026-10-04".into(), 3, true, true),
-            ("b", "2026-10-04".into(), "2026-10-04".into(), 1, false, true),
+            (
+                "b",
+                "2026-10-04".into(),
+                "2026-10-04".into(),
+                1,
+                false,
+                true
+            ),
         ]
     );
-    assert_eq!(k.gaps.iter().map(|g| g.days).sum::<i64>(), k.gap_subscription_days);
+    assert_eq!(
+        k.gaps.iter().map(|g| g.days).sum::<i64>(),
+        k.gap_subscription_days
+    );
 
     // Resources on 10-02: AKS a protected, AKS d not (Disabled sub); registry protected (B
     // compliant); Arc not (no extension). On 10-04 the registry is unprotected again.
     let day2 = &k.daily[1];
-    assert_eq!((day2.aks_total, day2.aks_protected, day2.arc_total, day2.arc_protected), (2, 1, 1, 0));
+    assert_eq!(
+        (
+            day2.aks_total,
+            day2.aks_protected,
+            day2.arc_total,
+            day2.arc_protected
+        ),
+        (2, 1, 1, 0)
+    );
     assert_eq!((day2.registries_total, day2.registries_protected), (1, 1));
-    assert_eq!((k.daily[2].registries_total, k.daily[2].registries_protected), (1, 0));
+    assert_eq!(
+        (k.daily[2].registries_total, k.daily[2].registries_protected),
+        (1, 0)
+    );
 
     // vCores: 2 nodes × 4 vCPUs; owner from cluster tags then subscription tags.
     let rd = r.resource_days.filter(&r.resource_days.column("id_lower").unwrap().str().unwrap().equal("/subscriptions/a/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-a")).unwrap();
@@ -170,7 +258,14 @@ fn coverage_owner_falls_back_to_subscription_tags() {
     let r = kpi::coverage::compute(&snap, &Parameters::default(), OCT, &tags).unwrap();
     let owners: Vec<_> = defender_ledger::frame::strs(&r.resource_days, "owner").unwrap();
     let kinds: Vec<_> = defender_ledger::frame::strs(&r.resource_days, "name").unwrap();
-    let of = |name: &str| owners[kinds.iter().position(|k| k.as_deref() == Some(name)).unwrap()].clone().unwrap();
+    let of = |name: &str| {
+        owners[kinds
+            .iter()
+            .position(|k| k.as_deref() == Some(name))
+            .unwrap()]
+        .clone()
+        .unwrap()
+    };
     assert_eq!(of("aks-a"), "team-a");
     assert_eq!(of("acrb"), "unallocated");
 }
@@ -190,7 +285,15 @@ fn extension_verdicts_are_case_insensitive_and_absent_is_non_compliant() {
 // ---------------------------------------------------------------------------------------------
 // Detection latency and high-severity alerts
 
-fn alert(id: &str, alert_type: &str, sev: &str, status: &str, start: &str, generated: &str, resource: &str) -> Value {
+fn alert(
+    id: &str,
+    alert_type: &str,
+    sev: &str,
+    status: &str,
+    start: &str,
+    generated: &str,
+    resource: &str,
+) -> Value {
     json!({"id": format!("/alerts/{id}"), "systemAlertId": id, "subscriptionId": "a", "alertType": alert_type,
            "displayName": "x", "severity": sev, "status": status, "intent": "Execution",
            "startTimeUtc": start, "timeGeneratedUtc": generated, "resourceId": resource, "compromisedEntity": "c"})
@@ -207,27 +310,108 @@ fn detection_latency_population_and_owners() {
         snapshots_of(
             "security_alerts",
             &[
-                ("2026-10-01", vec![
-                    // a1 as first seen: Active (the later snapshot says Resolved and wins).
-                    alert("a1", "K8S_X", "High", "Active", "2026-10-01T00:00:00Z", "2026-10-01T00:10:00Z", cluster_a),
-                    // a7: generated the second before the period starts.
-                    alert("a7", "K8S_Old", "High", "Active", "2026-09-30T23:00:00Z", "2026-09-30T23:59:59Z", cluster_a),
-                ]),
-                ("2026-10-02", vec![
-                    alert("a1", "K8S_X", "High", "Resolved", "2026-10-01T00:00:00Z", "2026-10-01T00:10:00Z", cluster_a),
-                    alert("a2", "K8S_Y", "Medium", "Active", "2026-10-02T00:00:00Z", "2026-10-02T00:30:00Z", cluster_a),
-                    // 60.5 minutes, 7 fractional digits, resource id in another letter case.
-                    alert("a3", "K8S_Z", "High", "Active", "2026-10-02T01:00:00.0000000Z", "2026-10-02T02:00:30.0000000Z", cluster_a_other_case),
-                    // Generated 2 minutes before it started: listed, excluded from latency, counted as High.
-                    alert("a4", "K8S_W", "High", "Active", "2026-10-02T05:00:00Z", "2026-10-02T04:58:00Z", "/subscriptions/z/unknown"),
-                    // Not container alerts: other prefix, and the prefix is case-sensitive.
-                    alert("a5", "VM_Foo", "High", "Active", "2026-10-02T00:00:00Z", "2026-10-02T00:05:00Z", cluster_a),
-                    alert("a6", "k8s_lower", "High", "Active", "2026-10-02T00:00:00Z", "2026-10-02T00:05:00Z", cluster_a),
-                ]),
-                ("2026-10-04", vec![
-                    // Generated at the exclusive end of the period.
-                    alert("a8", "K8S_Late", "Low", "Active", "2026-10-31T23:00:00Z", "2026-11-01T00:00:00Z", cluster_a),
-                ]),
+                (
+                    "2026-10-01",
+                    vec![
+                        // a1 as first seen: Active (the later snapshot says Resolved and wins).
+                        alert(
+                            "a1",
+                            "K8S_X",
+                            "High",
+                            "Active",
+                            "2026-10-01T00:00:00Z",
+                            "2026-10-01T00:10:00Z",
+                            cluster_a,
+                        ),
+                        // a7: generated the second before the period starts.
+                        alert(
+                            "a7",
+                            "K8S_Old",
+                            "High",
+                            "Active",
+                            "2026-09-30T23:00:00Z",
+                            "2026-09-30T23:59:59Z",
+                            cluster_a,
+                        ),
+                    ],
+                ),
+                (
+                    "2026-10-02",
+                    vec![
+                        alert(
+                            "a1",
+                            "K8S_X",
+                            "High",
+                            "Resolved",
+                            "2026-10-01T00:00:00Z",
+                            "2026-10-01T00:10:00Z",
+                            cluster_a,
+                        ),
+                        alert(
+                            "a2",
+                            "K8S_Y",
+                            "Medium",
+                            "Active",
+                            "2026-10-02T00:00:00Z",
+                            "2026-10-02T00:30:00Z",
+                            cluster_a,
+                        ),
+                        // 60.5 minutes, 7 fractional digits, resource id in another letter case.
+                        alert(
+                            "a3",
+                            "K8S_Z",
+                            "High",
+                            "Active",
+                            "2026-10-02T01:00:00.0000000Z",
+                            "2026-10-02T02:00:30.0000000Z",
+                            cluster_a_other_case,
+                        ),
+                        // Generated 2 minutes before it started: listed, excluded from latency, counted as High.
+                        alert(
+                            "a4",
+                            "K8S_W",
+                            "High",
+                            "Active",
+                            "2026-10-02T05:00:00Z",
+                            "2026-10-02T04:58:00Z",
+                            "/subscriptions/z/unknown",
+                        ),
+                        // Not container alerts: other prefix, and the prefix is case-sensitive.
+                        alert(
+                            "a5",
+                            "VM_Foo",
+                            "High",
+                            "Active",
+                            "2026-10-02T00:00:00Z",
+                            "2026-10-02T00:05:00Z",
+                            cluster_a,
+                        ),
+                        alert(
+                            "a6",
+                            "k8s_lower",
+                            "High",
+                            "Active",
+                            "2026-10-02T00:00:00Z",
+                            "2026-10-02T00:05:00Z",
+                            cluster_a,
+                        ),
+                    ],
+                ),
+                (
+                    "2026-10-04",
+                    vec![
+                        // Generated at the exclusive end of the period.
+                        alert(
+                            "a8",
+                            "K8S_Late",
+                            "Low",
+                            "Active",
+                            "2026-10-31T23:00:00Z",
+                            "2026-11-01T00:00:00Z",
+                            cluster_a,
+                        ),
+                    ],
+                ),
             ],
         ),
     );
@@ -259,11 +443,17 @@ fn detection_latency_population_and_owners() {
     // aks-a (subscription tag owner Team-A), a4 on an unknown cluster.
     assert_eq!(r.alerts.high_total, 3);
     assert_eq!(r.alerts.by_severity["Medium"], 1);
-    assert_eq!(r.alerts.high_by_owner, BTreeMap::from([("team-a".into(), 2), ("unallocated".into(), 1)]));
+    assert_eq!(
+        r.alerts.high_by_owner,
+        BTreeMap::from([("team-a".into(), 2), ("unallocated".into(), 1)])
+    );
     // The latest snapshot wins: a1 is Resolved.
     let statuses = defender_ledger::frame::strs(&r.population, "status").unwrap();
     let ids = defender_ledger::frame::strs(&r.population, "systemAlertId").unwrap();
-    assert_eq!(statuses[ids.iter().position(|i| i.as_deref() == Some("a1")).unwrap()].as_deref(), Some("Resolved"));
+    assert_eq!(
+        statuses[ids.iter().position(|i| i.as_deref() == Some("a1")).unwrap()].as_deref(),
+        Some("Resolved")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,35 +491,65 @@ fn registry_days(days: &[&str]) -> DataFrame {
 
 #[test]
 fn remediation_rates_per_severity() {
-    let days = ["2026-09-01", "2026-09-10", "2026-09-20", "2026-10-01", "2026-10-05", "2026-10-10", "2026-10-20", "2026-10-31"];
+    let days = [
+        "2026-09-01",
+        "2026-09-10",
+        "2026-09-20",
+        "2026-10-01",
+        "2026-10-05",
+        "2026-10-10",
+        "2026-10-20",
+        "2026-10-31",
+    ];
     let rows = |day: &str| -> Vec<Value> {
         let mut v = vec![];
         let on = |from: &str, to: &str| day >= from && day <= to;
         // f1 Critical on R: 09-20..10-01, gone 10-05 → resolved 10-05 = due (09-20 + 15) → on time, 15 days.
-        if on("2026-09-20", "2026-10-01") { v.push(finding("d1", "CVE-1", "Critical", "Unhealthy", "/r")); }
+        if on("2026-09-20", "2026-10-01") {
+            v.push(finding("d1", "CVE-1", "Critical", "Unhealthy", "/r"));
+        }
         // f2 Critical on R: 10-01..10-10, Healthy on 10-20 → resolved 10-20 > due 10-16 → late, 19 days.
-        if on("2026-10-01", "2026-10-10") { v.push(finding("d2", "CVE-2", "Critical", "Unhealthy", "/r")); }
-        if day == "2026-10-20" { v.push(finding("d2", "CVE-2", "Critical", "Healthy", "/r")); }
+        if on("2026-10-01", "2026-10-10") {
+            v.push(finding("d2", "CVE-2", "Critical", "Unhealthy", "/r"));
+        }
+        if day == "2026-10-20" {
+            v.push(finding("d2", "CVE-2", "Critical", "Healthy", "/r"));
+        }
         // f3 Critical on U: 10-01 only; U unprotected 10-05 and 10-10, so resolved 10-20 → late, 19 days.
-        if day == "2026-10-01" { v.push(finding("d3", "CVE-3", "Critical", "Unhealthy", "/U")); }
+        if day == "2026-10-01" {
+            v.push(finding("d3", "CVE-3", "Critical", "Unhealthy", "/U"));
+        }
         // f4 Critical on R: every day from the first ever (left-censored), open; due 09-16.
         v.push(finding("d4", "CVE-4", "Critical", "Unhealthy", "/r"));
         // f5 High on R: 09-01..09-10 (left-censored), resolved 09-20 ≤ due 10-01 → on time.
-        if on("2026-09-01", "2026-09-10") { v.push(finding("d5", "CVE-5", "High", "Unhealthy", "/r")); }
+        if on("2026-09-01", "2026-09-10") {
+            v.push(finding("d5", "CVE-5", "High", "Unhealthy", "/r"));
+        }
         // f6 High on R: 10-20, NotApplicable 10-31 → resolved 10-31 (11 days); due 11-19.
-        if day == "2026-10-20" { v.push(finding("d6", "CVE-6", "High", "Unhealthy", "/r")); }
-        if day == "2026-10-31" { v.push(finding("d6", "CVE-6", "High", "NotApplicable", "/r")); }
+        if day == "2026-10-20" {
+            v.push(finding("d6", "CVE-6", "High", "Unhealthy", "/r"));
+        }
+        if day == "2026-10-31" {
+            v.push(finding("d6", "CVE-6", "High", "NotApplicable", "/r"));
+        }
         // f7 Low: only ever Healthy → not a finding.
         v.push(finding("d7", "CVE-7", "Low", "Healthy", "/r"));
         // f8 Medium on R: 10-10.. open, due 2027-01-08.
-        if on("2026-10-10", "2026-10-31") { v.push(finding("d8", "CVE-8", "Medium", "Unhealthy", "/r")); }
+        if on("2026-10-10", "2026-10-31") {
+            v.push(finding("d8", "CVE-8", "Medium", "Unhealthy", "/r"));
+        }
         // f9 Informational: no SLA configured → no due date.
-        if day == "2026-10-31" { v.push(finding("d9", "CVE-9", "Informational", "Unhealthy", "/r")); }
+        if day == "2026-10-31" {
+            v.push(finding("d9", "CVE-9", "Informational", "Unhealthy", "/r"));
+        }
         v
     };
     let frames = BTreeMap::from([(
         "vulnerabilities".to_string(),
-        snapshots_of("vulnerabilities", &days.iter().map(|day| (*day, rows(day))).collect::<Vec<_>>()),
+        snapshots_of(
+            "vulnerabilities",
+            &days.iter().map(|day| (*day, rows(day))).collect::<Vec<_>>(),
+        ),
     )]);
     let snap = Snapshots::from_frames(frames).unwrap();
     let params = Parameters::default();
@@ -350,7 +570,10 @@ fn remediation_rates_per_severity() {
 
     let h = &k.by_severity["High"];
     // f5 due 10-01, resolved 09-20: on time, left-censored.
-    assert_eq!((h.due_in_period, h.resolved_on_time, h.left_censored_due), (1, 1, 1));
+    assert_eq!(
+        (h.due_in_period, h.resolved_on_time, h.left_censored_due),
+        (1, 1, 1)
+    );
     approx(h.rate, 100.0);
     // f6 resolved 10-31 after 11 days.
     assert_eq!(h.resolved_in_period, 1);
@@ -358,7 +581,10 @@ fn remediation_rates_per_severity() {
     assert_eq!(h.open_past_due_at_period_end, 0);
 
     let m = &k.by_severity["Medium"];
-    assert_eq!((m.due_in_period, m.rate, m.open_past_due_at_period_end), (0, None, 0));
+    assert_eq!(
+        (m.due_in_period, m.rate, m.open_past_due_at_period_end),
+        (0, None, 0)
+    );
     assert_eq!(k.by_severity["Low"].due_in_period, 0);
     let i = &k.by_severity["Informational"];
     assert_eq!((i.due_in_period, i.open_past_due_at_period_end), (0, 0));
