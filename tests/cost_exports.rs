@@ -2,7 +2,7 @@
 //! `make.py` there) carries the same logical rows, so all must give the same showback.
 
 use chrono::NaiveDate;
-use defender_ledger::collect::cost_exports::{self, CostData, LoadOptions, MICROS_PER_UNIT, cols};
+use defender_ledger::collect::cost_exports::{self, CostData, LoadOptions, NANOS_PER_UNIT, cols};
 use defender_ledger::error::Error;
 use defender_ledger::frame;
 use defender_ledger::kpi::resource_days as rd;
@@ -510,9 +510,9 @@ fn cost_rows(from: &str, to: &str, rows: &[(NaiveDate, &str, String, &str, f64)]
         Column::new(cols::CURRENCY.into(), vec!["EUR"; n]),
         Column::new(cols::IS_DEFENDER.into(), vec![false; n]),
         Column::new(
-            cols::MICROS.into(),
+            cols::NANOS.into(),
             rows.iter()
-                .map(|r| (r.4 * MICROS_PER_UNIT as f64).round() as i64)
+                .map(|r| (r.4 * NANOS_PER_UNIT as f64).round() as i64)
                 .collect::<Vec<_>>(),
         ),
         Column::new(cols::ROWS.into(), vec![1i64; n]),

@@ -7,7 +7,7 @@
 //! calendar days (a day without cost rows counts 0) and exceeds `floor`. A day is evaluated
 //! only when its whole window lies inside the loaded cost data.
 
-use crate::collect::cost_exports::{CostData, MICROS_PER_UNIT, cols};
+use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT, cols};
 use crate::error::Result;
 use crate::frame::{self, bools, dates, strs};
 use crate::kpi::resource_days as rd;
@@ -102,7 +102,7 @@ pub fn compute(
     let rid = strs(r, cols::RESOURCE_ID)?;
     let rrg = strs(r, cols::RESOURCE_GROUP)?;
     let cur = strs(r, cols::CURRENCY)?;
-    let micros = frame::ints(r, cols::MICROS)?;
+    let nanos = frame::ints(r, cols::NANOS)?;
     let mut daily: BTreeMap<(String, String), BTreeMap<NaiveDate, i64>> = BTreeMap::new();
     for i in 0..r.height() {
         let Some(dd) = day[i] else { continue };
@@ -120,7 +120,7 @@ pub fn compute(
                 .entry((cluster.to_string(), cur[i].clone().unwrap_or_default()))
                 .or_default()
                 .entry(dd)
-                .or_default() += micros[i].unwrap_or(0);
+                .or_default() += nanos[i].unwrap_or(0);
         }
     }
 
@@ -143,10 +143,10 @@ pub fn compute(
             let previous: Vec<f64> = first
                 .iter_days()
                 .take_while(|x| *x < dd)
-                .map(|x| series.get(&x).copied().unwrap_or(0) as f64 / MICROS_PER_UNIT as f64)
+                .map(|x| series.get(&x).copied().unwrap_or(0) as f64 / NANOS_PER_UNIT as f64)
                 .collect();
             let med = median(&previous).unwrap_or(0.0);
-            let cost_day = m as f64 / MICROS_PER_UNIT as f64;
+            let cost_day = m as f64 / NANOS_PER_UNIT as f64;
             if cost_day > p.multiplier * med && cost_day > p.floor {
                 let prot = protection.get(&(key.clone(), dd));
                 let a = Anomaly {

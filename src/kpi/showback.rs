@@ -1,11 +1,11 @@
 //! Showback: cost rows of the period by owner, with Defender for Containers charges split by
 //! protected vCores, and the reconciliation invariant (Σ showback = Σ export rows per currency).
 //!
-//! All arithmetic is in integer micro-units of the billing currency (as loaded), so every
+//! All arithmetic is in integer nano-units of the billing currency (as loaded), so every
 //! split is exact: the owners' shares of a charge add up to the charge, and the invariant is
 //! checked both on those integers and on the published amounts.
 
-use crate::collect::cost_exports::{CostData, MICROS_PER_UNIT, cols};
+use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT, cols};
 use crate::error::{Error, Result};
 use crate::frame::{self, bools, dates, ints, strs};
 use crate::kpi::owners::{UNALLOCATED, owner_in, parse_tags};
@@ -53,9 +53,9 @@ pub struct ShowbackResult {
     pub data_quality: Vec<String>,
 }
 
-/// Split `total` micro-units in proportion to `weights` (all > 0), exactly: floors, then the
+/// Split `total` nano-units in proportion to `weights` (all > 0), exactly: floors, then the
 /// missing units to the largest remainders (ties to the earlier entry).
-pub fn split_exact(total: i64, weights: &[i64]) -> Vec<i64> {
+pub fn split_exact(total: i128, weights: &[i64]) -> Vec<i128> {
     let sum: i128 = weights.iter().map(|&w| w as i128).sum();
     if sum <= 0 {
         return vec![0; weights.len()];
@@ -63,11 +63,11 @@ pub fn split_exact(total: i64, weights: &[i64]) -> Vec<i64> {
     let mut out = Vec::with_capacity(weights.len());
     let mut rems = Vec::with_capacity(weights.len());
     for &w in weights {
-        let q = total as i128 * w as i128;
-        out.push(q.div_euclid(sum) as i64);
+        let q = total * w as i128;
+        out.push(q.div_euclid(sum));
         rems.push(q.rem_euclid(sum));
     }
-    let missing = total - out.iter().sum::<i64>();
+    let missing = total - out.iter().sum::<i128>();
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by(|&a, &b| rems[b].cmp(&rems[a]).then(a.cmp(&b)));
     for &i in order.iter().take(missing.max(0) as usize) {
@@ -119,8 +119,8 @@ pub fn totals_by_currency(
     Ok(out)
 }
 
-fn units(micros: i64) -> f64 {
-    micros as f64 / MICROS_PER_UNIT as f64
+fn units(nanos: i128) -> f64 {
+    nanos as f64 / NANOS_PER_UNIT as f64
 }
 
 /// Protected vCores per owner for each (snapshot date, subscription), and the snapshot days.
@@ -160,15 +160,15 @@ fn vcore_index(resources: &DataFrame) -> Result<VcoreIndex> {
 
 #[derive(Default)]
 struct OwnerTotals {
-    micros: i64,
-    defender: i64,
+    nanos: i128,
+    defender: i128,
     resources: BTreeSet<String>,
 }
 
 #[derive(Default)]
 struct ResourceTotals {
     given: String,
-    micros: i64,
+    nanos: i128,
     rows: i64,
 }
 
@@ -191,7 +191,7 @@ pub fn compute(
     let tags = strs(r, cols::TAGS)?;
     let cur = strs(r, cols::CURRENCY)?;
     let def = bools(r, cols::IS_DEFENDER)?;
-    let micros = ints(r, cols::MICROS)?;
+    let nanos = ints(r, cols::NANOS)?;
     let nrows = ints(r, cols::ROWS)?;
     let vcores = vcore_index(resources)?;
     let keys = &params.owner_tags;
@@ -202,8 +202,8 @@ pub fn compute(
         .collect();
     let mut tag_cache: HashMap<String, Option<String>> = HashMap::new();
 
-    let mut export_total: BTreeMap<String, i64> = BTreeMap::new();
-    let mut defender_total: BTreeMap<String, i64> = BTreeMap::new();
+    let mut export_total: BTreeMap<String, i128> = BTreeMap::new();
+    let mut defender_total: BTreeMap<String, i128> = BTreeMap::new();
     let mut rows_in_period = 0i64;
     let mut owners: BTreeMap<(String, String), OwnerTotals> = BTreeMap::new();
     // (currency, subscription, resource id lower, resource group, owner, source)
@@ -211,7 +211,7 @@ pub fn compute(
         (String, String, String, String, String, &'static str),
         ResourceTotals,
     > = BTreeMap::new();
-    // (date, subscription, currency, owner) -> (owner vCores, subscription vCores, micros, basis)
+    // (date, subscription, currency, owner) -> (owner vCores, subscription vCores, nanos, basis)
     let mut def_alloc: BTreeMap<AllocKey, AllocValue> = BTreeMap::new();
     let mut no_snapshot_days: BTreeSet<NaiveDate> = BTreeSet::new();
 
@@ -219,7 +219,7 @@ pub fn compute(
         let Some(d) = day[i].filter(|d| period.contains(*d)) else {
             continue;
         };
-        let m = micros[i].unwrap_or(0);
+        let m = nanos[i].unwrap_or(0) as i128;
         let c = cur[i].clone().unwrap_or_default();
         let s = sub[i].clone().unwrap_or_default();
         let res = rid[i].clone().unwrap_or_default();
@@ -227,9 +227,9 @@ pub fn compute(
         rows_in_period += nrows[i].unwrap_or(0);
         *export_total.entry(c.clone()).or_default() += m;
 
-        let mut credit = |owner: String, source: &'static str, amount: i64, defender: bool| {
+        let mut credit = |owner: String, source: &'static str, amount: i128, defender: bool| {
             let o = owners.entry((c.clone(), owner.clone())).or_default();
-            o.micros += amount;
+            o.nanos += amount;
             if defender {
                 o.defender += amount;
             } else if !res.is_empty() {
@@ -245,7 +245,7 @@ pub fn compute(
                     source,
                 ))
                 .or_default();
-            e.micros += amount;
+            e.nanos += amount;
             e.rows += nrows[i].unwrap_or(0);
             if e.given.is_empty() {
                 e.given = given[i].clone().unwrap_or_else(|| res.clone());
@@ -311,12 +311,12 @@ pub fn compute(
         credit(owner, source, m, false);
     }
 
-    // Invariant on the integers: every micro-unit of the period went to exactly one owner.
-    let mut shown: BTreeMap<String, i64> = BTreeMap::new();
+    // Invariant on the integers: every nano-unit of the period went to exactly one owner.
+    let mut shown: BTreeMap<String, i128> = BTreeMap::new();
     for ((c, _), o) in &owners {
-        *shown.entry(c.clone()).or_default() += o.micros;
+        *shown.entry(c.clone()).or_default() += o.nanos;
     }
-    let to_units = |m: &BTreeMap<String, i64>| -> BTreeMap<String, f64> {
+    let to_units = |m: &BTreeMap<String, i128>| -> BTreeMap<String, f64> {
         m.iter().map(|(k, v)| (k.clone(), units(*v))).collect()
     };
     check_reconciliation(&to_units(&shown), &to_units(&export_total))?;
@@ -341,9 +341,9 @@ pub fn compute(
         by_currency
             .entry(c.clone())
             .or_default()
-            .insert(o.clone(), units(t.micros));
+            .insert(o.clone(), units(t.nanos));
     }
-    let mut alloc: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    let mut alloc: BTreeMap<(String, String, String), i128> = BTreeMap::new();
     for ((_, s, c, o), (_, _, m, _)) in &def_alloc {
         *alloc.entry((s.clone(), c.clone(), o.clone())).or_default() += m;
     }
@@ -395,17 +395,17 @@ pub fn compute(
 
 fn owner_frame(
     owners: &BTreeMap<(String, String), OwnerTotals>,
-    totals: &BTreeMap<String, i64>,
+    totals: &BTreeMap<String, i128>,
 ) -> Result<DataFrame> {
     let mut rows: Vec<(&String, &String, &OwnerTotals)> =
         owners.iter().map(|((c, o), t)| (c, o, t)).collect();
     // Per currency, largest amount first; owner name breaks ties.
     rows.sort_by(|a, b| {
         a.0.cmp(b.0)
-            .then(b.2.micros.cmp(&a.2.micros))
+            .then(b.2.nanos.cmp(&a.2.nanos))
             .then(a.1.cmp(b.1))
     });
-    let share = |c: &String, m: i64| {
+    let share = |c: &String, m: i128| {
         let t = totals.get(c).copied().unwrap_or(0);
         (t != 0).then(|| m as f64 / t as f64 * 100.0)
     };
@@ -420,7 +420,7 @@ fn owner_frame(
         ),
         Column::new(
             "amount".into(),
-            rows.iter().map(|r| units(r.2.micros)).collect::<Vec<_>>(),
+            rows.iter().map(|r| units(r.2.nanos)).collect::<Vec<_>>(),
         ),
         Column::new(
             "defender_containers_amount".into(),
@@ -429,7 +429,7 @@ fn owner_frame(
         Column::new(
             "share_of_currency_total_pct".into(),
             rows.iter()
-                .map(|r| share(r.0, r.2.micros))
+                .map(|r| share(r.0, r.2.nanos))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
@@ -472,7 +472,7 @@ fn resource_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
         ),
         Column::new(
             "amount".into(),
-            rows.iter().map(|r| units(r.1.micros)).collect::<Vec<_>>(),
+            rows.iter().map(|r| units(r.1.nanos)).collect::<Vec<_>>(),
         ),
     ])
 }
@@ -501,7 +501,7 @@ fn untagged_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
         ),
         Column::new(
             "amount".into(),
-            rows.iter().map(|r| units(r.1.micros)).collect::<Vec<_>>(),
+            rows.iter().map(|r| units(r.1.nanos)).collect::<Vec<_>>(),
         ),
         Column::new(
             "cost_rows".into(),
@@ -512,8 +512,8 @@ fn untagged_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
 
 /// (charge date, subscription, currency, owner)
 type AllocKey = (NaiveDate, String, String, String);
-/// (owner's protected vCores, subscription's protected vCores, micro-units, basis)
-type AllocValue = (i64, i64, i64, &'static str);
+/// (owner's protected vCores, subscription's protected vCores, nano-units, basis)
+type AllocValue = (i64, i64, i128, &'static str);
 
 fn defender_frame(alloc: &BTreeMap<AllocKey, AllocValue>) -> Result<DataFrame> {
     let rows: Vec<(&AllocKey, &AllocValue)> = alloc.iter().collect();
@@ -561,10 +561,10 @@ mod tests {
     fn exact_split() {
         // 10.00 between 12 and 4 vCores: 7.50 / 2.50.
         assert_eq!(
-            split_exact(10_000_000, &[12, 4]),
-            vec![7_500_000, 2_500_000]
+            split_exact(10_000_000_000, &[12, 4]),
+            vec![7_500_000_000, 2_500_000_000]
         );
-        // 1 micro-unit in thirds: the first gets it.
+        // 1 nano-unit in thirds: the first gets it.
         assert_eq!(split_exact(1, &[1, 1, 1]), vec![1, 0, 0]);
         // 100 in thirds: 34, 33, 33.
         assert_eq!(split_exact(100, &[1, 1, 1]), vec![34, 33, 33]);

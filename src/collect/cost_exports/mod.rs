@@ -7,7 +7,7 @@
 //!
 //! The result is an aggregate (see `cols`), never the raw rows: one row per charge date,
 //! subscription, resource, resource group, tags, currency and Defender flag, with the cost in
-//! integer micro-units of the billing currency so totals are exact and the same on every run.
+//! integer nano-units of the billing currency so totals are exact and the same on every run.
 
 pub mod manifest;
 pub mod scan;
@@ -40,8 +40,8 @@ pub mod cols {
     pub const CURRENCY: &str = "BillingCurrency";
     /// Meter category contains "Defender" and meter, product or SKU contains "Containers".
     pub const IS_DEFENDER: &str = "x_IsDefenderContainers";
-    /// Σ FOCUS `EffectiveCost` / EA-MCA `CostInBillingCurrency`, in micro-units (Int64).
-    pub const MICROS: &str = "x_EffectiveCostMicros";
+    /// Σ FOCUS `EffectiveCost` / EA-MCA `CostInBillingCurrency`, in nano-units (Int64).
+    pub const NANOS: &str = "x_EffectiveCostNanos";
     /// Number of export rows aggregated (Int64).
     pub const ROWS: &str = "x_RowCount";
     /// The export the rows came from.
@@ -59,8 +59,8 @@ pub mod cols {
     ];
 }
 
-/// Micro-units per currency unit.
-pub const MICROS_PER_UNIT: i64 = 1_000_000;
+/// Nano-units per currency unit.
+pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -437,7 +437,7 @@ pub fn load(
             .ctx("cost aggregates")?
             .group_by(keys)
             .agg([
-                col(cols::MICROS).sum(),
+                col(cols::NANOS).sum(),
                 col(cols::ROWS).sum(),
                 col(cols::RESOURCE_ID_AS_GIVEN).min(),
             ])

@@ -2,7 +2,7 @@
 //!
 //! A file is scanned once by polars' streaming engine and reduced, inside the scan, to one row
 //! per (charge date, subscription, resource, resource group, tags, currency, Defender flag)
-//! with the cost in integer micro-units (exact, order-independent sums) and a row count, so a
+//! with the cost in integer nano-units (exact, order-independent sums) and a row count, so a
 //! ten-million-row export is never materialised. Cells are parsed by the same Rust functions
 //! (`schema::parse_charge_date`, `schema::parse_amount`) the diagnostic pass uses, so both
 //! agree on which rows are bad. The diagnostic pass (the `csv` crate) only runs when the scan
@@ -40,13 +40,53 @@ pub struct FileScan {
     pub rows: u64,
     pub rows_outside_window: u64,
     pub rejects: Vec<Reject>,
-    /// The aggregate: `cols::KEYS`, `cols::MICROS`, `cols::ROWS`, `cols::RESOURCE_ID_AS_GIVEN`.
+    /// The aggregate: `cols::KEYS`, `cols::NANOS`, `cols::ROWS`, `cols::RESOURCE_ID_AS_GIVEN`.
     pub aggregate: DataFrame,
 }
 
-pub fn micros_of(v: f64) -> Option<i64> {
-    let m = (v * 1e6).round();
-    (m.abs() < 9.0e18).then_some(m as i64)
+/// A float amount in nano-units (rounded half to even); None beyond ±9.2e9 units.
+pub fn nanos_of(v: f64) -> Option<i64> {
+    let m = (v * 1e9).round_ties_even();
+    (m.is_finite() && m.abs() < 9.2e18).then_some(m as i64)
+}
+
+/// An amount cell in nano-units. Plain decimals (`-20.25`, `0.00345678901234`) are converted
+/// exactly from their digits, rounding half to even at the ninth decimal; only
+/// scientific notation (`1.5E+01`) goes through a float.
+pub fn parse_nanos(cell: &str) -> Option<i64> {
+    let s = cell.trim();
+    if s.bytes().any(|b| b == b'e' || b == b'E') {
+        return parse_amount(s).and_then(nanos_of);
+    }
+    let (neg, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for b in int.bytes() {
+        value = value.checked_mul(10)?.checked_add((b - b'0') as i64)?;
+    }
+    let fb = frac.as_bytes();
+    for k in 0..9 {
+        let d = fb.get(k).map(|b| (b - b'0') as i64).unwrap_or(0);
+        value = value.checked_mul(10)?.checked_add(d)?;
+    }
+    // Round half to even at the ninth decimal, so rounding carries no bias over millions of
+    // rows (a generator or a price list writing x.xxxxxxxxx5 would otherwise drift upwards).
+    let tenth = fb.get(9).map(|b| b - b'0').unwrap_or(0);
+    let rest_zero = fb.iter().skip(10).all(|b| *b == b'0');
+    if tenth > 5 || (tenth == 5 && (!rest_zero || value % 2 == 1)) {
+        value = value.checked_add(1)?;
+    }
+    Some(if neg { -value } else { value })
 }
 
 fn str_iter(c: &Column) -> PolarsResult<Box<dyn Iterator<Item = Option<&str>> + '_>> {
@@ -78,22 +118,18 @@ fn udf_date(c: Column) -> PolarsResult<Column> {
     named(out.into_series(), c.name()).cast(&DataType::Date)
 }
 
-/// Amount of a text column in micro-units; null when not a finite number.
-fn udf_micros_text(c: Column) -> PolarsResult<Column> {
-    let out: Int64Chunked = c
-        .str()?
-        .iter()
-        .map(|v| v.and_then(parse_amount).and_then(micros_of))
-        .collect();
+/// Amount of a text column in nano-units; null when not a finite number.
+fn udf_nanos_text(c: Column) -> PolarsResult<Column> {
+    let out: Int64Chunked = c.str()?.iter().map(|v| v.and_then(parse_nanos)).collect();
     Ok(named(out.into_series(), c.name()))
 }
 
-fn udf_micros_number(c: Column) -> PolarsResult<Column> {
+fn udf_nanos_number(c: Column) -> PolarsResult<Column> {
     let c = c.cast(&DataType::Float64)?;
     let out: Int64Chunked = c
         .f64()?
         .iter()
-        .map(|v| v.filter(|v| v.is_finite()).and_then(micros_of))
+        .map(|v| v.filter(|v| v.is_finite()).and_then(nanos_of))
         .collect();
     Ok(named(out.into_series(), c.name()))
 }
@@ -198,9 +234,9 @@ fn normalised(
         }),
     };
     let int64 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int64));
-    let micros = match dtypes(m.amount) {
-        DataType::String => c(m.amount).map(udf_micros_text, int64),
-        _ => c(m.amount).map(udf_micros_number, int64),
+    let nanos = match dtypes(m.amount) {
+        DataType::String => c(m.amount).map(udf_nanos_text, int64),
+        _ => c(m.amount).map(udf_nanos_number, int64),
     };
     let str_out = |_: &Schema, f: &[Field]| Ok(Field::new(f[0].name().clone(), DataType::String));
     let subscription = if m.subscription.is_empty() {
@@ -233,7 +269,7 @@ fn normalised(
             .strip_chars(lit(NULL))
             .alias(cols::CURRENCY),
         defender.alias(cols::IS_DEFENDER),
-        micros.alias(cols::MICROS),
+        nanos.alias(cols::NANOS),
     ]
 }
 
@@ -257,7 +293,7 @@ fn aggregate(
     }
     let bad = col(cols::CHARGE_DATE)
         .is_null()
-        .or(col(cols::MICROS).is_null())
+        .or(col(cols::NANOS).is_null())
         .or(col(cols::CURRENCY).str().len_bytes().eq(lit(0u32)))
         .or(col("__short"));
     let in_window = col(cols::CHARGE_DATE)
@@ -279,7 +315,7 @@ fn aggregate(
     lf.with_column(class.alias(CLASS))
         .group_by(keys)
         .agg([
-            col(cols::MICROS).sum().alias(cols::MICROS),
+            col(cols::NANOS).sum().alias(cols::NANOS),
             len().cast(DataType::Int64).alias(cols::ROWS),
             col(cols::RESOURCE_ID_AS_GIVEN)
                 .min()
@@ -331,7 +367,7 @@ fn valid_only(df: DataFrame) -> Result<DataFrame> {
                 .iter()
                 .map(|k| col(*k))
                 .chain([
-                    col(cols::MICROS),
+                    col(cols::NANOS),
                     col(cols::ROWS),
                     col(cols::RESOURCE_ID_AS_GIVEN),
                 ])
@@ -541,7 +577,7 @@ fn row_problem(rec: &csv::ByteRecord, m: &Mapping, n: usize) -> Option<String> {
         };
         let ok = match what {
             "date" => parse_charge_date(v).is_some(),
-            "amount" => parse_amount(v).and_then(micros_of).is_some(),
+            "amount" => parse_nanos(v).is_some(),
             _ => !v.trim().is_empty(),
         };
         if !ok {
@@ -649,7 +685,7 @@ pub fn scan_parquet(
                 .filter(
                     col(cols::CHARGE_DATE)
                         .is_null()
-                        .or(col(cols::MICROS).is_null())
+                        .or(col(cols::NANOS).is_null())
                         .or(col(cols::CURRENCY).str().len_bytes().eq(lit(0u32))),
                 )
                 .collect_with_engine(Engine::Streaming)
@@ -684,7 +720,7 @@ pub fn scan_parquet(
                 } else if *i == m.amount {
                     (
                         "a finite number",
-                        crate::frame::ints(&bad, cols::MICROS)
+                        crate::frame::ints(&bad, cols::NANOS)
                             .ok()
                             .and_then(|d| d[k])
                             .is_some(),
@@ -742,7 +778,7 @@ pub fn empty_aggregate() -> Result<DataFrame> {
         s(cols::TAGS, DataType::String),
         s(cols::CURRENCY, DataType::String),
         s(cols::IS_DEFENDER, DataType::Boolean),
-        s(cols::MICROS, DataType::Int64),
+        s(cols::NANOS, DataType::Int64),
         s(cols::ROWS, DataType::Int64),
         s(cols::RESOURCE_ID_AS_GIVEN, DataType::String),
     ])
@@ -785,7 +821,32 @@ mod tests {
             Some("Containers"),
             &[Some("Containers")]
         ));
-        assert_eq!(micros_of(1e-5), Some(10));
-        assert_eq!(micros_of(-2.5), Some(-2_500_000));
+        assert_eq!(nanos_of(1e-5), Some(10_000));
+        assert_eq!(nanos_of(-2.5), Some(-2_500_000_000));
+        assert_eq!(parse_nanos("-20.25"), Some(-20_250_000_000));
+        assert_eq!(parse_nanos("0.00345678901234"), Some(3_456_789));
+        // Half to even: 1.5 nano → 2, 2.5 nano → 2, 2.51 nano → 3; signs are symmetric.
+        assert_eq!(parse_nanos("0.0000000015"), Some(2));
+        assert_eq!(parse_nanos("0.0000000025"), Some(2));
+        assert_eq!(parse_nanos("0.00000000251"), Some(3));
+        assert_eq!(parse_nanos("-0.0000000025"), Some(-2));
+        assert_eq!(parse_nanos("30"), Some(30_000_000_000));
+        assert_eq!(parse_nanos(".5"), Some(500_000_000));
+        assert_eq!(parse_nanos("1.5E+01"), Some(15_000_000_000));
+        assert_eq!(parse_nanos("1E-05"), Some(10_000));
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1,5",
+            "1.2.3",
+            "12;5",
+            "abc",
+            "inf",
+            "NaN",
+            "99999999999",
+        ] {
+            assert_eq!(parse_nanos(bad), None, "{bad}");
+        }
     }
 }
