@@ -32,9 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &exports,
         period.start(),
         period.end_exclusive(),
-        &LoadOptions::default(),
+        &LoadOptions {
+            rejects: false,
+            tag_keys: Some(Parameters::default().owner_tags),
+        },
     )?;
     let load_s = t0.elapsed().as_secs_f64();
+    let rss_after_load = rss_anon_mb();
     let rows: u64 = cost
         .runs
         .iter()
@@ -69,9 +73,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("owners={}", r.by_owner.height());
     println!("load_seconds={load_s:.3}");
+    println!("rss_anon_mb_after_load={rss_after_load}");
+    println!("rss_anon_mb_after_showback={}", rss_anon_mb());
     println!("showback_seconds={showback_s:.3}");
     for q in &cost.data_quality {
         println!("data_quality: {q}");
     }
     Ok(())
+}
+
+/// Anonymous resident memory now (Linux), in MiB; 0 elsewhere.
+fn rss_anon_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("RssAnon:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
 }

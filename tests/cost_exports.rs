@@ -36,12 +36,23 @@ fn period() -> Period {
 
 /// The report's load window: 14 days before the period start to its end.
 fn load(case: &str, export: &str, rejects: bool) -> Result<CostData, Error> {
+    load_with(
+        case,
+        export,
+        &LoadOptions {
+            rejects,
+            tag_keys: None,
+        },
+    )
+}
+
+fn load_with(case: &str, export: &str, opts: &LoadOptions) -> Result<CostData, Error> {
     cost_exports::load(
         &store(case),
         &[export.to_string()],
         d("2026-08-18"),
         d("2026-10-01"),
-        &LoadOptions { rejects },
+        opts,
     )
 }
 
@@ -293,6 +304,18 @@ fn every_schema_and_format_gives_the_same_showback() {
         let rows: u64 = cost.runs[0].files.iter().map(|f| f.rows).sum();
         assert_eq!(rows, 10, "{case}");
         assert_standard_showback(case, &cost);
+        // Keeping only the owner tag keys in the scan gives the same showback.
+        let opts = LoadOptions {
+            rejects: false,
+            tag_keys: Some(Parameters::default().owner_tags),
+        };
+        let slim = load_with(case, export, &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_standard_showback(case, &slim);
+        let tags = frame::strs(&slim.rows, cols::TAGS).unwrap();
+        assert!(
+            tags.iter().flatten().all(|t| !t.contains("cost-center")),
+            "{case}"
+        );
     }
 }
 

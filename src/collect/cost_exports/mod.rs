@@ -34,7 +34,8 @@ pub mod cols {
     /// Lower-case resource group (EA `ResourceGroup`, MCA `resourceGroupName`, FOCUS
     /// `x_ResourceGroupName`, else taken from the resource id).
     pub const RESOURCE_GROUP: &str = "x_ResourceGroupName";
-    /// The tags cell as given: JSON in FOCUS, often brace-less in EA/MCA.
+    /// The tags cell as given (JSON in FOCUS, often brace-less in EA/MCA), or reduced to
+    /// `LoadOptions::tag_keys` as a JSON object.
     pub const TAGS: &str = "Tags";
     /// FOCUS `BillingCurrency`, EA `BillingCurrencyCode`, MCA `billingCurrency`.
     pub const CURRENCY: &str = "BillingCurrency";
@@ -66,6 +67,10 @@ pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
 pub struct LoadOptions {
     /// Set bad rows aside (returned in `CostData::rejects`) instead of failing on the first.
     pub rejects: bool,
+    /// Keep only these tag keys (case-insensitive) in `Tags`, as a JSON object; None keeps
+    /// the cell as given. Showback only reads `showback.owner_tags`, and dropping the other
+    /// tags inside the scan makes the aggregate much smaller (tags are a grouping key).
+    pub tag_keys: Option<Vec<String>>,
 }
 
 /// A row set aside in rejects mode.
@@ -334,11 +339,23 @@ pub fn load(
             let scanned = match kind {
                 Kind::Csv { gzip } => {
                     fetch(store, &blob.path, &origin, gzip, &local)?;
-                    scan::scan_csv(&local, &origin, window, opts.rejects)
+                    scan::scan_csv(
+                        &local,
+                        &origin,
+                        window,
+                        opts.rejects,
+                        opts.tag_keys.as_deref(),
+                    )
                 }
                 Kind::Parquet => {
                     fetch(store, &blob.path, &origin, false, &local)?;
-                    scan::scan_parquet(&local, &origin, window, opts.rejects)
+                    scan::scan_parquet(
+                        &local,
+                        &origin,
+                        window,
+                        opts.rejects,
+                        opts.tag_keys.as_deref(),
+                    )
                 }
             };
             let _ = std::fs::remove_file(&local);

@@ -209,6 +209,31 @@ fn udf_defender(cs: &mut [Column]) -> PolarsResult<Column> {
     Ok(Column::new(name, out))
 }
 
+/// The tags cell reduced to the keys in `keys` (lower-case), as a JSON object with the
+/// original key spelling and values; "" when none is present. Cached per distinct cell.
+pub fn keep_tags(cell: &str, keys: &[String]) -> String {
+    let all = crate::kpi::owners::parse_tags(Some(cell));
+    let kept: serde_json::Map<String, serde_json::Value> = all
+        .into_iter()
+        .filter(|(k, _)| keys.iter().any(|w| w.eq_ignore_ascii_case(k)))
+        .collect();
+    if kept.is_empty() {
+        String::new()
+    } else {
+        serde_json::Value::Object(kept).to_string()
+    }
+}
+
+fn udf_keep_tags(c: Column, keys: &[String]) -> PolarsResult<Column> {
+    let mut cache: std::collections::HashMap<&str, String> = Default::default();
+    let ca = c.str()?;
+    let out: Vec<Option<String>> = ca
+        .iter()
+        .map(|v| v.map(|v| cache.entry(v).or_insert_with(|| keep_tags(v, keys)).clone()))
+        .collect();
+    Ok(Column::new(c.name().clone(), out))
+}
+
 fn text_or_empty(e: Expr) -> Expr {
     e.cast(DataType::String).fill_null(lit(""))
 }
@@ -217,6 +242,7 @@ fn text_or_empty(e: Expr) -> Expr {
 /// name for header column `i`; `text` tells whether dates and amounts are text cells.
 fn normalised(
     m: &Mapping,
+    tag_keys: Option<&[String]>,
     name_of: &dyn Fn(usize) -> String,
     dtypes: &dyn Fn(usize) -> DataType,
 ) -> Vec<Expr> {
@@ -257,13 +283,24 @@ fn normalised(
         }
         _ => lit(false),
     };
+    let tags = match (m.tags, tag_keys) {
+        (Some(i), Some(keys)) => {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_lowercase()).collect();
+            txt(i).map(
+                move |c| udf_keep_tags(c, &keys),
+                |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+            )
+        }
+        (i, _) => opt_txt(i),
+    };
     vec![
         date.alias(cols::CHARGE_DATE),
         subscription.alias(cols::SUBSCRIPTION),
-        rid.clone().str().to_lowercase().alias(cols::RESOURCE_ID),
-        rid.alias(cols::RESOURCE_ID_AS_GIVEN),
+        // Keyed as given in the scan (one string per group instead of two); lower-cased on
+        // the far smaller aggregate.
+        rid.alias(cols::RESOURCE_ID),
         rg.alias(cols::RESOURCE_GROUP),
-        opt_txt(m.tags).alias(cols::TAGS),
+        tags.alias(cols::TAGS),
         txt(m.currency)
             .str()
             .strip_chars(lit(NULL))
@@ -317,9 +354,6 @@ fn aggregate(
         .agg([
             col(cols::NANOS).sum().alias(cols::NANOS),
             len().cast(DataType::Int64).alias(cols::ROWS),
-            col(cols::RESOURCE_ID_AS_GIVEN)
-                .min()
-                .alias(cols::RESOURCE_ID_AS_GIVEN),
             col(ROW).min().alias(ROW),
         ])
         .collect_with_engine(Engine::Streaming)
@@ -366,13 +400,13 @@ fn valid_only(df: DataFrame) -> Result<DataFrame> {
             cols::KEYS
                 .iter()
                 .map(|k| col(*k))
-                .chain([
-                    col(cols::NANOS),
-                    col(cols::ROWS),
-                    col(cols::RESOURCE_ID_AS_GIVEN),
-                ])
+                .chain([col(cols::NANOS), col(cols::ROWS)])
                 .collect::<Vec<_>>(),
         )
+        .with_columns([
+            col(cols::RESOURCE_ID).alias(cols::RESOURCE_ID_AS_GIVEN),
+            col(cols::RESOURCE_ID).str().to_lowercase(),
+        ])
         .collect()
         .ctx("cost aggregate")?;
     out.rechunk_mut();
@@ -420,6 +454,7 @@ pub fn scan_csv(
     origin: &str,
     window: (NaiveDate, NaiveDate),
     collect_rejects: bool,
+    tag_keys: Option<&[String]>,
 ) -> Result<FileScan> {
     let Some(header) = csv_header(path, origin)? else {
         return Ok(FileScan {
@@ -439,7 +474,7 @@ pub fn scan_csv(
     let first = csv_scan(path, n, false).and_then(|lf| {
         aggregate(
             lf,
-            normalised(&m, &name_of, &string),
+            normalised(&m, tag_keys, &name_of, &string),
             short.clone(),
             window,
             &BTreeSet::new(),
@@ -479,7 +514,7 @@ pub fn scan_csv(
         .and_then(|lf| {
             aggregate(
                 lf,
-                normalised(&m, &name_of, &string),
+                normalised(&m, tag_keys, &name_of, &string),
                 short,
                 window,
                 &excluded,
@@ -613,6 +648,7 @@ pub fn scan_parquet(
     origin: &str,
     window: (NaiveDate, NaiveDate),
     collect_rejects: bool,
+    tag_keys: Option<&[String]>,
 ) -> Result<FileScan> {
     let open = || {
         LazyFrame::scan_parquet(
@@ -648,7 +684,7 @@ pub fn scan_parquet(
             .and_then(|lf| {
                 aggregate(
                     lf,
-                    normalised(&m, &name_of, &dtypes),
+                    normalised(&m, tag_keys, &name_of, &dtypes),
                     lit(false),
                     window,
                     excluded,
@@ -671,7 +707,7 @@ pub fn scan_parquet(
     let bad = open()
         .and_then(|lf| {
             let mut sel = vec![col(ROW)];
-            sel.extend(normalised(&m, &name_of, &dtypes));
+            sel.extend(normalised(&m, tag_keys, &name_of, &dtypes));
             let raw: Vec<Expr> = [m.date, m.amount, m.currency]
                 .iter()
                 .map(|&i| {
