@@ -245,13 +245,22 @@ pub fn load(
     let listed = store.list("")?;
     let sizes: BTreeMap<&str, u64> = listed.iter().map(|e| (e.path.as_str(), e.size)).collect();
     let mut runs = Vec::new();
+    let mut data_quality = Vec::new();
     for e in listed.iter().filter(|e| manifest::is_manifest(&e.path)) {
         let bytes = store.get(&e.path)?;
-        runs.push(manifest::parse(
-            &format!("{}/{}", store.display(), e.path),
-            &bytes,
-            &listed,
-        )?);
+        match manifest::parse(&format!("{}/{}", store.display(), e.path), &bytes, &listed) {
+            Ok(run) => runs.push(run),
+            // A broken manifest of an export nobody asked for must not stop the report.
+            Err(err) => {
+                let path = e.path.to_lowercase();
+                if exports.iter().any(|x| path.contains(&x.to_lowercase())) {
+                    return Err(err);
+                }
+                let msg = format!("ignored an unreadable manifest of another export: {err}");
+                tracing::warn!("{msg}");
+                data_quality.push(msg);
+            }
+        }
     }
     // Manifest paths were prefixed for messages; keep the relative one for provenance.
     let prefix = format!("{}/", store.display());
@@ -303,7 +312,27 @@ pub fn load(
         )
     })?;
     let window = (from, to_exclusive);
-    let mut data_quality = Vec::new();
+    // Two range folders of one export covering the same days would count them twice.
+    for (i, a) in winners.iter().enumerate() {
+        for b in &winners[i + 1..] {
+            if a.export_name.eq_ignore_ascii_case(&b.export_name)
+                && a.start_date <= b.end_date
+                && b.start_date <= a.end_date
+            {
+                let msg = format!(
+                    "cost export '{}' has runs in range folders {} and {} that both cover {} to {}: \
+                     those days are counted twice",
+                    a.export_name,
+                    a.range_folder,
+                    b.range_folder,
+                    a.start_date.max(b.start_date),
+                    a.end_date.min(b.end_date)
+                );
+                tracing::warn!("{msg}");
+                data_quality.push(msg);
+            }
+        }
+    }
     let mut frames = Vec::new();
     let mut all_rejects = Vec::new();
     let mut provenance = Vec::new();
