@@ -683,3 +683,95 @@ fn anomalies_need_a_whole_window_of_loaded_data() {
     let days: Vec<String> = found.iter().map(|a| a.date.to_string()).collect();
     assert_eq!(days, ["2026-09-20", "2026-09-10"]);
 }
+
+#[test]
+fn overlapping_range_folders_of_one_export_warn_and_foreign_broken_manifests_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("focus-1.0"), tmp.path());
+    // A second range folder of the same export covering 2026-09-01..30 again.
+    let src = fixture("focus-1.0")
+        .join("focus-daily/20260801-20260930/202610010600/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b01");
+    let dst = tmp
+        .path()
+        .join("focus-daily/20260901-20260930/202610010700/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b99");
+    std::fs::create_dir_all(&dst).unwrap();
+    std::fs::copy(src.join("part_0_0001.csv"), dst.join("part_0_0001.csv")).unwrap();
+    let m = std::fs::read_to_string(src.join("manifest.json"))
+        .unwrap()
+        .replace(
+            "20260801-20260930/202610010600",
+            "20260901-20260930/202610010700",
+        )
+        .replace("7e1f1a7c7b01", "7e1f1a7c7b99")
+        .replace("2026-08-01T00:00:00", "2026-09-01T00:00:00");
+    std::fs::write(dst.join("manifest.json"), m).unwrap();
+    // A broken manifest of an export nobody configured.
+    let other = tmp.path().join("other-export/20260901-20260930/x");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("manifest.json"), "{not json").unwrap();
+
+    let store = Store::open(tmp.path().to_str().unwrap(), false).unwrap();
+    let cost = cost_exports::load(
+        &store,
+        &["focus-daily".into()],
+        d("2026-09-01"),
+        d("2026-10-01"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(cost.runs.len(), 2);
+    let dq = cost.data_quality.join("\n");
+    assert!(
+        dq.contains("20260801-20260930 and 20260901-20260930"),
+        "{dq}"
+    );
+    assert!(dq.contains("unreadable manifest of another export"), "{dq}");
+    // The broken manifest does stop a load that asks for its export.
+    let err = cost_exports::load(
+        &store,
+        &["other-export".into()],
+        d("2026-09-01"),
+        d("2026-10-01"),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+}
+
+#[test]
+fn manifest_counts_must_match_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("focus-1.0"), tmp.path());
+    let run = tmp
+        .path()
+        .join("focus-daily/20260801-20260930/202610010600/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b01");
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    let open = |text: &str| {
+        std::fs::write(run.join("manifest.json"), text).unwrap();
+        cost_exports::load(
+            &Store::open(tmp.path().to_str().unwrap(), false).unwrap(),
+            &["focus-daily".into()],
+            d("2026-09-01"),
+            d("2026-10-01"),
+            &LoadOptions::default(),
+        )
+    };
+    let rows = open(&manifest.replace("\"dataRowCount\": 10", "\"dataRowCount\": 11")).unwrap_err();
+    assert!(
+        rows.to_string().contains("part_0_0001.csv")
+            && rows
+                .to_string()
+                .contains("11 data rows but the file has 10"),
+        "{rows}"
+    );
+    let bytes =
+        serde_json::from_str::<serde_json::Value>(&manifest).unwrap()["blobs"][0]["byteCount"]
+            .as_u64()
+            .unwrap();
+    let err = open(&manifest.replace(
+        &format!("\"byteCount\": {bytes}"),
+        &format!("\"byteCount\": {}", bytes + 1),
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("bytes but the file has"), "{err}");
+}
