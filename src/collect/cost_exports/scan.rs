@@ -146,7 +146,9 @@ fn udf_subscription(cs: &mut [Column]) -> PolarsResult<Column> {
     let name = cs[0].name().clone();
     let mut its = cs.iter().map(str_iter).collect::<PolarsResult<Vec<_>>>()?;
     let n = cs[0].len();
-    let mut out: Vec<String> = Vec::with_capacity(n);
+    let mut out = StringChunkedBuilder::new(name, n);
+    // Rows of one subscription come in runs: normalise each distinct value once.
+    let mut last: (String, String) = (String::new(), String::new());
     for _ in 0..n {
         let mut found = None;
         for it in its.iter_mut() {
@@ -155,9 +157,13 @@ fn udf_subscription(cs: &mut [Column]) -> PolarsResult<Column> {
                 found = v.map(str::trim).filter(|v| !v.is_empty());
             }
         }
-        out.push(found.map(normalise_subscription).unwrap_or_default());
+        let raw = found.unwrap_or_default();
+        if raw != last.0 {
+            last = (raw.to_string(), normalise_subscription(raw));
+        }
+        out.append_value(&last.1);
     }
-    Ok(Column::new(name, out))
+    Ok(out.finish().into_column())
 }
 
 /// Lower-case resource group: the group column when present and non-empty, else the
@@ -175,21 +181,37 @@ pub fn resource_group_of(rg: Option<&str>, rid: Option<&str>) -> String {
 fn udf_resource_group(cs: &mut [Column]) -> PolarsResult<Column> {
     let name = cs[0].name().clone();
     let (rg, rid) = (&cs[0], &cs[1]);
-    let out: Vec<String> = rg
-        .str()?
-        .iter()
-        .zip(rid.str()?.iter())
-        .map(|(g, r)| resource_group_of(g, r))
-        .collect();
-    Ok(Column::new(name, out))
+    let mut out = StringChunkedBuilder::new(name, rg.len());
+    let mut last: Option<(String, String)> = None;
+    for (g, r) in rg.str()?.iter().zip(rid.str()?.iter()) {
+        match g.map(str::trim).filter(|g| !g.is_empty()) {
+            // The common case: a group column. Lower-case each distinct run once.
+            Some(g) => {
+                if last.as_ref().is_none_or(|(raw, _)| raw != g) {
+                    last = Some((g.to_string(), g.to_lowercase()));
+                }
+                out.append_value(&last.as_ref().expect("set above").1);
+            }
+            None => out.append_value(resource_group_of(None, r)),
+        }
+    }
+    Ok(out.finish().into_column())
 }
 
 /// Defender for Containers: meter category contains "Defender" and the meter, product or SKU
 /// text contains "Containers" (case-insensitive). `cs[0]` is the category, the rest the texts.
 pub fn is_defender_containers(category: Option<&str>, texts: &[Option<&str>]) -> bool {
-    let contains = |s: &str, pat: &str| s.to_ascii_lowercase().contains(pat);
-    category.is_some_and(|c| contains(c, "defender"))
-        && texts.iter().flatten().any(|t| contains(t, "containers"))
+    category.is_some_and(|c| contains_ignore_case(c, "defender"))
+        && texts
+            .iter()
+            .flatten()
+            .any(|t| contains_ignore_case(t, "containers"))
+}
+
+/// ASCII case-insensitive substring test without allocating (`needle` in lower case).
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn udf_defender(cs: &mut [Column]) -> PolarsResult<Column> {
