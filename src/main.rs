@@ -87,6 +87,10 @@ enum Command {
     Report {
         #[command(flatten)]
         period: PeriodArg,
+        /// Set unreadable cost-export rows aside in finance/rejected-cost-rows.csv (counted in
+        /// the manifest) instead of failing on the first one.
+        #[arg(long)]
+        rejects: bool,
     },
 }
 
@@ -201,6 +205,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                     period,
                     run_id: run_id.clone(),
                     command: format!("run --period {period}"),
+                    rejects: false,
                 },
                 &out,
             )?;
@@ -254,7 +259,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                 json!({"command": "snapshot", "run_id": run_id.to_string(), "days": written.len(), "rows": rows}),
             )
         }
-        Command::Report { period } => {
+        Command::Report { period, rejects } => {
             let period = period.period;
             let out = pipeline::output_store(&cfg)?;
             let run_id = run_id_for(&out, period)?;
@@ -264,6 +269,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                     period,
                     run_id: run_id.clone(),
                     command: format!("report --period {period}"),
+                    rejects,
                 },
                 &out,
             )?;

@@ -1,18 +1,245 @@
 //! Cost anomalies per cluster-day (the cryptojacking signal).
+//!
+//! Daily cost of a cluster: for AKS, the rows whose resource id is the cluster plus the rows
+//! of the same subscription whose resource group is the cluster's node resource group; for
+//! Arc, the cluster resource only (ids and group names compare case-insensitively). A day is
+//! anomalous when its cost exceeds `multiplier` × the median of the previous `window_days`
+//! calendar days (a day without cost rows counts 0) and exceeds `floor`. A day is evaluated
+//! only when its whole window lies inside the loaded cost data.
 
-use crate::collect::cost_exports::CostData;
+use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT, cols};
 use crate::error::Result;
+use crate::frame::{self, bools, dates, strs};
+use crate::kpi::resource_days as rd;
+use crate::kpi::stats::median;
 use crate::kpi::{Anomaly, Parameters};
 use crate::period::Period;
+use chrono::{Days, NaiveDate};
 use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+struct Cluster {
+    id: String,
+    name: String,
+    kind: String,
+    subscription: String,
+    owner: String,
+}
 
 /// Anomalous cluster-days of `period`, with the cluster's coverage that day, and the table
-/// for `finance/cost-anomalies.csv`.
+/// for `finance/cost-anomalies.csv`: date, cluster_id, cluster_name, kind, subscription_id,
+/// owner, currency, cost, median_previous, ratio, protected, reason_not_protected.
 pub fn compute(
-    _cost: &CostData,
-    _resources: &DataFrame,
-    _params: &Parameters,
-    _period: Period,
+    cost: &CostData,
+    resources: &DataFrame,
+    params: &Parameters,
+    period: Period,
 ) -> Result<(Vec<Anomaly>, DataFrame)> {
-    todo!("anomalies")
+    let p = &params.anomalies;
+    // Clusters, described by their latest snapshot.
+    let d = dates(resources, rd::DATE)?;
+    let kind = strs(resources, rd::KIND)?;
+    let id = strs(resources, rd::ID)?;
+    let id_lower = strs(resources, rd::ID_LOWER)?;
+    let name = strs(resources, rd::NAME)?;
+    let sub = strs(resources, rd::SUBSCRIPTION)?;
+    let nrg = strs(resources, rd::NODE_RESOURCE_GROUP)?;
+    let prot = bools(resources, rd::PROTECTED)?;
+    let reason = strs(resources, rd::REASON)?;
+    let owner = strs(resources, rd::OWNER)?;
+    let mut clusters: BTreeMap<String, (NaiveDate, Cluster, Option<String>)> = BTreeMap::new();
+    let mut protection: HashMap<(String, NaiveDate), (bool, String)> = HashMap::new();
+    for i in 0..resources.height() {
+        let (Some(day), Some(k), Some(key)) = (d[i], kind[i].as_deref(), id_lower[i].clone())
+        else {
+            continue;
+        };
+        if k != "aks" && k != "arc" {
+            continue;
+        }
+        protection.insert(
+            (key.clone(), day),
+            (prot[i] == Some(true), reason[i].clone().unwrap_or_default()),
+        );
+        let newer = clusters.get(&key).is_none_or(|(seen, _, _)| *seen <= day);
+        if newer {
+            clusters.insert(
+                key.clone(),
+                (
+                    day,
+                    Cluster {
+                        id: id[i].clone().unwrap_or_else(|| key.clone()),
+                        name: name[i].clone().unwrap_or_default(),
+                        kind: k.to_string(),
+                        subscription: sub[i].clone().unwrap_or_default().to_lowercase(),
+                        owner: owner[i].clone().unwrap_or_default(),
+                    },
+                    if k == "aks" {
+                        nrg[i]
+                            .clone()
+                            .filter(|s| !s.is_empty())
+                            .map(|s| s.to_lowercase())
+                    } else {
+                        None
+                    },
+                ),
+            );
+        }
+    }
+    let by_id: HashMap<&str, &str> = clusters.keys().map(|k| (k.as_str(), k.as_str())).collect();
+    let by_node_rg: HashMap<(&str, &str), &str> = clusters
+        .iter()
+        .filter_map(|(k, (_, c, rg))| {
+            rg.as_deref()
+                .map(|rg| ((c.subscription.as_str(), rg), k.as_str()))
+        })
+        .collect();
+
+    // Daily cost per (cluster, currency).
+    let r = &cost.rows;
+    let day = dates(r, cols::CHARGE_DATE)?;
+    let rsub = strs(r, cols::SUBSCRIPTION)?;
+    let rid = strs(r, cols::RESOURCE_ID)?;
+    let rrg = strs(r, cols::RESOURCE_GROUP)?;
+    let cur = strs(r, cols::CURRENCY)?;
+    let nanos = frame::ints(r, cols::NANOS)?;
+    let mut daily: BTreeMap<(String, String), BTreeMap<NaiveDate, i64>> = BTreeMap::new();
+    for i in 0..r.height() {
+        let Some(dd) = day[i] else { continue };
+        let res = rid[i].as_deref().unwrap_or_default();
+        let target = by_id.get(res).copied().or_else(|| {
+            by_node_rg
+                .get(&(
+                    rsub[i].as_deref().unwrap_or_default(),
+                    rrg[i].as_deref().unwrap_or_default(),
+                ))
+                .copied()
+        });
+        if let Some(cluster) = target {
+            *daily
+                .entry((cluster.to_string(), cur[i].clone().unwrap_or_default()))
+                .or_default()
+                .entry(dd)
+                .or_default() += nanos[i].unwrap_or(0);
+        }
+    }
+
+    let (loaded_from, loaded_to) = cost.covered.unwrap_or((cost.from, cost.to_exclusive));
+    let window = p.window_days.max(1) as u64;
+    let mut anomalies = Vec::new();
+    let mut rows: Vec<(&Cluster, String, Anomaly, String)> = Vec::new();
+    for ((key, currency), series) in &daily {
+        let cluster = &clusters[key].1;
+        for (&dd, &m) in series {
+            if !period.contains(dd) || dd >= loaded_to {
+                continue;
+            }
+            let Some(first) = dd.checked_sub_days(Days::new(window)) else {
+                continue;
+            };
+            if first < loaded_from {
+                continue;
+            }
+            let previous: Vec<f64> = first
+                .iter_days()
+                .take_while(|x| *x < dd)
+                .map(|x| series.get(&x).copied().unwrap_or(0) as f64 / NANOS_PER_UNIT as f64)
+                .collect();
+            let med = median(&previous).unwrap_or(0.0);
+            let cost_day = m as f64 / NANOS_PER_UNIT as f64;
+            if cost_day > p.multiplier * med && cost_day > p.floor {
+                let prot = protection.get(&(key.clone(), dd));
+                let a = Anomaly {
+                    clusterId: cluster.id.clone(),
+                    date: dd,
+                    cost: cost_day,
+                    currency: currency.clone(),
+                    median_previous: med,
+                    ratio: (med != 0.0).then(|| cost_day / med),
+                    protected: prot.map(|p| p.0),
+                };
+                let why = match prot {
+                    None => "no snapshot that day".to_string(),
+                    Some((true, _)) => String::new(),
+                    Some((false, r)) => r.clone(),
+                };
+                rows.push((cluster, key.clone(), a.clone(), why));
+                anomalies.push(a);
+            }
+        }
+    }
+    // Unprotected first (the top risk), then by date and cost.
+    let rank = |a: &Anomaly| match a.protected {
+        Some(false) => 0,
+        None => 1,
+        Some(true) => 2,
+    };
+    anomalies.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then(a.date.cmp(&b.date))
+            .then(b.cost.total_cmp(&a.cost))
+            .then(a.clusterId.cmp(&b.clusterId))
+    });
+    rows.sort_by(|a, b| {
+        a.2.date
+            .cmp(&b.2.date)
+            .then(a.1.cmp(&b.1))
+            .then(a.2.currency.cmp(&b.2.currency))
+    });
+    let table = frame::frame(vec![
+        frame::date_column(
+            "date",
+            &rows.iter().map(|r| Some(r.2.date)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cluster_id".into(),
+            rows.iter().map(|r| r.0.id.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cluster_name".into(),
+            rows.iter().map(|r| r.0.name.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "kind".into(),
+            rows.iter().map(|r| r.0.kind.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "subscription_id".into(),
+            rows.iter()
+                .map(|r| r.0.subscription.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "owner".into(),
+            rows.iter().map(|r| r.0.owner.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "currency".into(),
+            rows.iter()
+                .map(|r| r.2.currency.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cost".into(),
+            rows.iter().map(|r| r.2.cost).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "median_previous".into(),
+            rows.iter().map(|r| r.2.median_previous).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ratio".into(),
+            rows.iter().map(|r| r.2.ratio).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "protected".into(),
+            rows.iter().map(|r| r.2.protected).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reason_not_protected".into(),
+            rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>(),
+        ),
+    ])?;
+    Ok((anomalies, table))
 }

@@ -10,9 +10,11 @@ use crate::kpi::{self, Kpis, Parameters};
 use crate::period::{Period, RunId};
 use crate::render::csv::{CsvSpec, to_csv};
 use crate::render::manifest::{Manifest, file_entries, sha256_hex};
+use crate::render::rounding::round_amounts_by_currency;
 use crate::render::{OutputFile, parquet_file};
 use crate::store::Store;
 use chrono::Duration;
+use polars::prelude::DataFrame;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -50,6 +52,9 @@ pub struct ReportRequest<'a> {
     pub period: Period,
     pub run_id: RunId,
     pub command: String,
+    /// Set unreadable cost rows aside (published as `finance/rejected-cost-rows.csv` and
+    /// counted in the manifest) instead of failing on the first.
+    pub rejects: bool,
 }
 
 pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
@@ -91,11 +96,16 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     }
     let cost_store = Store::open(&cost_location, false)?;
     let window_start = period.start() - Duration::days(params.anomalies.window_days);
+    let load = cost_exports::LoadOptions {
+        rejects: req.rejects,
+        tag_keys: Some(params.owner_tags.clone()),
+    };
     let cost = cost_exports::load(
         &cost_store,
         &cfg.cost.exports,
         window_start,
         period.end_exclusive(),
+        &load,
     )?;
     let showback =
         kpi::showback::compute(&cost, &coverage.resource_days, &sub_tags, &params, period)?;
@@ -103,6 +113,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         kpi::anomalies::compute(&cost, &coverage.resource_days, &params, period)?;
 
     let mut data_quality = coverage.data_quality.clone();
+    data_quality.extend(cost.data_quality.iter().cloned());
     data_quality.extend(showback.data_quality.iter().cloned());
     for n in &detection.latency.negative_latency {
         data_quality.push(format!(
@@ -129,26 +140,60 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     };
 
     let mut files = vec![OutputFile::new("kpis.json", kpis_json(&kpis), None)];
-    let finance = [
-        ("finance/showback-by-owner.csv", &showback.by_owner),
-        ("finance/showback-by-resource.csv", &showback.by_resource),
+    // Showback tables are parts of a total: their amounts are rounded by largest remainder
+    // within each currency so every CSV column sums exactly to the rounded export total.
+    let finance: [(&str, &DataFrame, &[&str], bool); 5] = [
+        (
+            "finance/showback-by-owner.csv",
+            &showback.by_owner,
+            &["amount", "defender_containers_amount"],
+            true,
+        ),
+        (
+            "finance/showback-by-resource.csv",
+            &showback.by_resource,
+            &["amount"],
+            true,
+        ),
         (
             "finance/defender-cost-allocation.csv",
             &showback.defender_allocation,
+            &["amount"],
+            true,
         ),
-        ("finance/untagged-resources.csv", &showback.untagged),
-        ("finance/cost-anomalies.csv", &anomalies_table),
+        (
+            "finance/untagged-resources.csv",
+            &showback.untagged,
+            &["amount"],
+            true,
+        ),
+        (
+            "finance/cost-anomalies.csv",
+            &anomalies_table,
+            &["cost", "median_previous"],
+            false,
+        ),
     ];
-    for (path, df) in finance {
+    for (path, df, amounts, parts_of_total) in finance {
+        let shown = if parts_of_total {
+            round_amounts_by_currency(df, "currency", amounts, 2)?
+        } else {
+            df.clone()
+        };
+        let bytes = to_csv(
+            &shown,
+            CsvSpec {
+                amount_columns: amounts,
+            },
+        )?;
+        files.push(OutputFile::new(path, bytes, Some(df.height())));
+    }
+    if req.rejects {
+        let bytes = to_csv(&cost.rejects, CsvSpec::default())?;
         files.push(OutputFile::new(
-            path,
-            to_csv(
-                df,
-                CsvSpec {
-                    amount_columns: &["amount"],
-                },
-            )?,
-            Some(df.height()),
+            "finance/rejected-cost-rows.csv",
+            bytes,
+            Some(cost.rejects.height()),
         ));
     }
     let tables = [

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod manifest;
+pub mod rounding;
 
 use bytes::Bytes;
 

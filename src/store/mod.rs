@@ -147,11 +147,53 @@ impl Store {
         Ok(out)
     }
 
+    /// Open the object at `rel` for reading as a byte stream, chunk by chunk, so a
+    /// multi-gigabyte export is never held in memory whole.
+    pub fn open_read(&self, rel: &str) -> Result<ObjectReader> {
+        let path = self.full(rel);
+        let stream = runtime()
+            .block_on(self.inner.get(&path))
+            .map_err(|e| Error::source(format!("reading {}/{rel}", self.display), e))?
+            .into_stream();
+        Ok(ObjectReader {
+            stream,
+            chunk: Bytes::new(),
+            origin: format!("{}/{rel}", self.display),
+        })
+    }
+
     pub fn delete(&self, rel: &str) -> Result<()> {
         let path = self.full(rel);
         runtime()
             .block_on(self.inner.delete(&path))
             .map_err(|e| Error::publish(format!("deleting {}/{rel}", self.display), e))
+    }
+}
+
+/// A blocking `std::io::Read` over an object's byte stream (see `Store::open_read`).
+pub struct ObjectReader {
+    stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    chunk: Bytes,
+    origin: String,
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match runtime().block_on(self.stream.try_next()) {
+                Ok(Some(next)) => self.chunk = next,
+                Ok(None) => return Ok(0),
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading {}: {e}",
+                        self.origin
+                    )));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
     }
 }
 

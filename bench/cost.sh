@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark: loading a large FOCUS export and computing showback, against the time it takes
+# just to decompress the file (zcat) and against DuckDB doing the same aggregation.
+#
+#   bench/cost.sh [ROWS...]            default: 1000000
+#   BENCH_DIR=/tmp/bench bench/cost.sh 1000000 10000000
+#
+# Needs: python3 (the sample-data generator), /usr/bin/time (Debian package `time`), and from
+# PyPI `duckdb` (and `pyarrow` for the Parquet variant; skipped when it cannot be installed).
+# Generated exports are kept in $BENCH_DIR and reused by later runs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-/tmp/defender-ledger-bench}"
+GENERATOR="${GENERATOR:-$ROOT/sample-data/generate.py}"
+EXPORT=focus-monthly
+PERIOD=2026-09
+ROWS=("${@:-1000000}")
+
+[ -f "$GENERATOR" ] || { echo "no generator at $GENERATOR (set GENERATOR=...)" >&2; exit 2; }
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time" >&2
+  apt-get install -y -q time >/dev/null
+fi
+python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install -q duckdb
+HAVE_PARQUET=1
+python3 -c 'import pyarrow' 2>/dev/null || python3 -m pip install -q pyarrow || HAVE_PARQUET=0
+
+echo "building the release benchmark binary (the first build takes about 15 minutes)" >&2
+(cd "$ROOT" && cargo build --release -q --example showback_bench)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/showback_bench"
+
+# measure NAME CMD... : runs CMD under /usr/bin/time -v, prints "NAME seconds rss_mb",
+# and sets SECONDS_TAKEN / RSS_MB.
+measure() {
+  local name=$1; shift
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { cat "$log.out" "$log" >&2; exit 1; }
+  local wall rss
+  wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
+  SECONDS_TAKEN=$(python3 -c "p='$wall'.split(':'); print(round(sum(float(x)*60**i for i,x in enumerate(reversed(p))),2))")
+  rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
+  RSS_MB=$((rss / 1024))
+  printf "  %-28s %8.2f s %7d MB\n" "$name" "$SECONDS_TAKEN" "$RSS_MB"
+  LAST_OUT="$log.out"
+}
+
+duckdb_query() {
+  # The same aggregation as the loader: September rows by (date, subscription, resource,
+  # resource group, tags, currency, Defender flag), Σ cost and row count.
+  local source=$1
+  cat <<SQL
+WITH rows AS (
+  SELECT CAST(substr(CAST(ChargePeriodStart AS VARCHAR), 1, 10) AS DATE) AS d,
+         lower(replace(coalesce(SubAccountId, ''), '/subscriptions/', '')) AS s,
+         lower(coalesce(ResourceId, '')) AS r,
+         lower(coalesce(x_ResourceGroupName, '')) AS g,
+         coalesce(Tags, '') AS t,
+         BillingCurrency AS c,
+         (x_SkuMeterCategory ILIKE '%defender%'
+          AND concat_ws('|', x_SkuMeterName, x_SkuDescription, ChargeDescription) ILIKE '%containers%') AS def,
+         CAST(EffectiveCost AS DOUBLE) AS cost
+  FROM $source
+), agg AS (
+  SELECT d, s, r, g, t, c, def, sum(cost) AS cost, count(*) AS n
+  FROM rows WHERE d >= DATE '2026-09-01' AND d < DATE '2026-10-01'
+  GROUP BY ALL
+)
+SELECT count(*) AS groups, sum(n) AS rows_in_period, round(sum(cost), 6) AS total FROM agg
+SQL
+}
+
+run_duckdb() {
+  local source=$1
+  python3 - "$source" <<PY
+import sys, duckdb
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+print(con.execute("""$(duckdb_query "$1")""").fetchall())
+PY
+}
+
+for n in "${ROWS[@]}"; do
+  dir="$BENCH_DIR/focus-$n"
+  if [ ! -f "$dir/.done" ]; then
+    echo "generating $n rows in $dir" >&2
+    rm -rf "$dir"
+    python3 "$GENERATOR" --cost-only --cost-rows "$n" --out "$dir" >/dev/null
+    touch "$dir/.done"
+  fi
+  exports="$dir/cost-exports"
+  files=$(find "$exports" -name 'part_*.csv.gz' | sort)
+  bytes=$(cat $files | wc -c)
+  raw=$(zcat $files | wc -c)
+  echo "== $n rows: $(echo "$files" | wc -l) gzip part(s), $((bytes / 1048576)) MB compressed, $((raw / 1048576)) MB CSV"
+  measure "zcat > /dev/null" sh -c "zcat $files > /dev/null"; t_zcat=$SECONDS_TAKEN
+  measure "defender-ledger showback" "$BIN" "$exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN; rss_ours=$RSS_MB
+  grep -E "rows_read|aggregate_rows|total_|load_seconds|showback_seconds" "$LAST_OUT" | sed 's/^/    /'
+  list=$(echo "$files" | sed "s/.*/'&'/" | paste -sd, -)
+  measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"read_csv([$list], all_varchar=true, header=true)\""
+  t_duck=$SECONDS_TAKEN
+  sed 's/^/    /' "$LAST_OUT"
+  python3 -c "print(f'  ratios: ours/zcat = {$t_ours/max($t_zcat,0.01):.2f}, ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}; peak RSS ours {$rss_ours} MB')"
+
+  if [ "$HAVE_PARQUET" = 1 ]; then
+    pdir="$BENCH_DIR/focus-$n-parquet"
+    if [ ! -f "$pdir/.done" ]; then
+      echo "generating $n rows as Parquet in $pdir" >&2
+      rm -rf "$pdir"
+      python3 "$GENERATOR" --cost-only --cost-rows "$n" --format parquet --out "$pdir" >/dev/null
+      touch "$pdir/.done"
+    fi
+    pfiles=$(find "$pdir/cost-exports" -name '*.parquet' | sort)
+    echo "== $n rows as Parquet: $(( $(cat $pfiles | wc -c) / 1048576 )) MB"
+    measure "defender-ledger showback" "$BIN" "$pdir/cost-exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN
+    grep -E "rows_read|total_" "$LAST_OUT" | sed 's/^/    /'
+    plist=$(echo "$pfiles" | sed "s/.*/'&'/" | paste -sd, -)
+    measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"read_parquet([$plist])\""
+    t_duck=$SECONDS_TAKEN
+    sed 's/^/    /' "$LAST_OUT"
+    python3 -c "print(f'  ratio: ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}')"
+  fi
+done

@@ -1,0 +1,568 @@
+//! Cost Management exports: discovery by manifest, newest run per export and date range, and
+//! streaming normalisation of every schema to one cost table with FOCUS column names.
+//!
+//! Supported: FOCUS 1.0, 1.0r2 and 1.2-preview; EA actual/amortized 2021-10-01,
+//! 2023-12-01-preview and 2024-08-01; MCA 2021-10-01 and 2023-12-01-preview; as CSV, gzip
+//! CSV or Parquet. Headers match case-insensitively and by name, never by position.
+//!
+//! The result is an aggregate (see `cols`), never the raw rows: one row per charge date,
+//! subscription, resource, resource group, tags, currency and Defender flag, with the cost in
+//! integer nano-units of the billing currency so totals are exact and the same on every run.
+
+pub mod manifest;
+pub mod scan;
+pub mod schema;
+
+use crate::error::{Error, PolarsContext, Result};
+use crate::store::Store;
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufReader, BufWriter, Write};
+
+/// Column names of the normalised, aggregated cost table (`CostData::rows`).
+pub mod cols {
+    /// Date: FOCUS `ChargePeriodStart` (UTC date); EA/MCA `Date`.
+    pub const CHARGE_DATE: &str = "ChargeDate";
+    /// Bare lower-case subscription GUID; "" when the export leaves it empty.
+    pub const SUBSCRIPTION: &str = "SubAccountId";
+    /// Lower-case resource id ("" when none), for case-insensitive matching.
+    pub const RESOURCE_ID: &str = "ResourceId";
+    /// The resource id as the export wrote it (one spelling per lower-case id).
+    pub const RESOURCE_ID_AS_GIVEN: &str = "x_ResourceIdAsGiven";
+    /// Lower-case resource group (EA `ResourceGroup`, MCA `resourceGroupName`, FOCUS
+    /// `x_ResourceGroupName`, else taken from the resource id).
+    pub const RESOURCE_GROUP: &str = "x_ResourceGroupName";
+    /// The tags cell as given (JSON in FOCUS, often brace-less in EA/MCA), or reduced to
+    /// `LoadOptions::tag_keys` as a JSON object.
+    pub const TAGS: &str = "Tags";
+    /// FOCUS `BillingCurrency`, EA `BillingCurrencyCode`, MCA `billingCurrency`.
+    pub const CURRENCY: &str = "BillingCurrency";
+    /// Meter category contains "Defender" and meter, product or SKU contains "Containers".
+    pub const IS_DEFENDER: &str = "x_IsDefenderContainers";
+    /// Σ FOCUS `EffectiveCost` / EA-MCA `CostInBillingCurrency`, in nano-units (Int64).
+    pub const NANOS: &str = "x_EffectiveCostNanos";
+    /// Number of export rows aggregated (Int64).
+    pub const ROWS: &str = "x_RowCount";
+    /// The export the rows came from.
+    pub const EXPORT: &str = "x_ExportName";
+
+    /// The aggregation keys.
+    pub const KEYS: [&str; 7] = [
+        CHARGE_DATE,
+        SUBSCRIPTION,
+        RESOURCE_ID,
+        RESOURCE_GROUP,
+        TAGS,
+        CURRENCY,
+        IS_DEFENDER,
+    ];
+}
+
+/// Nano-units per currency unit.
+pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Set bad rows aside (returned in `CostData::rejects`) instead of failing on the first.
+    pub rejects: bool,
+    /// Keep only these tag keys (case-insensitive) in `Tags`, as a JSON object; None keeps
+    /// the cell as given. Showback only reads `showback.owner_tags`, and dropping the other
+    /// tags inside the scan makes the aggregate much smaller (tags are a grouping key).
+    pub tag_keys: Option<Vec<String>>,
+}
+
+/// A row set aside in rejects mode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    pub file: String,
+    /// 1-based line where the record starts (Parquet: 1-based row number).
+    pub line: u64,
+    /// 0-based data record index.
+    #[serde(skip)]
+    pub record: u64,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// One file read, for the manifest and the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileProvenance {
+    pub path: String,
+    pub bytes: u64,
+    /// Data rows in the file (valid and rejected).
+    pub rows: u64,
+    pub rows_in_window: u64,
+    pub rejected_rows: u64,
+    /// Schema family found from the header ("FOCUS", "EA actual/amortized", ...).
+    pub schema: String,
+}
+
+/// One export run read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunProvenance {
+    pub export_name: String,
+    pub run_id: String,
+    pub submitted_time: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub range_folder: String,
+    pub manifest: String,
+    pub legacy_manifest: bool,
+    pub data_version: Option<String>,
+    pub export_type: Option<String>,
+    pub files: Vec<FileProvenance>,
+    /// Older runs of the same export and range folder that this one replaced.
+    pub replaces_runs: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CostData {
+    /// Aggregated normalised cost rows (`cols`), plus `cols::EXPORT`.
+    pub rows: DataFrame,
+    /// The requested window `[from, to_exclusive)`.
+    pub from: NaiveDate,
+    pub to_exclusive: NaiveDate,
+    /// The days the selected runs cover, clipped to the window (`[start, end)`), if any.
+    pub covered: Option<(NaiveDate, NaiveDate)>,
+    /// Export names as configured.
+    pub exports: Vec<String>,
+    pub runs: Vec<RunProvenance>,
+    /// file, line, reason, raw (empty unless `LoadOptions::rejects`).
+    pub rejects: DataFrame,
+    pub rejected_rows: u64,
+    pub data_quality: Vec<String>,
+}
+
+impl CostData {
+    /// An empty set (no exports configured), in the same schema.
+    pub fn empty(from: NaiveDate, to_exclusive: NaiveDate) -> Result<CostData> {
+        let rows = with_export_column(scan::empty_aggregate()?, "")?;
+        Ok(CostData {
+            rows,
+            from,
+            to_exclusive,
+            covered: None,
+            exports: Vec::new(),
+            runs: Vec::new(),
+            rejects: rejects_frame(&[])?,
+            rejected_rows: 0,
+            data_quality: Vec::new(),
+        })
+    }
+
+    /// What identifies the cost inputs (export runs, files with sizes and row counts), for
+    /// the input fingerprint: the same runs read give the same fingerprint.
+    pub fn fingerprint_material(&self) -> serde_json::Value {
+        serde_json::json!({
+            "exports": self.exports,
+            "runs": self.runs.iter().map(|r| serde_json::json!({
+                "export": r.export_name, "run_id": r.run_id, "submitted_time": r.submitted_time,
+                "files": r.files.iter().map(|f| (f.path.clone(), f.bytes, f.rows)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Export runs read, for the manifest and the evidence packs.
+    pub fn provenance_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "exports": self.exports,
+            "window": {"from": self.from, "to_exclusive": self.to_exclusive},
+            "covered": self.covered,
+            "runs": self.runs,
+            "rejected_rows": self.rejected_rows,
+        })
+    }
+}
+
+fn with_export_column(df: DataFrame, export: &str) -> Result<DataFrame> {
+    df.lazy()
+        .with_column(lit(export.to_string()).alias(cols::EXPORT))
+        .collect()
+        .ctx("cost aggregate")
+}
+
+pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame> {
+    crate::frame::frame(vec![
+        Column::new(
+            "file".into(),
+            rejects.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "line".into(),
+            rejects.iter().map(|r| r.line as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reason".into(),
+            rejects
+                .iter()
+                .map(|r| r.reason.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "raw".into(),
+            rejects.iter().map(|r| r.raw.as_str()).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+enum Kind {
+    Csv { gzip: bool },
+    Parquet,
+}
+
+fn kind_of(path: &str) -> Option<Kind> {
+    let p = path.to_ascii_lowercase();
+    if p.ends_with(".csv.gz") || p.ends_with(".gz") {
+        Some(Kind::Csv { gzip: true })
+    } else if p.ends_with(".csv") {
+        Some(Kind::Csv { gzip: false })
+    } else if p.ends_with(".parquet") {
+        Some(Kind::Parquet)
+    } else {
+        None
+    }
+}
+
+/// Copy (and for `.gz`, decompress) an object to a local temporary file, streaming.
+fn fetch(store: &Store, rel: &str, origin: &str, gzip: bool, dest: &std::path::Path) -> Result<()> {
+    let reader = BufReader::with_capacity(1 << 20, store.open_read(rel)?);
+    let file = std::fs::File::create(dest)
+        .map_err(|e| Error::input(origin, format!("cannot create a temporary file: {e}")))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let copied = if gzip {
+        std::io::copy(&mut flate2::bufread::MultiGzDecoder::new(reader), &mut out)
+    } else {
+        let mut reader = reader;
+        std::io::copy(&mut reader, &mut out)
+    };
+    copied.map_err(|e| {
+        if gzip {
+            Error::input(
+                origin,
+                format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
+            )
+        } else {
+            Error::input(origin, format!("read failed: {e}"))
+        }
+    })?;
+    out.flush()
+        .map_err(|e| Error::input(origin, format!("writing a temporary file: {e}")))?;
+    Ok(())
+}
+
+/// Find the runs of the configured exports, take the newest run per export and range folder,
+/// read exactly the files their manifests list, and aggregate the rows charged in
+/// `[from, to_exclusive)`.
+pub fn load(
+    store: &Store,
+    exports: &[String],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+    opts: &LoadOptions,
+) -> Result<CostData> {
+    if exports.is_empty() {
+        return CostData::empty(from, to_exclusive);
+    }
+    let listed = store.list("")?;
+    let sizes: BTreeMap<&str, u64> = listed.iter().map(|e| (e.path.as_str(), e.size)).collect();
+    let mut runs = Vec::new();
+    let mut data_quality = Vec::new();
+    for e in listed.iter().filter(|e| manifest::is_manifest(&e.path)) {
+        let bytes = store.get(&e.path)?;
+        match manifest::parse(&format!("{}/{}", store.display(), e.path), &bytes, &listed) {
+            Ok(run) => runs.push(run),
+            // A broken manifest of an export nobody asked for must not stop the report.
+            Err(err) => {
+                let path = e.path.to_lowercase();
+                if exports.iter().any(|x| path.contains(&x.to_lowercase())) {
+                    return Err(err);
+                }
+                let msg = format!("ignored an unreadable manifest of another export: {err}");
+                tracing::warn!("{msg}");
+                data_quality.push(msg);
+            }
+        }
+    }
+    // Manifest paths were prefixed for messages; keep the relative one for provenance.
+    let prefix = format!("{}/", store.display());
+    for r in &mut runs {
+        r.manifest_path = r
+            .manifest_path
+            .strip_prefix(&prefix)
+            .unwrap_or(&r.manifest_path)
+            .to_string();
+    }
+    let found: BTreeSet<String> = runs.iter().map(|r| r.export_name.clone()).collect();
+    let wanted: Vec<String> = exports.iter().map(|e| e.to_lowercase()).collect();
+    let unknown: Vec<&String> = exports
+        .iter()
+        .filter(|e| !found.iter().any(|f| f.eq_ignore_ascii_case(e)))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::config(format!(
+            "cost.exports names {} but {} holds no run of {}; exports found: {}",
+            unknown
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            store.display(),
+            if unknown.len() == 1 { "it" } else { "them" },
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        )));
+    }
+    let selected: Vec<manifest::Run> = runs
+        .into_iter()
+        .filter(|r| wanted.contains(&r.export_name.to_lowercase()))
+        .collect();
+    let (winners, replaced) = manifest::newest_per_folder(selected);
+    let last_day = to_exclusive.pred_opt().unwrap_or(to_exclusive);
+    let winners: Vec<_> = winners
+        .into_iter()
+        .filter(|r| r.range.0 <= last_day && r.range.1 >= from)
+        .collect();
+
+    let tmp = tempfile::tempdir().map_err(|e| {
+        Error::input(
+            "cost exports",
+            format!("cannot create a temporary folder: {e}"),
+        )
+    })?;
+    let window = (from, to_exclusive);
+    // Two range folders of one export covering the same days would count them twice.
+    for (i, a) in winners.iter().enumerate() {
+        for b in &winners[i + 1..] {
+            if a.export_name.eq_ignore_ascii_case(&b.export_name)
+                && a.start_date <= b.end_date
+                && b.start_date <= a.end_date
+            {
+                let msg = format!(
+                    "cost export '{}' has runs in range folders {} and {} that both cover {} to {}: \
+                     those days are counted twice",
+                    a.export_name,
+                    a.range_folder,
+                    b.range_folder,
+                    a.start_date.max(b.start_date),
+                    a.end_date.min(b.end_date)
+                );
+                tracing::warn!("{msg}");
+                data_quality.push(msg);
+            }
+        }
+    }
+    let mut frames = Vec::new();
+    let mut all_rejects = Vec::new();
+    let mut provenance = Vec::new();
+    let mut covered: Option<(NaiveDate, NaiveDate)> = None;
+    for run in &winners {
+        let mut files = Vec::new();
+        for (k, blob) in run.blobs.iter().enumerate() {
+            let origin = format!("{}/{}", store.display(), blob.path);
+            let Some(size) = sizes.get(blob.path.as_str()).copied() else {
+                return Err(Error::input(
+                    &origin,
+                    format!("listed in {} but not found", run.manifest_path),
+                ));
+            };
+            if let Some(expected) = blob.byte_count
+                && expected != size
+            {
+                return Err(Error::input(
+                    &origin,
+                    format!(
+                        "the manifest says {expected} bytes but the file has {size}: \
+                         incomplete or replaced; re-run the export"
+                    ),
+                ));
+            }
+            let kind = kind_of(&blob.path).ok_or_else(|| {
+                Error::input(
+                    &origin,
+                    "not a .csv, .csv.gz or .parquet file; cannot read this export format",
+                )
+            })?;
+            let local = tmp.path().join(format!("part-{k}"));
+            let scanned = match kind {
+                Kind::Csv { gzip } => {
+                    fetch(store, &blob.path, &origin, gzip, &local)?;
+                    scan::scan_csv(
+                        &local,
+                        &origin,
+                        window,
+                        opts.rejects,
+                        opts.tag_keys.as_deref(),
+                    )
+                }
+                Kind::Parquet => {
+                    fetch(store, &blob.path, &origin, false, &local)?;
+                    scan::scan_parquet(
+                        &local,
+                        &origin,
+                        window,
+                        opts.rejects,
+                        opts.tag_keys.as_deref(),
+                    )
+                }
+            };
+            let _ = std::fs::remove_file(&local);
+            let scanned = scanned?;
+            if let Some(expected) = blob.row_count
+                && expected != scanned.rows
+            {
+                return Err(Error::input(
+                    &origin,
+                    format!(
+                        "the manifest says {expected} data rows but the file has {}: \
+                         incomplete or replaced; re-run the export",
+                        scanned.rows
+                    ),
+                ));
+            }
+            let rows_in_window =
+                scanned.rows - scanned.rows_outside_window - scanned.rejects.len() as u64;
+            files.push(FileProvenance {
+                path: blob.path.clone(),
+                bytes: size,
+                rows: scanned.rows,
+                rows_in_window,
+                rejected_rows: scanned.rejects.len() as u64,
+                schema: scanned
+                    .mapping
+                    .as_ref()
+                    .map(|m| m.family.as_str().to_string())
+                    .unwrap_or_else(|| "empty".into()),
+            });
+            all_rejects.extend(scanned.rejects);
+            frames.push(with_export_column(scanned.aggregate, &run.export_name)?.lazy());
+        }
+        let start = run.start_date.max(from);
+        let end = run
+            .end_date
+            .succ_opt()
+            .unwrap_or(run.end_date)
+            .min(to_exclusive);
+        if start < end {
+            covered = Some(match covered {
+                None => (start, end),
+                Some((a, b)) => (a.min(start), b.max(end)),
+            });
+        }
+        provenance.push(RunProvenance {
+            export_name: run.export_name.clone(),
+            run_id: run.run_id.clone(),
+            submitted_time: run.submitted_time_text.clone(),
+            start_date: run.start_date,
+            end_date: run.end_date,
+            range_folder: run.range_folder.clone(),
+            manifest: run.manifest_path.clone(),
+            legacy_manifest: run.legacy_manifest,
+            data_version: run.data_version.clone(),
+            export_type: run.export_type.clone(),
+            files,
+            replaces_runs: replaced
+                .iter()
+                .filter(|o| {
+                    o.export_name.eq_ignore_ascii_case(&run.export_name)
+                        && o.range_folder == run.range_folder
+                })
+                .map(|o| o.run_id.clone())
+                .collect(),
+        });
+    }
+    for e in exports {
+        if !winners
+            .iter()
+            .any(|r| r.export_name.eq_ignore_ascii_case(e))
+        {
+            let msg = format!("cost export '{e}' has no run covering {from} to {last_day}");
+            tracing::warn!("{msg}");
+            data_quality.push(msg);
+        }
+    }
+    if !all_rejects.is_empty() {
+        let msg = format!(
+            "{} cost export rows were rejected (unreadable) and left out of showback; \
+             see the rejects file",
+            all_rejects.len()
+        );
+        tracing::warn!("{msg}");
+        data_quality.push(msg);
+    }
+
+    let rows = if frames.is_empty() {
+        with_export_column(scan::empty_aggregate()?, "")?
+    } else {
+        let mut keys: Vec<Expr> = cols::KEYS.iter().map(|k| col(*k)).collect();
+        keys.push(col(cols::EXPORT));
+        let mut sort_by: Vec<PlSmallStr> = cols::KEYS.iter().map(|k| (*k).into()).collect();
+        sort_by.push(cols::EXPORT.into());
+        concat(frames, UnionArgs::default())
+            .ctx("cost aggregates")?
+            .group_by(keys)
+            .agg([
+                col(cols::NANOS).sum(),
+                col(cols::ROWS).sum(),
+                col(cols::RESOURCE_ID_AS_GIVEN).min(),
+            ])
+            .sort(sort_by, SortMultipleOptions::default())
+            .collect()
+            .ctx("cost aggregates")?
+    };
+    data_quality.extend(overlap_warnings(&rows)?);
+    Ok(CostData {
+        rows,
+        from,
+        to_exclusive,
+        covered,
+        exports: exports.to_vec(),
+        runs: provenance,
+        rejected_rows: all_rejects.len() as u64,
+        rejects: rejects_frame(&all_rejects)?,
+        data_quality,
+    })
+}
+
+/// Two selected exports covering the same subscription and day would count its cost twice.
+fn overlap_warnings(rows: &DataFrame) -> Result<Vec<String>> {
+    let dates = crate::frame::dates(rows, cols::CHARGE_DATE)?;
+    let subs = crate::frame::strs(rows, cols::SUBSCRIPTION)?;
+    let exps = crate::frame::strs(rows, cols::EXPORT)?;
+    let mut seen: BTreeMap<(NaiveDate, String), BTreeSet<String>> = BTreeMap::new();
+    for i in 0..rows.height() {
+        if let (Some(d), Some(s), Some(e)) = (dates[i], subs[i].clone(), exps[i].clone())
+            && !s.is_empty()
+        {
+            seen.entry((d, s)).or_default().insert(e);
+        }
+    }
+    let mut by_pair: BTreeMap<Vec<String>, (usize, NaiveDate, NaiveDate, BTreeSet<String>)> =
+        BTreeMap::new();
+    for ((d, s), e) in seen.into_iter().filter(|(_, e)| e.len() > 1) {
+        let entry = by_pair
+            .entry(e.into_iter().collect())
+            .or_insert((0, d, d, BTreeSet::new()));
+        entry.0 += 1;
+        entry.1 = entry.1.min(d);
+        entry.2 = entry.2.max(d);
+        entry.3.insert(s);
+    }
+    Ok(by_pair
+        .into_iter()
+        .map(|(exports, (n, a, b, subs))| {
+            let msg = format!(
+                "cost exports {} both cover {n} subscription-days ({} subscriptions, {a} to {b}): \
+                 their cost is counted twice; configure only one of them",
+                exports.join(" and "),
+                subs.len()
+            );
+            tracing::warn!("{msg}");
+            msg
+        })
+        .collect())
+}
