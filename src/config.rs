@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub source: SourceConfig,
@@ -188,23 +188,6 @@ impl Default for OutputConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            source: SourceConfig::default(),
-            azure: AzureConfig::default(),
-            cost: CostConfig::default(),
-            coverage: CoverageConfig::default(),
-            detection: DetectionConfig::default(),
-            vulnerabilities: VulnerabilityConfig::default(),
-            showback: ShowbackConfig::default(),
-            anomalies: AnomalyConfig::default(),
-            targets: TargetConfig::default(),
-            output: OutputConfig::default(),
-        }
-    }
-}
-
 /// How an environment override is parsed into TOML.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -290,7 +273,9 @@ impl Config {
 
     pub fn validate(&self) -> Result<()> {
         let a = &self.anomalies;
-        if !(a.multiplier > 0.0) || a.window_days < 1 || a.floor < 0.0 {
+        // NaN multipliers fail too: only a positive number passes.
+        let multiplier_ok = a.multiplier > 0.0;
+        if !multiplier_ok || a.window_days < 1 || a.floor < 0.0 {
             return Err(Error::config(
                 "anomalies: multiplier must be > 0, window_days >= 1 and floor >= 0",
             ));

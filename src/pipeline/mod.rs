@@ -10,11 +10,19 @@ use crate::collect::Source;
 use crate::collect::replay::Replay;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 
-/// Open the output store (created if it is a folder).
+/// Open the output store (created if it is a folder) with the configured credential.
 pub fn output_store(cfg: &Config) -> Result<Store> {
-    Store::open(&cfg.output.location, true)
+    Store::open_with(&cfg.output.location, true, &StoreOptions::from_config(cfg)?)
+}
+
+/// Open the cost-export container (read only).
+pub fn cost_store(cfg: &Config) -> Result<Store> {
+    let location = cfg.cost_location().ok_or_else(|| {
+        Error::config("no cost export location: set [cost] location (or [source] replay_dir)")
+    })?;
+    Store::open_with(&location, false, &StoreOptions::from_config(cfg)?)
 }
 
 /// The configured replay source, or a clear error saying how to name one.

@@ -86,15 +86,12 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let detection = kpi::detection::compute(&snap, &coverage.resource_days, &params, period)?;
     let vulns = kpi::vulnerabilities::compute(&snap, &coverage.resource_days, &params, period)?;
 
-    let cost_location = cfg.cost_location().ok_or_else(|| {
-        Error::config("no cost export location: set [cost] location (or [source] replay_dir)")
-    })?;
     if cfg.cost.exports.is_empty() {
         return Err(Error::config(
             "[cost] exports is empty: name the export(s) that feed showback",
         ));
     }
-    let cost_store = Store::open(&cost_location, false)?;
+    let cost_store = crate::pipeline::cost_store(cfg)?;
     let window_start = period.start() - Duration::days(params.anomalies.window_days);
     let load = cost_exports::LoadOptions {
         rejects: req.rejects,

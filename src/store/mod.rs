@@ -2,19 +2,40 @@
 //! layer polars itself uses), with the only write the job needs: create-if-absent. Nothing is
 //! ever overwritten, which is also what containers with immutability policies enforce.
 //!
+//! - Small files: one `Put Blob` with `If-None-Match: *` (`put_new`).
+//! - Large files: blocks of `StoreOptions::block_size`, a few in flight, then a conditional
+//!   `Put Block List` (`put_new_file`); memory stays at a few blocks whatever the file size.
+//! - Reads stream (`open_read`, `get_to_file`), so a multi-GB export is never held in memory.
+//! - Runs: `begin_run` / `RunWriter::commit` write `<period>/<run-id>/...` with `manifest.json`
+//!   last; `newest_committed_run` is how every reader picks a run.
+//!
 //! The store is synchronous on purpose: it drives its async client on a private runtime, so
-//! the pipeline (and polars, which has its own runtime) never nests runtimes.
+//! the pipeline (and polars, which has its own runtime) never nests runtimes. Do not call it
+//! from inside an async task.
 
+mod blocks;
 pub mod location;
+pub mod options;
+pub mod publish;
 
 use crate::error::{Error, Result};
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
+use object_store::azure::MicrosoftAzure;
+use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
 use object_store::path::Path as ObjPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, WriteMultipart,
+};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-pub use location::{Location, redact};
+pub use location::{AZURITE_ACCOUNT_KEY, BlobLocation, CredentialPlan, Location, redact};
+pub use options::{CredentialKind, StoreOptions};
+pub use publish::{MANIFEST, PublishedFile, RunWriter, content_type};
 
 /// The runtime every store call runs on.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -29,13 +50,36 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-#[derive(Clone, Debug)]
+/// What sits behind the `ObjectStore`, for the operations that need more than the trait.
+enum Backend {
+    Folder(PathBuf),
+    Blob {
+        azure: Arc<MicrosoftAzure>,
+        http: HttpClient,
+        location: BlobLocation,
+        plan: CredentialPlan,
+    },
+    /// Any other `ObjectStore` (tests, in-memory).
+    Other,
+}
+
+#[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
+    backend: Arc<Backend>,
+    options: Arc<StoreOptions>,
     /// Prefix inside the container (or folder) under which every relative path lives.
     prefix: String,
     /// What to print: the location with any secret removed.
     display: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.display)
+            .finish()
+    }
 }
 
 /// An object found by `list`.
@@ -46,21 +90,75 @@ pub struct Entry {
     pub size: u64,
 }
 
+/// What `put_new_file` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub size: u64,
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+}
+
 impl Store {
-    /// Open a folder (created if missing when `create` is set) or a blob URL.
+    /// Open a folder (created if missing when `create` is set) or a blob URL, with default
+    /// options (credential chain `default`).
     pub fn open(location: &str, create: bool) -> Result<Store> {
-        let loc = Location::parse(location)?;
-        let (inner, prefix) = loc.build(create)?;
-        Ok(Store {
-            inner,
-            prefix,
-            display: redact(location),
-        })
+        Store::open_with(location, create, &StoreOptions::default())
+    }
+
+    /// Open with explicit options (`StoreOptions::from_config` for the configured credential).
+    /// Nothing is sent over the network until the first call; `check` tests the location.
+    pub fn open_with(location: &str, create: bool, options: &StoreOptions) -> Result<Store> {
+        let display = redact(location);
+        match Location::parse(location)? {
+            Location::Folder(dir) => {
+                if create {
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        Error::publish(dir.display(), format!("cannot create folder: {e}"))
+                    })?;
+                } else if !dir.is_dir() {
+                    return Err(Error::config(format!("{}: no such folder", dir.display())));
+                }
+                let fs = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+                    .map_err(|e| Error::config(format!("{}: {e}", dir.display())))?;
+                Ok(Store {
+                    inner: Arc::new(fs),
+                    backend: Arc::new(Backend::Folder(dir)),
+                    options: Arc::new(options.clone()),
+                    prefix: String::new(),
+                    display,
+                })
+            }
+            Location::Blob(loc) => {
+                let (azure, plan) = loc.build(options)?;
+                let client = ClientOptions::new()
+                    .with_allow_http(loc.endpoint.starts_with("http://"))
+                    .with_timeout(options.request_timeout)
+                    .with_connect_timeout(options.connect_timeout);
+                let http = ReqwestConnector::default()
+                    .connect(&client)
+                    .map_err(|e| Error::config(format!("{display}: {e}")))?;
+                let azure = Arc::new(azure);
+                Ok(Store {
+                    inner: azure.clone(),
+                    prefix: loc.prefix.clone(),
+                    backend: Arc::new(Backend::Blob {
+                        azure,
+                        http,
+                        location: loc,
+                        plan,
+                    }),
+                    options: Arc::new(options.clone()),
+                    display,
+                })
+            }
+        }
     }
 
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, prefix: &str, display: &str) -> Store {
         Store {
             inner,
+            backend: Arc::new(Backend::Other),
+            options: Arc::new(StoreOptions::default()),
             prefix: prefix.trim_matches('/').to_string(),
             display: display.to_string(),
         }
@@ -69,6 +167,35 @@ impl Store {
     /// The location with secrets removed, for logs and manifests.
     pub fn display(&self) -> &str {
         &self.display
+    }
+
+    /// Which credential a blob store uses (never the secret), `None` for folders.
+    pub fn credential(&self) -> Option<String> {
+        match &*self.backend {
+            Backend::Blob { plan, .. } => Some(plan.describe()),
+            _ => None,
+        }
+    }
+
+    pub fn is_blob(&self) -> bool {
+        matches!(&*self.backend, Backend::Blob { .. })
+    }
+
+    /// The file behind `rel` when the store is a local folder: readers can scan it in place.
+    pub fn local_path(&self, rel: &str) -> Option<PathBuf> {
+        match &*self.backend {
+            Backend::Folder(dir) => Some(dir.join(rel.trim_matches('/'))),
+            _ => None,
+        }
+    }
+
+    /// Reach the location once: the container exists and the credential may list it.
+    pub fn check(&self) -> Result<()> {
+        let prefix = self.full("");
+        runtime()
+            .block_on(self.inner.list_with_delimiter(Some(&prefix)))
+            .map(|_| ())
+            .map_err(|e| Error::source(self.display.clone(), self.explain(&e)))
     }
 
     fn full(&self, rel: &str) -> ObjPath {
@@ -94,31 +221,237 @@ impl Store {
         }
     }
 
-    /// Write `bytes` at `rel` only if nothing is there yet.
-    pub fn put_new(&self, rel: &str, bytes: Bytes) -> Result<()> {
-        let path = self.full(rel);
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        let payload = PutPayload::from_bytes(bytes);
-        runtime()
-            .block_on(self.inner.put_opts(&path, payload, opts))
-            .map(|_| ())
-            .map_err(|e| match e {
-                object_store::Error::AlreadyExists { .. } => Error::publish(
-                    format!("{}/{rel}", self.display),
-                    "already exists; runs never overwrite (start a new run-id)",
-                ),
-                other => Error::publish(format!("{}/{rel}", self.display), other),
-            })
+    fn at(&self, rel: &str) -> String {
+        format!(
+            "{}/{}",
+            self.display.trim_end_matches('/'),
+            rel.trim_matches('/')
+        )
     }
 
+    /// Turn an object_store error into a sentence; a missing container says what to do.
+    fn explain(&self, e: &object_store::Error) -> String {
+        let text = e.to_string();
+        if let Backend::Blob { location, .. } = &*self.backend
+            && text.contains("ContainerNotFound")
+        {
+            return format!(
+                "container '{}' does not exist at {}: create it first (defender-ledger never creates containers)",
+                location.container, location.endpoint
+            );
+        }
+        if text.contains("AuthenticationFailed") || text.contains("AuthorizationFailure") {
+            let cred = self.credential().unwrap_or_default();
+            return format!("access denied with {cred}: {text}");
+        }
+        text
+    }
+
+    fn put_error(&self, rel: &str, e: object_store::Error) -> Error {
+        match e {
+            object_store::Error::AlreadyExists { .. } => already_exists(&self.at(rel)),
+            other => Error::publish(self.at(rel), self.explain(&other)),
+        }
+    }
+
+    fn put_options(&self, rel: &str) -> PutOptions {
+        let mut attributes = Attributes::new();
+        // Local folders have no content types (object_store refuses attributes there).
+        if self.is_blob() {
+            attributes.insert(Attribute::ContentType, content_type(rel).into());
+        }
+        PutOptions {
+            mode: PutMode::Create,
+            attributes,
+            ..Default::default()
+        }
+    }
+
+    /// Write `bytes` at `rel` only if nothing is there yet, with the content type its
+    /// extension implies.
+    pub fn put_new(&self, rel: &str, bytes: Bytes) -> Result<()> {
+        let path = self.full(rel);
+        let payload = PutPayload::from_bytes(bytes);
+        runtime()
+            .block_on(self.inner.put_opts(&path, payload, self.put_options(rel)))
+            .map(|_| ())
+            .map_err(|e| self.put_error(rel, e))
+    }
+
+    /// Copy the local file `local` to `rel` only if nothing is there yet, streaming it: files
+    /// from `block_size` up go as blocks, at most `upload_concurrency` in flight. Returns the
+    /// size and SHA-256 of what was uploaded.
+    pub fn put_new_file(&self, rel: &str, local: &Path) -> Result<Written> {
+        let open_err = |e: std::io::Error| {
+            Error::publish(self.at(rel), format!("reading {}: {e}", local.display()))
+        };
+        match &*self.backend {
+            Backend::Folder(dir) => {
+                let target = dir.join(rel.trim_matches('/'));
+                folder_put_new_file(&target, local).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => already_exists(&self.at(rel)),
+                    _ => Error::publish(self.at(rel), e),
+                })
+            }
+            Backend::Blob {
+                azure,
+                http,
+                location,
+                ..
+            } => {
+                let path = self.full(rel);
+                let opts = &*self.options;
+                runtime().block_on(async {
+                    let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
+                    let first = blocks::read_block(&mut file, opts.block_size)
+                        .await
+                        .map_err(open_err)?;
+                    if first.len() < opts.block_size {
+                        let written = Written {
+                            size: first.len() as u64,
+                            sha256: hex::encode(Sha256::digest(&first)),
+                        };
+                        self.inner
+                            .put_opts(&path, first.into(), self.put_options(rel))
+                            .await
+                            .map_err(|e| self.put_error(rel, e))?;
+                        return Ok(written);
+                    }
+                    blocks::upload_blocks(
+                        azure,
+                        http,
+                        location,
+                        opts,
+                        &path,
+                        first,
+                        file,
+                        content_type(rel),
+                    )
+                    .await
+                    .map(|(size, sha256)| Written { size, sha256 })
+                    .map_err(|e| match e {
+                        blocks::UploadError::AlreadyExists => already_exists(&self.at(rel)),
+                        blocks::UploadError::Store(e) => self.put_error(rel, e),
+                        other => Error::publish(self.at(rel), other),
+                    })
+                })
+            }
+            Backend::Other => {
+                // Generic stores: refuse when something is there, then stream in parts.
+                if self.exists(rel)? {
+                    return Err(already_exists(&self.at(rel)));
+                }
+                let path = self.full(rel);
+                let block = self.options.block_size;
+                runtime().block_on(async {
+                    let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
+                    let upload = self
+                        .inner
+                        .put_multipart(&path)
+                        .await
+                        .map_err(|e| self.put_error(rel, e))?;
+                    let mut writer = WriteMultipart::new_with_chunk_size(upload, block);
+                    let mut hasher = Sha256::new();
+                    let mut size = 0u64;
+                    loop {
+                        let chunk = blocks::read_block(&mut file, block)
+                            .await
+                            .map_err(open_err)?;
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        writer
+                            .wait_for_capacity(self.options.upload_concurrency)
+                            .await
+                            .map_err(|e| self.put_error(rel, e))?;
+                        hasher.update(&chunk);
+                        size += chunk.len() as u64;
+                        writer.put(chunk);
+                    }
+                    writer.finish().await.map_err(|e| self.put_error(rel, e))?;
+                    Ok(Written {
+                        size,
+                        sha256: hex::encode(hasher.finalize()),
+                    })
+                })
+            }
+        }
+    }
+
+    /// The whole object in memory: for small files (markers, manifests, snapshots). Use
+    /// `open_read` or `get_to_file` for exports.
     pub fn get(&self, rel: &str) -> Result<Bytes> {
         let path = self.full(rel);
         runtime()
             .block_on(async { self.inner.get(&path).await?.bytes().await })
-            .map_err(|e| Error::source(format!("reading {}/{rel}", self.display), e))
+            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))
+    }
+
+    /// A streaming reader: memory stays at one network chunk whatever the object size.
+    pub fn open_read(&self, rel: &str) -> Result<Box<dyn Read + Send>> {
+        if let Some(local) = self.local_path(rel) {
+            let f = std::fs::File::open(&local)
+                .map_err(|e| Error::source(format!("reading {}", self.at(rel)), e))?;
+            return Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)));
+        }
+        let path = self.full(rel);
+        let stream = runtime()
+            .block_on(self.inner.get(&path))
+            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))?
+            .into_stream();
+        Ok(Box::new(StreamRead {
+            stream,
+            buf: Bytes::new(),
+            context: self.at(rel),
+        }))
+    }
+
+    /// Stream `rel` into the local file `target` (created or truncated); returns bytes written.
+    pub fn get_to_file(&self, rel: &str, target: &Path) -> Result<u64> {
+        let ctx = || format!("downloading {} to {}", self.at(rel), target.display());
+        let path = self.full(rel);
+        runtime().block_on(async {
+            let mut out = tokio::fs::File::create(target)
+                .await
+                .map_err(|e| Error::source(ctx(), e))?;
+            let mut stream = self
+                .inner
+                .get(&path)
+                .await
+                .map_err(|e| Error::source(ctx(), self.explain(&e)))?
+                .into_stream();
+            let mut n = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::source(ctx(), self.explain(&e)))?;
+                n += chunk.len() as u64;
+                tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
+                    .await
+                    .map_err(|e| Error::source(ctx(), e))?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut out)
+                .await
+                .map_err(|e| Error::source(ctx(), e))?;
+            Ok(n)
+        })
+    }
+
+    /// The content type stored with a blob (`None` for folders and untyped objects).
+    pub fn content_type_of(&self, rel: &str) -> Result<Option<String>> {
+        if !self.is_blob() {
+            return Ok(None);
+        }
+        let path = self.full(rel);
+        let opts = object_store::GetOptions {
+            head: true,
+            ..Default::default()
+        };
+        let got = runtime()
+            .block_on(self.inner.get_opts(&path, opts))
+            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))?;
+        Ok(got
+            .attributes
+            .get(&Attribute::ContentType)
+            .map(|v| v.as_ref().to_string()))
     }
 
     pub fn exists(&self, rel: &str) -> Result<bool> {
@@ -126,7 +459,10 @@ impl Store {
         match runtime().block_on(self.inner.head(&path)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(Error::source(format!("checking {}/{rel}", self.display), e)),
+            Err(e) => Err(Error::source(
+                format!("checking {}", self.at(rel)),
+                self.explain(&e),
+            )),
         }
     }
 
@@ -135,7 +471,9 @@ impl Store {
         let prefix = self.full(rel_prefix);
         let metas: Vec<_> = runtime()
             .block_on(self.inner.list(Some(&prefix)).try_collect())
-            .map_err(|e| Error::source(format!("listing {}/{rel_prefix}", self.display), e))?;
+            .map_err(|e| {
+                Error::source(format!("listing {}", self.at(rel_prefix)), self.explain(&e))
+            })?;
         let mut out: Vec<Entry> = metas
             .into_iter()
             .map(|m| Entry {
@@ -147,52 +485,92 @@ impl Store {
         Ok(out)
     }
 
-    /// Open the object at `rel` for reading as a byte stream, chunk by chunk, so a
-    /// multi-gigabyte export is never held in memory whole.
-    pub fn open_read(&self, rel: &str) -> Result<ObjectReader> {
-        let path = self.full(rel);
-        let stream = runtime()
-            .block_on(self.inner.get(&path))
-            .map_err(|e| Error::source(format!("reading {}/{rel}", self.display), e))?
-            .into_stream();
-        Ok(ObjectReader {
-            stream,
-            chunk: Bytes::new(),
-            origin: format!("{}/{rel}", self.display),
-        })
+    /// The names of the "folders" directly below `rel_prefix`, sorted.
+    pub fn list_dirs(&self, rel_prefix: &str) -> Result<Vec<String>> {
+        let prefix = self.full(rel_prefix);
+        let listed = runtime()
+            .block_on(self.inner.list_with_delimiter(Some(&prefix)))
+            .map_err(|e| {
+                Error::source(format!("listing {}", self.at(rel_prefix)), self.explain(&e))
+            })?;
+        let mut out: Vec<String> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(String::from))
+            .collect();
+        out.sort();
+        Ok(out)
     }
 
     pub fn delete(&self, rel: &str) -> Result<()> {
         let path = self.full(rel);
         runtime()
             .block_on(self.inner.delete(&path))
-            .map_err(|e| Error::publish(format!("deleting {}/{rel}", self.display), e))
+            .map_err(|e| Error::publish(format!("deleting {}", self.at(rel)), self.explain(&e)))
     }
 }
 
-/// A blocking `std::io::Read` over an object's byte stream (see `Store::open_read`).
-pub struct ObjectReader {
-    stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
-    chunk: Bytes,
-    origin: String,
+fn already_exists(at: &str) -> Error {
+    Error::publish(
+        at,
+        "already exists; runs never overwrite (start a new run-id)",
+    )
 }
 
-impl std::io::Read for ObjectReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.is_empty() {
-            match runtime().block_on(self.stream.try_next()) {
-                Ok(Some(next)) => self.chunk = next,
-                Ok(None) => return Ok(0),
-                Err(e) => {
+/// Copy to a temporary file beside the target, then hard-link it into place: the link fails if
+/// the target exists, so a folder store never overwrites either.
+fn folder_put_new_file(target: &Path, local: &Path) -> std::io::Result<Written> {
+    let parent = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    if target.exists() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    let mut src = std::fs::File::open(local)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        std::io::Write::write_all(&mut tmp, &buf[..n])?;
+        size += n as u64;
+    }
+    tmp.as_file().sync_all()?;
+    std::fs::hard_link(tmp.path(), target)?;
+    Ok(Written {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+/// A blocking `Read` over an object_store byte stream.
+struct StreamRead {
+    stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    buf: Bytes,
+    context: String,
+}
+
+impl Read for StreamRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.buf.is_empty() {
+            match runtime().block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(b)) => self.buf = b,
+                Some(Err(e)) => {
                     return Err(std::io::Error::other(format!(
                         "reading {}: {e}",
-                        self.origin
+                        self.context
                     )));
                 }
             }
         }
-        let n = buf.len().min(self.chunk.len());
-        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        bytes::Buf::advance(&mut self.buf, n);
         Ok(n)
     }
 }
@@ -224,5 +602,55 @@ mod tests {
             .collect();
         assert_eq!(listed, ["2026-10/r1/a.csv", "2026-10/r1/b/c.csv"]);
         assert!(!store.exists("nope").unwrap());
+        assert_eq!(store.list_dirs("2026-10").unwrap(), ["r1"]);
+        assert_eq!(store.list_dirs("2026-10/r1").unwrap(), ["b"]);
+    }
+
+    #[test]
+    fn folder_store_streams_files_in_and_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("out").to_str().unwrap(), true).unwrap();
+        let src = dir.path().join("big.bin");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let w = store.put_new_file("r/big.bin", &src).unwrap();
+        assert_eq!(w.size, data.len() as u64);
+        assert_eq!(w.sha256, hex::encode(Sha256::digest(&data)));
+        let err = store.put_new_file("r/big.bin", &src).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        let mut back = Vec::new();
+        store
+            .open_read("r/big.bin")
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        let copy = dir.path().join("copy.bin");
+        assert_eq!(
+            store.get_to_file("r/big.bin", &copy).unwrap(),
+            data.len() as u64
+        );
+        assert_eq!(std::fs::read(&copy).unwrap(), data);
+        // Only the file itself is left: no temporary files beside it.
+        assert_eq!(store.list("r").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn generic_store_streams_in_parts() {
+        let inner = Arc::new(object_store::memory::InMemory::new());
+        let store = Store::from_object_store(inner, "p", "memory");
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("f.bin");
+        std::fs::write(&src, vec![7u8; 200_000]).unwrap();
+        let w = store.put_new_file("a/f.bin", &src).unwrap();
+        assert_eq!(w.size, 200_000);
+        assert!(store.put_new_file("a/f.bin", &src).is_err());
+        let mut back = Vec::new();
+        store
+            .open_read("a/f.bin")
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back.len(), 200_000);
     }
 }
