@@ -1,0 +1,267 @@
+//! The whole job on the bundled sample tenant, through the real CLI: the demo run, its
+//! manifest re-hashed, showback against the export total, determinism, exit codes, and failed
+//! runs that publish nothing.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ledger(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_defender-ledger"));
+    cmd.current_dir(repo())
+        .args(args)
+        .env("DEFENDER_LEDGER_LOG", "warn");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("runs")
+}
+
+fn run_dirs(out: &Path, period: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(out.join(period))
+        .map(|it| it.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn demo(out: &Path, run_id: &str) -> PathBuf {
+    let o = ledger(
+        &["--out", out.to_str().unwrap(), "run", "--period", "2026-10"],
+        &[("DEFENDER_LEDGER_RUN_ID", run_id)],
+    );
+    assert!(
+        o.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out.join("2026-10").join(run_id)
+}
+
+#[test]
+fn demo_run_publishes_a_verifiable_reconciled_run_and_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = demo(&tmp.path().join("a"), "20261101T060000Z");
+
+    // Every file the manifest lists re-hashes to its SHA-256, and nothing else is there.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let listed = manifest["files"].as_array().unwrap();
+    for f in listed {
+        let bytes = std::fs::read(run.join(f["path"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            f["sha256"].as_str().unwrap(),
+            "{}",
+            f["path"]
+        );
+        assert_eq!(bytes.len() as u64, f["bytes"].as_u64().unwrap());
+    }
+    assert_eq!(
+        files_under(&run).len(),
+        listed.len() + 1,
+        "only listed files plus the manifest"
+    );
+    assert_eq!(manifest["run_id"], "20261101T060000Z");
+    // 2026-10-07 has no snapshot in the sample: listed as missing, never counted as 0 %.
+    assert_eq!(
+        manifest["provenance"]["snapshot_days_missing"],
+        serde_json::json!(["2026-10-07"])
+    );
+
+    // Showback equals the October total of the FOCUS export's final run, which the sample's
+    // generator summed independently: 33,128.7432141222 USD.
+    let kpis: Value =
+        serde_json::from_slice(&std::fs::read(run.join("kpis.json")).unwrap()).unwrap();
+    let total = kpis["showback"]["export_total_by_currency"]["USD"]
+        .as_f64()
+        .unwrap();
+    assert!((total - 33128.7432141222).abs() < 0.005, "{total}");
+    let owners: f64 = kpis["showback"]["by_currency"]["USD"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((owners - total).abs() < 0.01);
+    // The finance CSV column sums exactly to the rounded total.
+    let mut csv = csv::Reader::from_path(run.join("finance/showback-by-owner.csv")).unwrap();
+    let cents: i64 = csv
+        .records()
+        .map(|r| (r.unwrap()[2].parse::<f64>().unwrap() * 100.0).round() as i64)
+        .sum();
+    assert_eq!(cents, (total * 100.0).round() as i64);
+
+    // Same inputs, another run id and folder: byte-identical files (the manifest differs only
+    // by its run id and output location).
+    let again = demo(&tmp.path().join("b"), "20261101T070000Z");
+    for f in listed {
+        let p = f["path"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(run.join(p)).unwrap(),
+            std::fs::read(again.join(p)).unwrap(),
+            "{p} differs"
+        );
+    }
+
+    // A re-run into the same output keeps the first run and adds a second.
+    let o = ledger(
+        &[
+            "--out",
+            tmp.path().join("a").to_str().unwrap(),
+            "report",
+            "--period",
+            "2026-10",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(run_dirs(&tmp.path().join("a"), "2026-10").len(), 2);
+}
+
+#[test]
+fn wrong_arguments_and_config_exit_2_with_a_message() {
+    let o = ledger(&["run", "--period", "2026-13"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
+    let o = ledger(&["frobnicate"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ledger(
+        &["report", "--period", "2026-10"],
+        &[("DEFENDER_LEDGER_ANOMALIES_FLOOR", "ten")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("DEFENDER_LEDGER_ANOMALIES_FLOOR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ledger(
+        &[
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "run",
+            "--period",
+            "2026-10",
+            "--source",
+            "/nonexistent/tenant",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // The summary line says what failed, for the scheduler's logs.
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "failed");
+    assert_eq!(last["exit_code"], 2);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for f in files_under(from) {
+        let rel = f.strip_prefix(from).unwrap();
+        std::fs::create_dir_all(to.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&f, to.join(rel)).unwrap();
+    }
+}
+
+#[test]
+fn a_bad_page_names_file_row_and_column_and_publishes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tenant = tmp.path().join("tenant");
+    copy_tree(
+        &repo().join("sample-data/resource-graph"),
+        &tenant.join("resource-graph"),
+    );
+    copy_tree(
+        &repo().join("sample-data/cost-exports"),
+        &tenant.join("cost-exports"),
+    );
+    let page = tenant.join("resource-graph/2026-10-15/aks_clusters.json");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let broken = text.replacen(
+        "\"defenderEnabled\":true",
+        "\"defenderEnabled\":\"maybe\"",
+        1,
+    );
+    assert_ne!(text, broken);
+    std::fs::write(&page, broken).unwrap();
+    let out = tmp.path().join("out");
+    let o = ledger(
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "run",
+            "--period",
+            "2026-10",
+            "--source",
+            tenant.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2026-10-15/aks_clusters.json page 1"), "{err}");
+    assert!(err.contains("column 'defenderEnabled'"), "{err}");
+    assert!(err.contains("row "), "{err}");
+    assert!(run_dirs(&out, "2026-10").is_empty(), "nothing published");
+}
+
+#[test]
+fn a_corrupt_cost_export_fails_the_run_before_anything_is_published_and_a_rerun_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tenant = tmp.path().join("tenant");
+    copy_tree(&repo().join("sample-data"), &tenant);
+    // Truncate the last part of October's final FOCUS run.
+    let part =
+        files_under(&tenant.join("cost-exports/exports/focus/focus-monthly/20261001-20261031"))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with("part_1_0001.csv.gz"))
+            .next_back()
+            .unwrap();
+    let good = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &good[..good.len() / 2]).unwrap();
+    let out = tmp.path().join("out");
+    let args = [
+        "--out",
+        out.to_str().unwrap(),
+        "run",
+        "--period",
+        "2026-10",
+        "--source",
+        tenant.to_str().unwrap(),
+    ];
+    let o = ledger(&args, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("part_1_0001.csv.gz"));
+    assert!(
+        run_dirs(&out, "2026-10").is_empty(),
+        "a failed run publishes nothing"
+    );
+
+    // Put the file back: the re-run (history already holds the snapshots) succeeds.
+    std::fs::write(&part, &good).unwrap();
+    let o = ledger(&args, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(run_dirs(&out, "2026-10").len(), 1);
+}
