@@ -6,6 +6,7 @@
 pub mod collect;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod frame;
 pub mod history;
 pub mod kpi;
