@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod manifest;
+pub mod signing;
 
 use bytes::Bytes;
 
