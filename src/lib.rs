@@ -15,6 +15,7 @@ pub mod period;
 pub mod pipeline;
 pub mod render;
 pub mod store;
+pub mod verify;
 
 pub use error::{Error, Result};
 
