@@ -151,10 +151,31 @@ pub struct EvidenceTable {
     pub item: &'static ItemDef,
     pub table: DataFrame,
     pub population: Population,
-    /// Headline figures, e.g. ("month-end coverage", "93.3 %").
-    pub figures: Vec<(String, String)>,
+    /// Headline figures, e.g. "coverage on 2026-10-31" = "93.3 %".
+    pub figures: Vec<Figure>,
     /// Exceptions in plain words (at most `MAX_EXCEPTION_LINES`, then a pointer to the CSV).
     pub exceptions: Vec<String>,
+}
+
+/// A headline number of an item, as the pack document prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+}
+
+fn figs(v: Vec<(String, String)>) -> Vec<Figure> {
+    v.into_iter()
+        .map(|(label, value)| Figure { label, value })
+        .collect()
+}
+
+fn days_text(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
 }
 
 /// Build every evidence item of `ITEMS`, in order.
@@ -257,7 +278,7 @@ impl<'a> Ctx<'a> {
                         "queries/{ds}.kql (text not in this run: the hash is from the snapshot markers)"
                     ),
                     (None, _) => {
-                        format!("{ds}: recorded Resource Graph responses (replay), no query")
+                        format!("{ds}: replayed Resource Graph recording, no query text")
                     }
                 };
                 out.push(QueryRef {
@@ -453,7 +474,7 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -514,14 +535,14 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
             .filter(|d| !snapshot_days.contains(d))
             .count() as i64;
         exceptions.push(format!(
-            "{} ({}): not covered {} to {} ({} snapshot days{}{}{}): {}",
+            "{} ({}): not covered {} to {} ({}{}{}{}): {}",
             g.subscriptionId,
             first.0,
             g.start,
             g.end,
-            g.days,
+            days_text(g.days).replace("day", "snapshot day"),
             if missing > 0 {
-                format!(", {missing} days without snapshot inside")
+                format!(", {} without snapshot inside", days_text(missing))
             } else {
                 String::new()
             },
@@ -609,7 +630,7 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -807,7 +828,7 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -955,7 +976,7 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -1128,7 +1149,7 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -1295,7 +1316,7 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }
@@ -1436,7 +1457,7 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
         item,
         table,
         population,
-        figures,
+        figures: figs(figures),
         exceptions: capped(exceptions, &item.file_name()),
     })
 }

@@ -16,7 +16,9 @@ pub mod items;
 pub mod mapping;
 pub mod pack;
 
-pub use items::{EvidenceInputs, EvidenceTable, Population, QueryRef, QueryText, build_items};
+pub use items::{
+    EvidenceInputs, EvidenceTable, Figure, Population, QueryRef, QueryText, build_items,
+};
 pub use mapping::{Mapping, Support};
 pub use pack::{EvidencePackDoc, build_pack, build_packs};
 

@@ -3,7 +3,7 @@
 //! (`EvidencePackDoc`, also published as `evidence-pack.json`).
 
 use crate::error::Result;
-use crate::evidence::items::{EvidenceInputs, EvidenceTable, Population, build_items};
+use crate::evidence::items::{EvidenceInputs, EvidenceTable, Figure, Population, build_items};
 use crate::evidence::mapping::{self, Mapping, Support};
 use crate::evidence::{Framework, ITEMS};
 use crate::frame;
@@ -155,13 +155,9 @@ pub fn population_table(pops: &[&Population]) -> Result<DataFrame> {
             s(&|p| {
                 p.queries
                     .iter()
-                    .map(|q| {
-                        format!(
-                            "{} sha256={} ({} days)",
-                            q.file,
-                            q.sha256.as_deref().unwrap_or("none"),
-                            q.days
-                        )
+                    .map(|q| match &q.sha256 {
+                        Some(h) => format!("{} (sha256 {h}, {} days)", q.file, q.days),
+                        None => format!("{} ({} days)", q.file, q.days),
                     })
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -355,7 +351,7 @@ pub struct ControlEvidence {
     pub support: Support,
     pub rationale: String,
     pub gap: String,
-    pub figures: Vec<(String, String)>,
+    pub figures: Vec<Figure>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -376,7 +372,7 @@ pub struct ItemSummary {
     pub file: String,
     pub rows: usize,
     pub controls: Vec<String>,
-    pub figures: Vec<(String, String)>,
+    pub figures: Vec<Figure>,
     pub exceptions: Vec<String>,
 }
 
