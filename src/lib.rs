@@ -6,6 +6,7 @@
 pub mod collect;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod frame;
 pub mod history;
 pub mod kpi;
@@ -14,6 +15,7 @@ pub mod period;
 pub mod pipeline;
 pub mod render;
 pub mod store;
+pub mod verify;
 
 pub use error::{Error, Result};
 

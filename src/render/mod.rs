@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod manifest;
 pub mod rounding;
+pub mod signing;
 
 use bytes::Bytes;
 

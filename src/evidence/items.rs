@@ -1,0 +1,1463 @@
+//! Evidence items: pure functions from the pipeline's tables to the evidence CSV tables, each
+//! with its population.
+//!
+//! A population says what an auditor needs to test completeness: how many units the item
+//! counts (`rows`), how many rows Resource Graph reported for the same queries over the same
+//! snapshot days (`reported_total`, Σ `totalRecords` from the snapshot markers), and every row
+//! left out with its reason. It reconciles when `rows + Σ exclusions = reported_total`. The
+//! exclusions are counted here from the raw snapshot frames, independently of the KPI code that
+//! built the table, so a disagreement between the two shows up as a failed reconciliation.
+
+use crate::error::{PolarsContext, Result};
+use crate::evidence::{self, ItemDef};
+use crate::frame::{self, bools, dates, floats, ints, strs, timestamps_ns};
+use crate::history::{SNAPSHOT_DATE, SnapshotMarker, Snapshots};
+use crate::kpi::owners::{owner_in, parse_tags};
+use crate::kpi::{Gap, Parameters};
+use crate::period::Period;
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most exception lines an item lists in the pack document (the CSV has them all).
+pub const MAX_EXCEPTION_LINES: usize = 25;
+
+/// A query's text, when a query produced the snapshots (live collection).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryText {
+    pub dataset: String,
+    /// File name as shipped, e.g. `queries/aks_clusters.kql`.
+    pub file: String,
+    pub text: String,
+}
+
+impl QueryText {
+    pub fn sha256(&self) -> String {
+        crate::render::manifest::sha256_hex(self.text.as_bytes())
+    }
+}
+
+/// Everything the evidence items are built from: the tables `report` already computes.
+pub struct EvidenceInputs<'a> {
+    pub period: Period,
+    /// Run id of the run the pack belongs to.
+    pub run_id: &'a str,
+    /// The snapshots the report read (every day before the period's end), with their markers.
+    pub snapshots: &'a Snapshots,
+    pub params: &'a Parameters,
+    /// `CoverageResult::subscription_days` (all history up to the period end).
+    pub subscription_days: &'a DataFrame,
+    /// `CoverageResult::resource_days`.
+    pub resource_days: &'a DataFrame,
+    /// `CoverageResult::kpis.gaps`.
+    pub gaps: &'a [Gap],
+    /// `DetectionResult::population`.
+    pub alerts: &'a DataFrame,
+    /// `VulnerabilityResult::findings`.
+    pub findings: &'a DataFrame,
+    /// Subscription tags from the latest snapshot (`report::latest_subscription_tags`).
+    pub subscription_tags: &'a BTreeMap<String, Option<String>>,
+    /// Query texts by dataset; empty when the snapshots were replayed from recordings.
+    pub queries: &'a [QueryText],
+    /// What was queried: configured management groups and subscriptions (empty = tenant).
+    pub scope_management_groups: &'a [String],
+    pub scope_subscriptions: &'a [String],
+    /// The data source, secrets removed (manifest `source`).
+    pub source: &'a str,
+    /// SHA-256 of the Ed25519 public key the manifest will be signed with, if signing.
+    pub signing_key_fingerprint: Option<String>,
+}
+
+/// A query behind an item, as the snapshot markers recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryRef {
+    pub dataset: String,
+    /// The query file, or what produced the rows when no query did (a replayed recording).
+    pub file: String,
+    /// SHA-256 of the query text; None for replayed recordings.
+    pub sha256: Option<String>,
+    /// Snapshot days whose rows this query produced.
+    pub days: usize,
+}
+
+/// The population of one evidence item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Population {
+    pub item: String,
+    /// The item's CSV, relative to the pack folder.
+    pub file: String,
+    /// Data rows in the CSV.
+    pub file_rows: usize,
+    /// What `rows` counts (rows of the CSV, resource-days, subscription-days, ...).
+    pub unit: String,
+    /// Units the item accounts for.
+    pub rows: i64,
+    /// Rows Resource Graph reported (Σ totalRecords) for the source datasets over the days
+    /// used; None when a day used has no marker for a dataset.
+    pub reported_total: Option<i64>,
+    /// Rows left out, with the reason.
+    pub exclusions: Vec<(String, i64)>,
+    /// Datasets whose totals make `reported_total`.
+    pub population_datasets: Vec<String>,
+    /// Every query the item depends on.
+    pub queries: Vec<QueryRef>,
+    pub period: String,
+    pub period_start: NaiveDate,
+    pub period_end_exclusive: NaiveDate,
+    pub snapshot_days_used: Vec<NaiveDate>,
+    /// Days of the period without a snapshot.
+    pub snapshot_days_missing: Vec<NaiveDate>,
+    /// How the population is formed, in one or two sentences.
+    pub note: String,
+}
+
+impl Population {
+    pub fn excluded_total(&self) -> i64 {
+        self.exclusions.iter().map(|(_, n)| n).sum()
+    }
+
+    /// `rows + Σ exclusions = reported_total`.
+    pub fn reconciles(&self) -> bool {
+        self.reported_total == Some(self.rows + self.excluded_total())
+    }
+
+    /// One line for people: "412 + 3 excluded = 415 reported: reconciles".
+    pub fn summary(&self) -> String {
+        let reported = self
+            .reported_total
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "unknown (no snapshot marker)".into());
+        format!(
+            "{} {} + {} excluded = {}; Resource Graph reported {}: {}",
+            self.rows,
+            self.unit,
+            self.excluded_total(),
+            self.rows + self.excluded_total(),
+            reported,
+            if self.reconciles() {
+                "reconciles"
+            } else {
+                "DOES NOT RECONCILE"
+            }
+        )
+    }
+}
+
+/// One evidence item, built: its table, its population, and what the pack document says about
+/// it.
+#[derive(Debug, Clone)]
+pub struct EvidenceTable {
+    pub item: &'static ItemDef,
+    pub table: DataFrame,
+    pub population: Population,
+    /// Headline figures, e.g. "coverage on 2026-10-31" = "93.3 %".
+    pub figures: Vec<Figure>,
+    /// Exceptions in plain words (at most `MAX_EXCEPTION_LINES`, then a pointer to the CSV).
+    pub exceptions: Vec<String>,
+}
+
+/// A headline number of an item, as the pack document prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+}
+
+fn figs(v: Vec<(String, String)>) -> Vec<Figure> {
+    v.into_iter()
+        .map(|(label, value)| Figure { label, value })
+        .collect()
+}
+
+fn days_text(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+/// Build every evidence item of `ITEMS`, in order.
+pub fn build_items(inp: &EvidenceInputs) -> Result<Vec<EvidenceTable>> {
+    let cx = Ctx::new(inp);
+    Ok(vec![
+        coverage_daily(&cx)?,
+        coverage_gaps(&cx)?,
+        protection_inventory(&cx)?,
+        policy_compliance(&cx)?,
+        alerts(&cx)?,
+        vulnerability_findings(&cx)?,
+        ownership_tags(&cx)?,
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared context: snapshot days, markers, queries.
+
+pub(crate) struct Ctx<'a> {
+    pub inp: &'a EvidenceInputs<'a>,
+    /// Snapshot days inside the period.
+    pub period_days: Vec<NaiveDate>,
+    /// Days of the period without a snapshot.
+    pub missing: Vec<NaiveDate>,
+    markers: BTreeMap<NaiveDate, &'a SnapshotMarker>,
+}
+
+const RESOURCE_DATASETS: [&str; 3] = ["aks_clusters", "container_registries", "arc_clusters"];
+const COVERAGE_DATASETS: [&str; 5] = [
+    "subscriptions",
+    "defender_plans",
+    "aks_clusters",
+    "container_registries",
+    "arc_clusters",
+];
+
+impl<'a> Ctx<'a> {
+    pub fn new(inp: &'a EvidenceInputs<'a>) -> Self {
+        let period = inp.period;
+        let period_days: Vec<NaiveDate> = inp
+            .snapshots
+            .days
+            .iter()
+            .copied()
+            .filter(|d| period.contains(*d))
+            .collect();
+        let missing = period
+            .days()
+            .into_iter()
+            .filter(|d| !period_days.contains(d))
+            .collect();
+        let markers = inp.snapshots.markers.iter().map(|m| (m.date, m)).collect();
+        Ctx {
+            inp,
+            period_days,
+            missing,
+            markers,
+        }
+    }
+
+    /// All snapshot days read (history before the period included), ascending.
+    fn all_days(&self) -> Vec<NaiveDate> {
+        self.inp
+            .snapshots
+            .days
+            .iter()
+            .copied()
+            .filter(|d| *d < self.inp.period.end_exclusive())
+            .collect()
+    }
+
+    /// Σ totalRecords of `datasets` over `days`; None if any is unknown.
+    fn reported(&self, datasets: &[&str], days: &[NaiveDate]) -> Option<i64> {
+        let mut total = 0;
+        for day in days {
+            let m = self.markers.get(day)?;
+            for ds in datasets {
+                total += m.datasets.get(*ds)?.total_records;
+            }
+        }
+        Some(total)
+    }
+
+    /// The queries behind `datasets` over `days`, one entry per distinct query hash.
+    fn queries(&self, datasets: &[&str], days: &[NaiveDate]) -> Vec<QueryRef> {
+        let mut out = Vec::new();
+        for ds in datasets {
+            let mut by_hash: BTreeMap<Option<String>, usize> = BTreeMap::new();
+            for day in days {
+                if let Some(r) = self.markers.get(day).and_then(|m| m.datasets.get(*ds)) {
+                    *by_hash.entry(r.query_sha256.clone()).or_default() += 1;
+                }
+            }
+            for (hash, n) in by_hash {
+                let text = self.inp.queries.iter().find(|q| q.dataset == *ds);
+                let file = match (&hash, text) {
+                    (Some(h), Some(q)) if q.sha256() == *h => q.file.clone(),
+                    (Some(_), _) => format!(
+                        "queries/{ds}.kql (text not in this run: the hash is from the snapshot markers)"
+                    ),
+                    (None, _) => {
+                        format!("{ds}: replayed Resource Graph recording, no query text")
+                    }
+                };
+                out.push(QueryRef {
+                    dataset: ds.to_string(),
+                    file,
+                    sha256: hash,
+                    days: n,
+                });
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn population(
+        &self,
+        item: &ItemDef,
+        file_rows: usize,
+        unit: impl Into<String>,
+        rows: i64,
+        population_datasets: &[&str],
+        query_datasets: &[&str],
+        days: Vec<NaiveDate>,
+        exclusions: Vec<(String, i64)>,
+        note: impl Into<String>,
+    ) -> Population {
+        let period = self.inp.period;
+        let exclusions = exclusions.into_iter().filter(|(_, n)| *n != 0).collect();
+        let mut note = note.into();
+        let changed: Vec<&str> = query_datasets
+            .iter()
+            .copied()
+            .filter(|ds| {
+                self.queries(&[ds], &days)
+                    .iter()
+                    .filter(|q| q.sha256.is_some())
+                    .count()
+                    > 1
+            })
+            .collect();
+        if !changed.is_empty() {
+            note.push_str(&format!(
+                " The query text of {} changed during the days used (one entry per version).",
+                changed.join(", ")
+            ));
+        }
+        Population {
+            item: item.id.to_string(),
+            file: item.file_name(),
+            file_rows,
+            unit: unit.into(),
+            rows,
+            reported_total: self.reported(population_datasets, &days),
+            exclusions,
+            population_datasets: population_datasets.iter().map(|s| s.to_string()).collect(),
+            queries: self.queries(query_datasets, &days),
+            period: period.to_string(),
+            period_start: period.start(),
+            period_end_exclusive: period.end_exclusive(),
+            snapshot_days_used: days,
+            snapshot_days_missing: self.missing.clone(),
+            note,
+        }
+    }
+
+    fn in_period_frame(&self, dataset: &str) -> Result<DataFrame> {
+        let p = self.inp.period;
+        self.inp
+            .snapshots
+            .frame(dataset)
+            .clone()
+            .lazy()
+            .filter(
+                col(SNAPSHOT_DATE)
+                    .gt_eq(lit(p.start()))
+                    .and(col(SNAPSHOT_DATE).lt(lit(p.end_exclusive()))),
+            )
+            .collect()
+            .ctx(format!("{dataset} in the period"))
+    }
+}
+
+fn capped(mut lines: Vec<String>, file: &str) -> Vec<String> {
+    if lines.len() > MAX_EXCEPTION_LINES {
+        let more = lines.len() - MAX_EXCEPTION_LINES;
+        lines.truncate(MAX_EXCEPTION_LINES);
+        lines.push(format!("… and {more} more: see {file}"));
+    }
+    lines
+}
+
+fn pct(num: i64, den: i64) -> String {
+    if den == 0 {
+        "n/a (none in scope)".into()
+    } else {
+        format!("{:.1} %", num as f64 / den as f64 * 100.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coverage per subscription per day
+
+fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::COVERAGE_DAILY;
+    let p = cx.inp.period;
+    let table = cx
+        .inp
+        .subscription_days
+        .clone()
+        .lazy()
+        .filter(
+            col(SNAPSHOT_DATE)
+                .gt_eq(lit(p.start()))
+                .and(col(SNAPSHOT_DATE).lt(lit(p.end_exclusive()))),
+        )
+        .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .sort(
+            [SNAPSHOT_DATE, "subscriptionId"],
+            SortMultipleOptions::default(),
+        )
+        .collect()
+        .ctx("coverage per subscription per day")?;
+
+    let d = dates(&table, SNAPSHOT_DATE)?;
+    let s = strs(&table, "subscriptionId")?;
+    let scope = bools(&table, "in_scope")?;
+    let ok = bools(&table, "compliant")?;
+    let reason = strs(&table, "reason")?;
+    let mut per_day: BTreeMap<NaiveDate, (i64, i64, Vec<String>)> = BTreeMap::new();
+    for i in 0..table.height() {
+        let Some(day) = d[i] else { continue };
+        let e = per_day.entry(day).or_default();
+        if scope[i] == Some(true) {
+            e.0 += 1;
+            if ok[i] == Some(true) {
+                e.1 += 1;
+            } else {
+                e.2.push(format!(
+                    "{} ({})",
+                    s[i].clone().unwrap_or_default(),
+                    reason[i].clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let exceptions = per_day
+        .iter()
+        .filter(|(_, (n, c, _))| c < n)
+        .map(|(day, (n, c, who))| {
+            format!(
+                "{day}: {c} of {n} in-scope subscriptions compliant; not compliant: {}",
+                who.join(", ")
+            )
+        })
+        .collect();
+    let rates: Vec<(i64, i64)> = per_day
+        .values()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, c, _)| (*n, *c))
+        .collect();
+    let mut figures = Vec::new();
+    if let Some((day, (n, c, _))) = per_day.iter().next_back() {
+        figures.push((
+            format!("coverage on {day} (last snapshot day)"),
+            pct(*c, *n),
+        ));
+    }
+    if let Some(min) = rates
+        .iter()
+        .map(|(n, c)| *c as f64 / *n as f64 * 100.0)
+        .reduce(f64::min)
+    {
+        figures.push(("minimum daily coverage".into(), format!("{min:.1} %")));
+    }
+    figures.push((
+        "non-compliant in-scope subscription-days".into(),
+        rates.iter().map(|(n, c)| n - c).sum::<i64>().to_string(),
+    ));
+
+    let population = cx.population(
+        item,
+        table.height(),
+        "subscription-days",
+        table.height() as i64,
+        &["subscriptions"],
+        &COVERAGE_DATASETS,
+        cx.period_days.clone(),
+        vec![],
+        "Every subscription listed on every snapshot day of the period, in scope or not; \
+         Resource Graph totals are those of the subscriptions query.",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coverage gaps
+
+type SubDay = (String, String, String, bool, bool); // name, mg, reason, in_scope, compliant
+
+fn subscription_day_index(df: &DataFrame) -> Result<BTreeMap<(NaiveDate, String), SubDay>> {
+    let d = dates(df, SNAPSHOT_DATE)?;
+    let s = strs(df, "subscriptionId")?;
+    let name = strs(df, "subscriptionName")?;
+    let mg = strs(df, "managementGroup")?;
+    let reason = strs(df, "reason")?;
+    let scope = bools(df, "in_scope")?;
+    let ok = bools(df, "compliant")?;
+    let mut out = BTreeMap::new();
+    for i in 0..df.height() {
+        let (Some(day), Some(sub)) = (d[i], s[i].clone()) else {
+            continue;
+        };
+        out.insert(
+            (day, sub.to_lowercase()),
+            (
+                name[i].clone().unwrap_or_default(),
+                mg[i].clone().unwrap_or_default(),
+                reason[i].clone().unwrap_or_default(),
+                scope[i] == Some(true),
+                ok[i] == Some(true),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::COVERAGE_GAPS;
+    let idx = subscription_day_index(cx.inp.subscription_days)?;
+    let snapshot_days: BTreeSet<NaiveDate> = cx.inp.snapshots.days.iter().copied().collect();
+    let mut gaps: Vec<&Gap> = cx.inp.gaps.iter().collect();
+    gaps.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
+
+    let at = |day: NaiveDate, sub: &str| idx.get(&(day, sub.to_lowercase())).cloned();
+    let mut cols: [Vec<String>; 5] = Default::default(); // sub, name, mg, reason start, reason end
+    let (mut start, mut end, mut snap_days, mut cal_days, mut missing_within) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut from_prev, mut open) = (vec![], vec![]);
+    let mut exceptions = Vec::new();
+    for g in &gaps {
+        let first = at(g.start, &g.subscriptionId).unwrap_or_default();
+        let last = at(g.end, &g.subscriptionId).unwrap_or_default();
+        let calendar = (g.end - g.start).num_days() + 1;
+        let missing = g
+            .start
+            .iter_days()
+            .take_while(|d| *d <= g.end)
+            .filter(|d| !snapshot_days.contains(d))
+            .count() as i64;
+        exceptions.push(format!(
+            "{} ({}): not covered {} to {} ({}{}{}{}): {}",
+            g.subscriptionId,
+            first.0,
+            g.start,
+            g.end,
+            days_text(g.days).replace("day", "snapshot day"),
+            if missing > 0 {
+                format!(", {} without snapshot inside", days_text(missing))
+            } else {
+                String::new()
+            },
+            if g.continues_from_previous_period {
+                ", began before the period"
+            } else {
+                ""
+            },
+            if g.open_at_period_end {
+                ", still open at period end"
+            } else {
+                ""
+            },
+            first.2
+        ));
+        cols[0].push(g.subscriptionId.clone());
+        cols[1].push(first.0);
+        cols[2].push(first.1);
+        cols[3].push(first.2);
+        cols[4].push(last.2);
+        start.push(Some(g.start));
+        end.push(Some(g.end));
+        snap_days.push(g.days);
+        cal_days.push(calendar);
+        missing_within.push(missing);
+        from_prev.push(g.continues_from_previous_period);
+        open.push(g.open_at_period_end);
+    }
+    let [sub, name, mg, r_start, r_end] = cols;
+    let table = frame::frame(vec![
+        Column::new("subscriptionId".into(), sub),
+        Column::new("subscriptionName".into(), name),
+        Column::new("managementGroup".into(), mg),
+        frame::date_column("start", &start),
+        frame::date_column("end", &end),
+        Column::new("snapshot_days".into(), snap_days.clone()),
+        Column::new("calendar_days".into(), cal_days),
+        Column::new("missing_snapshot_days_within".into(), missing_within),
+        Column::new("continues_from_previous_period".into(), from_prev),
+        Column::new("open_at_period_end".into(), open.clone()),
+        Column::new("reason_at_start".into(), r_start),
+        Column::new("reason_at_end".into(), r_end),
+    ])?;
+
+    // The population: subscription-days of the period, independently classified.
+    let (mut out_of_scope, mut compliant) = (0i64, 0i64);
+    for ((day, _), (_, _, _, in_scope, ok)) in &idx {
+        if !cx.inp.period.contains(*day) {
+            continue;
+        }
+        match (in_scope, ok) {
+            (false, _) => out_of_scope += 1,
+            (true, true) => compliant += 1,
+            (true, false) => {}
+        }
+    }
+    let failing: i64 = snap_days.iter().sum();
+    let figures = vec![
+        ("coverage gaps".into(), gaps.len().to_string()),
+        ("gap subscription-days".into(), failing.to_string()),
+        (
+            "gaps open at period end".into(),
+            open.iter().filter(|o| **o).count().to_string(),
+        ),
+    ];
+    let population = cx.population(
+        item,
+        table.height(),
+        "non-compliant in-scope subscription-days (Σ snapshot_days)",
+        failing,
+        &["subscriptions"],
+        &COVERAGE_DATASETS,
+        cx.period_days.clone(),
+        vec![
+            (
+                "subscription-day not in scope (not Enabled, or no container resources)".into(),
+                out_of_scope,
+            ),
+            ("subscription-day in scope and compliant".into(), compliant),
+        ],
+        "Every subscription-day of the period is either out of scope, compliant, or inside \
+         exactly one gap.",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protection inventory
+
+#[derive(Default)]
+struct Inv {
+    kind: String,
+    id: String,
+    name: String,
+    sub: String,
+    rg: String,
+    owner: String,
+    days: BTreeSet<NaiveDate>,
+    protected: BTreeSet<NaiveDate>,
+    last: Option<NaiveDate>,
+    last_protected: bool,
+    last_reason: String,
+    last_vcores: i64,
+}
+
+fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
+    use crate::kpi::resource_days as rd;
+    let item = &evidence::PROTECTION_INVENTORY;
+    let df = cx.inp.resource_days;
+    let d = dates(df, rd::DATE)?;
+    let kind = strs(df, rd::KIND)?;
+    let id = strs(df, rd::ID)?;
+    let idl = strs(df, rd::ID_LOWER)?;
+    let name = strs(df, rd::NAME)?;
+    let sub = strs(df, rd::SUBSCRIPTION)?;
+    let rg = strs(df, rd::RESOURCE_GROUP)?;
+    let owner = strs(df, rd::OWNER)?;
+    let protected = bools(df, rd::PROTECTED)?;
+    let reason = strs(df, rd::REASON)?;
+    let vcores = ints(df, rd::VCORES)?;
+    let mut inv: BTreeMap<(String, String), Inv> = BTreeMap::new();
+    let (mut rows_in_period, mut duplicates) = (0i64, 0i64);
+    for i in 0..df.height() {
+        let (Some(day), Some(key)) = (d[i], idl[i].clone()) else {
+            continue;
+        };
+        if !cx.inp.period.contains(day) {
+            continue;
+        }
+        rows_in_period += 1;
+        let k = kind[i].clone().unwrap_or_default();
+        let e = inv.entry((k.clone(), key)).or_default();
+        if !e.days.insert(day) {
+            duplicates += 1;
+        }
+        if protected[i] == Some(true) {
+            e.protected.insert(day);
+        }
+        if e.last.is_none_or(|l| day >= l) {
+            *e = Inv {
+                kind: k,
+                id: id[i].clone().unwrap_or_default(),
+                name: name[i].clone().unwrap_or_default(),
+                sub: sub[i].clone().unwrap_or_default(),
+                rg: rg[i].clone().unwrap_or_default(),
+                owner: owner[i].clone().unwrap_or_default(),
+                days: std::mem::take(&mut e.days),
+                protected: std::mem::take(&mut e.protected),
+                last: Some(day),
+                last_protected: protected[i] == Some(true),
+                last_reason: reason[i].clone().unwrap_or_default(),
+                last_vcores: vcores[i].unwrap_or(0),
+            };
+        }
+    }
+    let mut rows: Vec<Inv> = inv.into_values().collect();
+    rows.sort_by(|a, b| (&a.kind, &a.name, &a.id).cmp(&(&b.kind, &b.name, &b.id)));
+    let s = |f: fn(&Inv) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let table = frame::frame(vec![
+        Column::new("kind".into(), s(|r| &r.kind)),
+        Column::new("id".into(), s(|r| &r.id)),
+        Column::new("name".into(), s(|r| &r.name)),
+        Column::new("subscriptionId".into(), s(|r| &r.sub)),
+        Column::new("resourceGroup".into(), s(|r| &r.rg)),
+        Column::new("owner".into(), s(|r| &r.owner)),
+        frame::date_column(
+            "first_seen",
+            &rows
+                .iter()
+                .map(|r| r.days.first().copied())
+                .collect::<Vec<_>>(),
+        ),
+        frame::date_column(
+            "last_seen",
+            &rows.iter().map(|r| r.last).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "days_present".into(),
+            rows.iter().map(|r| r.days.len() as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "days_protected".into(),
+            rows.iter()
+                .map(|r| r.protected.len() as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "days_unprotected".into(),
+            rows.iter()
+                .map(|r| (r.days.len() - r.protected.len()) as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "protected_on_last_day".into(),
+            rows.iter().map(|r| r.last_protected).collect::<Vec<_>>(),
+        ),
+        Column::new("reason_on_last_day".into(), s(|r| &r.last_reason)),
+        Column::new(
+            "vcores_on_last_day".into(),
+            rows.iter().map(|r| r.last_vcores).collect::<Vec<_>>(),
+        ),
+    ])?;
+
+    // Raw rows of the three datasets in the period that never became a resource-day.
+    let mut raw = 0i64;
+    for ds in RESOURCE_DATASETS {
+        raw += cx.in_period_frame(ds)?.height() as i64;
+    }
+    let unusable = raw - rows_in_period;
+    let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
+    let exceptions = rows
+        .iter()
+        .filter(|r| r.days.len() > r.protected.len())
+        .map(|r| {
+            format!(
+                "{} {} (owner {}): unprotected {} of {} days; on {}: {}",
+                r.kind,
+                r.name,
+                r.owner,
+                r.days.len() - r.protected.len(),
+                r.days.len(),
+                r.last.map(|d| d.to_string()).unwrap_or_default(),
+                if r.last_protected {
+                    "protected".to_string()
+                } else {
+                    r.last_reason.clone()
+                }
+            )
+        })
+        .collect();
+    let kinds = |k: &str| rows.iter().filter(|r| r.kind == k).count();
+    let figures = vec![
+        (
+            "resources (AKS / Arc / registries)".into(),
+            format!(
+                "{} / {} / {}",
+                kinds("aks"),
+                kinds("arc"),
+                kinds("registry")
+            ),
+        ),
+        (
+            "protected on their last day".into(),
+            format!(
+                "{} of {}",
+                rows.iter().filter(|r| r.last_protected).count(),
+                rows.len()
+            ),
+        ),
+        (
+            "resources without an owner".into(),
+            rows.iter()
+                .filter(|r| r.owner == crate::kpi::owners::UNALLOCATED)
+                .count()
+                .to_string(),
+        ),
+    ];
+    let population = cx.population(
+        item,
+        table.height(),
+        "resource-days (Σ days_present)",
+        present,
+        &RESOURCE_DATASETS,
+        &COVERAGE_DATASETS,
+        cx.period_days.clone(),
+        vec![
+            (
+                "second row for the same resource on the same day".into(),
+                duplicates,
+            ),
+            ("row without id or subscriptionId".into(), unusable.max(0)),
+        ],
+        "Every AKS cluster, registry and Arc-enabled cluster row of every snapshot day of the \
+         period, one CSV row per resource.",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy compliance
+
+#[derive(Default)]
+struct PolicyCounts {
+    compliant: i64,
+    non_compliant: i64,
+    exempt: i64,
+    other: i64,
+}
+
+fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::POLICY_COMPLIANCE;
+    let df = cx.in_period_frame("policy_states")?;
+    let idx = subscription_day_index(cx.inp.subscription_days)?;
+    let d = dates(&df, SNAPSHOT_DATE)?;
+    let sub = strs(&df, "subscriptionId")?;
+    let asg = strs(&df, "policyAssignmentId")?;
+    let scope = strs(&df, "policyAssignmentScope")?;
+    let def = strs(&df, "policyDefinitionId")?;
+    let action = strs(&df, "policyDefinitionAction")?;
+    let state = strs(&df, "complianceState")?;
+    type Key = (NaiveDate, String, String, String, String, String);
+    let mut groups: BTreeMap<Key, PolicyCounts> = BTreeMap::new();
+    let mut no_assignment = 0i64;
+    for i in 0..df.height() {
+        let Some(day) = d[i] else { continue };
+        let Some(a) = asg[i].clone().filter(|a| !a.is_empty()) else {
+            no_assignment += 1;
+            continue;
+        };
+        let s = sub[i].clone().unwrap_or_default().to_lowercase();
+        let mg = idx
+            .get(&(day, s))
+            .map(|x| x.1.clone())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "(unknown)".into());
+        let c = groups
+            .entry((
+                day,
+                mg,
+                a,
+                scope[i].clone().unwrap_or_default(),
+                def[i].clone().unwrap_or_default(),
+                action[i].clone().unwrap_or_default(),
+            ))
+            .or_default();
+        match state[i].as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("compliant") => c.compliant += 1,
+            Some("noncompliant") => c.non_compliant += 1,
+            Some("exempt") => c.exempt += 1,
+            _ => c.other += 1,
+        }
+    }
+    let keys: Vec<&Key> = groups.keys().collect();
+    let vals: Vec<&PolicyCounts> = groups.values().collect();
+    let k = |f: fn(&Key) -> &str| keys.iter().map(|x| f(x)).collect::<Vec<_>>();
+    let n = |f: fn(&PolicyCounts) -> i64| vals.iter().map(|x| f(x)).collect::<Vec<_>>();
+    let table = frame::frame(vec![
+        frame::date_column(
+            "snapshot_date",
+            &keys.iter().map(|x| Some(x.0)).collect::<Vec<_>>(),
+        ),
+        Column::new("managementGroup".into(), k(|x| &x.1)),
+        Column::new("policyAssignmentId".into(), k(|x| &x.2)),
+        Column::new("policyAssignmentScope".into(), k(|x| &x.3)),
+        Column::new("policyDefinitionId".into(), k(|x| &x.4)),
+        Column::new("policyDefinitionAction".into(), k(|x| &x.5)),
+        Column::new("compliant".into(), n(|c| c.compliant)),
+        Column::new("non_compliant".into(), n(|c| c.non_compliant)),
+        Column::new("exempt".into(), n(|c| c.exempt)),
+        Column::new("other".into(), n(|c| c.other)),
+        Column::new(
+            "states".into(),
+            n(|c| c.compliant + c.non_compliant + c.exempt + c.other),
+        ),
+        Column::new(
+            "rate".into(),
+            vals.iter()
+                .map(|c| {
+                    let den = c.compliant + c.non_compliant;
+                    (den > 0).then(|| c.compliant as f64 / den as f64 * 100.0)
+                })
+                .collect::<Vec<_>>(),
+        ),
+    ])?;
+    let counted: i64 = vals
+        .iter()
+        .map(|c| c.compliant + c.non_compliant + c.exempt + c.other)
+        .sum();
+    let last_day = cx.period_days.last().copied();
+    let month_end: Vec<(&Key, &PolicyCounts)> = groups
+        .iter()
+        .filter(|(k, _)| Some(k.0) == last_day)
+        .collect();
+    let exceptions = month_end
+        .iter()
+        .filter(|(_, c)| c.non_compliant > 0)
+        .map(|(k, c)| {
+            format!(
+                "{}: assignment {} (definition {}) in {}: {} non-compliant, {} compliant, {} exempt",
+                k.0, k.2, k.4, k.1, c.non_compliant, c.compliant, c.exempt
+            )
+        })
+        .collect();
+    let (mc, mn, me) = month_end.iter().fold((0, 0, 0), |acc, (_, c)| {
+        (
+            acc.0 + c.compliant,
+            acc.1 + c.non_compliant,
+            acc.2 + c.exempt,
+        )
+    });
+    let figures = vec![
+        (
+            format!(
+                "policy compliance on {}",
+                last_day.map(|d| d.to_string()).unwrap_or("-".into())
+            ),
+            pct(mc, mc + mn),
+        ),
+        ("non-compliant states at period end".into(), mn.to_string()),
+        ("exempt states at period end".into(), me.to_string()),
+    ];
+    let population = cx.population(
+        item,
+        table.height(),
+        "policy states (Σ states)",
+        counted,
+        &["policy_states"],
+        &["policy_states", "subscriptions"],
+        cx.period_days.clone(),
+        vec![(
+            "policy state without policyAssignmentId".into(),
+            no_assignment,
+        )],
+        "Every policy state of the Defender for Containers policies on every snapshot day of \
+         the period, counted by assignment, definition and management group (the immediate \
+         parent of the subscription that day).",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+
+fn day_start_ns(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_nanos_opt()
+        .unwrap()
+}
+
+fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::ALERTS;
+    let pop = cx.inp.alerts;
+    let latency = floats(pop, "latency_minutes")?;
+    let reasons: Vec<&str> = latency
+        .iter()
+        .map(|l| match l {
+            None => "missing startTimeUtc or timeGeneratedUtc",
+            Some(x) if *x < 0.0 => {
+                "negative latency: timeGeneratedUtc before startTimeUtc (data-quality finding)"
+            }
+            Some(_) => "",
+        })
+        .collect();
+    let table = pop
+        .clone()
+        .lazy()
+        .with_columns([lit(Series::new(
+            "latency_exclusion_reason".into(),
+            reasons.clone(),
+        ))])
+        .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .ctx("alert evidence")?;
+
+    // Independent population over every snapshot read (an alert comes from the latest
+    // snapshot that lists it, which may predate the period).
+    let raw = cx.inp.snapshots.frame("security_alerts");
+    let days = cx.all_days();
+    let ids = strs(raw, "systemAlertId")?;
+    let day = dates(raw, SNAPSHOT_DATE)?;
+    let types = strs(raw, "alertType")?;
+    let generated = timestamps_ns(raw, "timeGeneratedUtc")?;
+    let mut latest: BTreeMap<&str, (NaiveDate, usize)> = BTreeMap::new();
+    let mut no_id = 0i64;
+    let mut rows_read = 0i64;
+    for i in 0..raw.height() {
+        let Some(dd) = day[i].filter(|d| *d < cx.inp.period.end_exclusive()) else {
+            continue;
+        };
+        rows_read += 1;
+        let Some(id) = ids[i].as_deref() else {
+            no_id += 1;
+            continue;
+        };
+        let e = latest.entry(id).or_insert((dd, i));
+        if dd >= e.0 {
+            *e = (dd, i);
+        }
+    }
+    let earlier = rows_read - no_id - latest.len() as i64;
+    let (start, end) = (
+        day_start_ns(cx.inp.period.start()),
+        day_start_ns(cx.inp.period.end_exclusive()),
+    );
+    let (mut outside, mut not_container) = (0i64, 0i64);
+    for (_, i) in latest.values() {
+        let in_period = generated[*i].is_some_and(|g| g >= start && g < end);
+        if !in_period {
+            outside += 1;
+        } else if !types[*i].as_deref().is_some_and(|t| {
+            cx.inp
+                .params
+                .alert_type_prefixes
+                .iter()
+                .any(|p| t.starts_with(p.as_str()))
+        }) {
+            not_container += 1;
+        }
+    }
+
+    let severity = strs(&table, "severity")?;
+    let sid = strs(&table, "systemAlertId")?;
+    let owner = strs(&table, "owner")?;
+    let cluster = strs(&table, "cluster")?;
+    let status = strs(&table, "status")?;
+    let mut exceptions = Vec::new();
+    for i in 0..table.height() {
+        if !reasons[i].is_empty() {
+            exceptions.push(format!(
+                "alert {}: {}; excluded from latency statistics",
+                sid[i].clone().unwrap_or_default(),
+                reasons[i]
+            ));
+        }
+    }
+    for i in 0..table.height() {
+        if severity[i].as_deref() == Some("High") {
+            exceptions.push(format!(
+                "High-severity alert {} on {} (owner {}), status {}",
+                sid[i].clone().unwrap_or_default(),
+                cluster[i]
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or("(unknown cluster)".into()),
+                owner[i].clone().unwrap_or_default(),
+                status[i].clone().unwrap_or_default()
+            ));
+        }
+    }
+    let mut valid: Vec<f64> = latency
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|l| *l >= 0.0)
+        .collect();
+    valid.sort_by(f64::total_cmp);
+    let mut figures = vec![
+        (
+            "alerts in the population".into(),
+            table.height().to_string(),
+        ),
+        (
+            "High severity".into(),
+            severity
+                .iter()
+                .filter(|s| s.as_deref() == Some("High"))
+                .count()
+                .to_string(),
+        ),
+    ];
+    if let Some(m) = crate::kpi::stats::median(&valid) {
+        figures.push(("median detection latency".into(), format!("{m:.1} min")));
+    }
+    if let Some(p) = crate::kpi::stats::p90_nearest_rank(&valid) {
+        figures.push(("p90 detection latency".into(), format!("{p:.1} min")));
+    }
+    let population = cx.population(
+        item,
+        table.height(),
+        "alerts",
+        table.height() as i64,
+        &["security_alerts"],
+        &["security_alerts", "aks_clusters", "arc_clusters"],
+        days,
+        vec![
+            (
+                "earlier snapshot row of an alert listed again later (latest snapshot wins)".into(),
+                earlier,
+            ),
+            ("row without systemAlertId".into(), no_id),
+            ("timeGeneratedUtc outside the period".into(), outside),
+            (
+                format!(
+                    "alertType not starting with {}",
+                    cx.inp.params.alert_type_prefixes.join(" or ")
+                ),
+                not_container,
+            ),
+        ],
+        "Every snapshot before the period end is read, because each alert is taken from the \
+         latest snapshot that lists it.",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vulnerability findings
+
+fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::VULNERABILITY_FINDINGS;
+    let raw = cx.inp.snapshots.frame("vulnerabilities");
+    let end = cx.inp.period.end_exclusive();
+    let day = dates(raw, SNAPSHOT_DATE)?;
+    let status = strs(raw, "statusCode")?;
+    let digest = strs(raw, "imageDigest")?;
+    let cve = strs(raw, "cveId")?;
+    let mut appearances: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let (mut not_unhealthy, mut no_key) = (0i64, 0i64);
+    for i in 0..raw.height() {
+        if day[i].is_none_or(|d| d >= end) {
+            continue;
+        }
+        if status[i].as_deref() != Some("Unhealthy") {
+            not_unhealthy += 1;
+            continue;
+        }
+        match (digest[i].clone(), cve[i].clone()) {
+            (Some(dg), Some(c)) => *appearances.entry((dg, c)).or_default() += 1,
+            _ => no_key += 1,
+        }
+    }
+
+    let f = cx.inp.findings;
+    let fd = strs(f, "imageDigest")?;
+    let fc = strs(f, "cveId")?;
+    let resolved = dates(f, "resolved")?;
+    let due_in = bools(f, "due_in_period")?;
+    let sev = strs(f, "severity")?;
+    let start = cx.inp.period.start();
+    let mut keep = Vec::with_capacity(f.height());
+    let mut apps = Vec::new();
+    let mut sla = Vec::new();
+    let mut closed_before = 0i64;
+    for i in 0..f.height() {
+        let n = appearances
+            .get(&(
+                fd[i].clone().unwrap_or_default(),
+                fc[i].clone().unwrap_or_default(),
+            ))
+            .copied()
+            .unwrap_or(0);
+        let k = resolved[i].is_none_or(|r| r >= start) || due_in[i] == Some(true);
+        keep.push(k);
+        if k {
+            apps.push(n);
+            sla.push(
+                sev[i]
+                    .as_deref()
+                    .and_then(|s| cx.inp.params.sla_days.get(s))
+                    .copied(),
+            );
+        } else {
+            closed_before += n;
+        }
+    }
+    let table = f
+        .filter(&BooleanChunked::from_slice("keep".into(), &keep))
+        .ctx("findings of the period")?
+        .lazy()
+        .with_columns([
+            lit(Series::new("appearances".into(), apps.clone())),
+            lit(Series::new("sla_days".into(), sla)),
+        ])
+        .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .ctx("vulnerability evidence")?;
+
+    let sid = strs(&table, "cveId")?;
+    let dg = strs(&table, "imageDigest")?;
+    let sv = strs(&table, "severity")?;
+    let own = strs(&table, "owner")?;
+    let due = dates(&table, "due")?;
+    let res = dates(&table, "resolved")?;
+    let met = bools(&table, "sla_met")?;
+    let due_in = bools(&table, "due_in_period")?;
+    let past = bools(&table, "open_past_due")?;
+    let mut exceptions = Vec::new();
+    let short = |s: &Option<String>| {
+        let s = s.clone().unwrap_or_default();
+        s.chars().take(19).collect::<String>()
+    };
+    for i in 0..table.height() {
+        if due_in[i] == Some(true) && met[i] == Some(false) {
+            exceptions.push(format!(
+                "{} {} on {} (owner {}): due {}, {}",
+                sv[i].clone().unwrap_or_default(),
+                sid[i].clone().unwrap_or_default(),
+                short(&dg[i]),
+                own[i].clone().unwrap_or_default(),
+                due[i].map(|d| d.to_string()).unwrap_or_default(),
+                match res[i] {
+                    Some(r) => format!("resolved late on {r}"),
+                    None => "not resolved".into(),
+                }
+            ));
+        } else if past[i] == Some(true) {
+            exceptions.push(format!(
+                "{} {} on {} (owner {}): open past due since {}",
+                sv[i].clone().unwrap_or_default(),
+                sid[i].clone().unwrap_or_default(),
+                short(&dg[i]),
+                own[i].clone().unwrap_or_default(),
+                due[i].map(|d| d.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    let due_n = due_in.iter().filter(|x| **x == Some(true)).count() as i64;
+    let met_n = (0..table.height())
+        .filter(|i| due_in[*i] == Some(true) && met[*i] == Some(true))
+        .count() as i64;
+    let figures = vec![
+        ("findings in the pack".into(), table.height().to_string()),
+        (
+            "due in the period, resolved within SLA".into(),
+            format!("{met_n} of {due_n} ({})", pct(met_n, due_n)),
+        ),
+        (
+            "open past due at period end".into(),
+            past.iter()
+                .filter(|x| **x == Some(true))
+                .count()
+                .to_string(),
+        ),
+    ];
+    let population = cx.population(
+        item,
+        table.height(),
+        "Unhealthy vulnerability rows (Σ appearances)",
+        apps.iter().sum(),
+        &["vulnerabilities"],
+        &[
+            "vulnerabilities",
+            "aks_clusters",
+            "container_registries",
+            "arc_clusters",
+        ],
+        cx.all_days(),
+        vec![
+            (
+                "statusCode not Unhealthy (Healthy or NotApplicable rows are not appearances)"
+                    .into(),
+                not_unhealthy,
+            ),
+            ("Unhealthy row without imageDigest or cveId".into(), no_key),
+            (
+                "rows of findings resolved before the period and not due in it".into(),
+                closed_before,
+            ),
+        ],
+        "Every snapshot before the period end is read: first seen and resolution need the \
+         history. A finding is resolved on the first later snapshot day on which its resource \
+         is protected and the finding is gone.",
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership tags
+
+/// The owner, the configured key it came from and where the tag is (`resource`,
+/// `subscription` or `none`), with the same rules as `kpi::owners::resolve_owner`.
+pub fn owner_with_source(
+    resource_tags: Option<&str>,
+    subscription_tags: Option<&str>,
+    keys: &[String],
+) -> (String, &'static str, String) {
+    let find = |tags: Option<&str>| {
+        let t = parse_tags(tags);
+        keys.iter()
+            .find_map(|k| owner_in(&t, std::slice::from_ref(k)).map(|o| (o, k.clone())))
+    };
+    if let Some((o, k)) = find(resource_tags) {
+        (o, "resource", k)
+    } else if let Some((o, k)) = find(subscription_tags) {
+        (o, "subscription", k)
+    } else {
+        (
+            crate::kpi::owners::UNALLOCATED.to_string(),
+            "none",
+            String::new(),
+        )
+    }
+}
+
+fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::OWNERSHIP_TAGS;
+    let last = cx.period_days.last().copied();
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for (kind, ds) in [
+        ("aks", "aks_clusters"),
+        ("arc", "arc_clusters"),
+        ("registry", "container_registries"),
+    ] {
+        let df = cx.inp.snapshots.frame(ds);
+        let d = dates(df, SNAPSHOT_DATE)?;
+        let id = strs(df, "id")?;
+        let name = strs(df, "name")?;
+        let sub = strs(df, "subscriptionId")?;
+        let rg = strs(df, "resourceGroup")?;
+        let tags = strs(df, "tags")?;
+        for i in 0..df.height() {
+            if d[i].is_none() || d[i] != last {
+                continue;
+            }
+            let s = sub[i].clone().unwrap_or_default().to_lowercase();
+            let (owner, source, key) = owner_with_source(
+                tags[i].as_deref(),
+                cx.inp
+                    .subscription_tags
+                    .get(&s)
+                    .cloned()
+                    .flatten()
+                    .as_deref(),
+                &cx.inp.params.owner_tags,
+            );
+            rows.push([
+                kind.to_string(),
+                id[i].clone().unwrap_or_default(),
+                name[i].clone().unwrap_or_default(),
+                s,
+                rg[i].clone().unwrap_or_default(),
+                owner,
+                source.to_string(),
+                key,
+            ]);
+        }
+    }
+    rows.sort_by(|a, b| (&a[0], &a[2], &a[1]).cmp(&(&b[0], &b[2], &b[1])));
+    let c = |j: usize| rows.iter().map(|r| r[j].as_str()).collect::<Vec<_>>();
+    let table = frame::frame(vec![
+        frame::date_column("snapshot_date", &vec![last; rows.len()]),
+        Column::new("kind".into(), c(0)),
+        Column::new("id".into(), c(1)),
+        Column::new("name".into(), c(2)),
+        Column::new("subscriptionId".into(), c(3)),
+        Column::new("resourceGroup".into(), c(4)),
+        Column::new("owner".into(), c(5)),
+        Column::new("owner_source".into(), c(6)),
+        Column::new("owner_tag_key".into(), c(7)),
+    ])?;
+    let count = |src: &str| rows.iter().filter(|r| r[6] == src).count() as i64;
+    let n = rows.len() as i64;
+    let figures = vec![
+        (
+            "owner tag on the resource itself".into(),
+            format!(
+                "{} of {n} ({})",
+                count("resource"),
+                pct(count("resource"), n)
+            ),
+        ),
+        (
+            "owner inherited from the subscription".into(),
+            count("subscription").to_string(),
+        ),
+        ("no owner (unallocated)".into(), count("none").to_string()),
+    ];
+    let exceptions = rows
+        .iter()
+        .filter(|r| r[6] == "none")
+        .map(|r| {
+            format!(
+                "{} {} in {}: no owner tag on the resource or its subscription",
+                r[0], r[2], r[3]
+            )
+        })
+        .collect();
+    let days: Vec<NaiveDate> = last.into_iter().collect();
+    let population = cx.population(
+        item,
+        table.height(),
+        "resources on the last snapshot day",
+        n,
+        &RESOURCE_DATASETS,
+        &[
+            "aks_clusters",
+            "container_registries",
+            "arc_clusters",
+            "subscriptions",
+        ],
+        days,
+        vec![],
+        format!(
+            "Every container resource on the last snapshot day of the period; owner keys tried \
+             in order: {} (resource first, then subscription).",
+            cx.inp.params.owner_tags.join(", ")
+        ),
+    );
+    Ok(EvidenceTable {
+        item,
+        table,
+        population,
+        figures: figs(figures),
+        exceptions: capped(exceptions, &item.file_name()),
+    })
+}

@@ -1,0 +1,595 @@
+//! One framework's evidence pack: the item CSVs, the population and control tables, the
+//! snapshot-day ledger, the mapping itself, and the content of `evidence-pack.pdf` as data
+//! (`EvidencePackDoc`, also published as `evidence-pack.json`).
+
+use crate::error::Result;
+use crate::evidence::items::{EvidenceInputs, EvidenceTable, Figure, Population, build_items};
+use crate::evidence::mapping::{self, Mapping, Support};
+use crate::evidence::{Framework, ITEMS};
+use crate::frame;
+use crate::kpi::Parameters;
+use crate::render::OutputFile;
+use crate::render::csv::{CsvSpec, to_csv};
+use crate::render::manifest::{FileEntry, file_entries};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+
+pub const POPULATION_CSV: &str = "population.csv";
+pub const EXCLUSIONS_CSV: &str = "exclusions.csv";
+pub const CONTROLS_CSV: &str = "controls.csv";
+pub const SNAPSHOT_DAYS_CSV: &str = "snapshot-days.csv";
+pub const MAPPING_TOML: &str = "mapping.toml";
+pub const PACK_JSON: &str = "evidence-pack.json";
+pub const PACK_PDF: &str = "evidence-pack.pdf";
+
+/// Exception lines per item repeated under each control in the document.
+const EXCEPTIONS_PER_CONTROL_ITEM: usize = 10;
+
+/// Both frameworks' packs, the items built once.
+pub fn build_packs(inputs: &EvidenceInputs) -> Result<Vec<OutputFile>> {
+    let items = build_items(inputs)?;
+    let mut out = Vec::new();
+    for fw in Framework::ALL {
+        out.extend(pack_files(fw, inputs, &items)?);
+    }
+    Ok(out)
+}
+
+/// One framework's pack: every file under `evidence/<framework>/`.
+pub fn build_pack(framework: Framework, inputs: &EvidenceInputs) -> Result<Vec<OutputFile>> {
+    let items = build_items(inputs)?;
+    pack_files(framework, inputs, &items)
+}
+
+/// One framework's pack from items already built.
+pub fn pack_files(
+    framework: Framework,
+    inputs: &EvidenceInputs,
+    items: &[EvidenceTable],
+) -> Result<Vec<OutputFile>> {
+    let mapping = mapping::load(framework)?;
+    let dir = framework.dir();
+    let at = |name: &str| format!("{dir}/{name}");
+    let mut files = Vec::new();
+    for it in items {
+        files.push(OutputFile::new(
+            at(&it.item.file_name()),
+            to_csv(&it.table, CsvSpec::default())?,
+            Some(it.table.height()),
+        ));
+    }
+    let pops: Vec<&Population> = items.iter().map(|i| &i.population).collect();
+    let population = population_table(&pops)?;
+    files.push(csv_file(at(POPULATION_CSV), &population)?);
+    let exclusions = exclusions_table(&pops)?;
+    files.push(csv_file(at(EXCLUSIONS_CSV), &exclusions)?);
+    let controls = controls_table(&mapping)?;
+    files.push(csv_file(at(CONTROLS_CSV), &controls)?);
+    let days = snapshot_days_table(inputs)?;
+    files.push(csv_file(at(SNAPSHOT_DAYS_CSV), &days)?);
+    files.push(OutputFile::new(
+        at(MAPPING_TOML),
+        mapping::source_text(framework).as_bytes().to_vec(),
+        None,
+    ));
+    for q in inputs.queries {
+        let name = q.file.rsplit('/').next().unwrap_or(&q.file);
+        files.push(OutputFile::new(
+            at(&format!("queries/{name}")),
+            q.text.as_bytes().to_vec(),
+            None,
+        ));
+    }
+    let doc = pack_doc(framework, &mapping, inputs, items, &file_entries(&files));
+    let mut json = serde_json::to_vec_pretty(&doc).expect("pack document serialises");
+    json.push(b'\n');
+    files.push(OutputFile::new(at(PACK_JSON), json, None));
+    if let Some(pdf) = render_pdf(&doc) {
+        files.push(OutputFile::new(at(PACK_PDF), pdf?, None));
+    }
+    Ok(files)
+}
+
+/// Render the pack document as `evidence-pack.pdf`.
+///
+/// PDF RENDERER HOOK: returns None (no PDF) until the typst renderer in `render::pdf` is
+/// merged; then this calls it with a template laid out as `EvidencePackDoc` is: cover, scope
+/// and period, control table, per-control summaries with exceptions, population
+/// reconciliation, integrity, sign-off. `evidence-pack.json` carries the same content meanwhile.
+pub fn render_pdf(doc: &EvidencePackDoc) -> Option<Result<Vec<u8>>> {
+    let _ = doc;
+    None
+}
+
+fn csv_file(path: String, df: &DataFrame) -> Result<OutputFile> {
+    Ok(OutputFile::new(
+        path,
+        to_csv(df, CsvSpec::default())?,
+        Some(df.height()),
+    ))
+}
+
+fn join_dates(days: &[NaiveDate]) -> String {
+    days.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `population.csv`: one row per item.
+pub fn population_table(pops: &[&Population]) -> Result<DataFrame> {
+    let s = |f: &dyn Fn(&Population) -> String| pops.iter().map(|p| f(p)).collect::<Vec<_>>();
+    let i = |f: &dyn Fn(&Population) -> i64| pops.iter().map(|p| f(p)).collect::<Vec<_>>();
+    frame::frame(vec![
+        Column::new("item".into(), s(&|p| p.item.clone())),
+        Column::new("file".into(), s(&|p| p.file.clone())),
+        Column::new("file_rows".into(), i(&|p| p.file_rows as i64)),
+        Column::new("unit".into(), s(&|p| p.unit.clone())),
+        Column::new("rows".into(), i(&|p| p.rows)),
+        Column::new("excluded".into(), i(&|p| p.excluded_total())),
+        Column::new(
+            "reported_total".into(),
+            pops.iter().map(|p| p.reported_total).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reconciles".into(),
+            pops.iter().map(|p| p.reconciles()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "exclusions".into(),
+            s(&|p| {
+                p.exclusions
+                    .iter()
+                    .map(|(r, n)| format!("{r}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        ),
+        Column::new(
+            "population_datasets".into(),
+            s(&|p| p.population_datasets.join(" ")),
+        ),
+        Column::new(
+            "queries".into(),
+            s(&|p| {
+                p.queries
+                    .iter()
+                    .map(|q| match &q.sha256 {
+                        Some(h) => format!("{} (sha256 {h}, {} days)", q.file, q.days),
+                        None => format!("{} ({} days)", q.file, q.days),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        ),
+        Column::new("period".into(), s(&|p| p.period.clone())),
+        frame::date_column(
+            "period_start",
+            &pops
+                .iter()
+                .map(|p| Some(p.period_start))
+                .collect::<Vec<_>>(),
+        ),
+        frame::date_column(
+            "period_end_exclusive",
+            &pops
+                .iter()
+                .map(|p| Some(p.period_end_exclusive))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "snapshot_days_used".into(),
+            i(&|p| p.snapshot_days_used.len() as i64),
+        ),
+        frame::date_column(
+            "first_snapshot_day",
+            &pops
+                .iter()
+                .map(|p| p.snapshot_days_used.first().copied())
+                .collect::<Vec<_>>(),
+        ),
+        frame::date_column(
+            "last_snapshot_day",
+            &pops
+                .iter()
+                .map(|p| p.snapshot_days_used.last().copied())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "snapshot_days_missing".into(),
+            s(&|p| join_dates(&p.snapshot_days_missing)),
+        ),
+        Column::new("note".into(), s(&|p| p.note.clone())),
+    ])
+}
+
+/// `exclusions.csv`: one row per item and exclusion reason.
+pub fn exclusions_table(pops: &[&Population]) -> Result<DataFrame> {
+    let rows: Vec<(&str, &str, i64)> = pops
+        .iter()
+        .flat_map(|p| {
+            p.exclusions
+                .iter()
+                .map(move |(r, n)| (p.item.as_str(), r.as_str(), *n))
+        })
+        .collect();
+    frame::frame(vec![
+        Column::new("item".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        Column::new(
+            "reason".into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        ),
+        Column::new("rows".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+    ])
+}
+
+/// `controls.csv`: one row per control and evidence item.
+pub fn controls_table(m: &Mapping) -> Result<DataFrame> {
+    let mut cols: [Vec<String>; 8] = Default::default();
+    for c in &m.controls {
+        for e in &c.evidence {
+            let file = crate::evidence::item(&e.item)
+                .map(|i| i.file_name())
+                .unwrap_or_default();
+            for (j, v) in [
+                c.id.clone(),
+                c.title.clone(),
+                c.support().as_str().to_string(),
+                e.item.clone(),
+                file,
+                e.support.as_str().to_string(),
+                e.rationale.clone(),
+                e.gap.clone(),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                cols[j].push(v);
+            }
+        }
+    }
+    let n = cols[0].len();
+    let [id, title, csup, item, file, sup, why, gap] = cols;
+    frame::frame(vec![
+        Column::new("framework".into(), vec![m.framework.clone(); n]),
+        Column::new("control_id".into(), id),
+        Column::new("control_title".into(), title),
+        Column::new("control_support".into(), csup),
+        Column::new("item".into(), item),
+        Column::new("item_file".into(), file),
+        Column::new("support".into(), sup),
+        Column::new("rationale".into(), why),
+        Column::new("gap".into(), gap),
+    ])
+}
+
+/// `snapshot-days.csv`: every day of the period, used or missing, with the snapshot run.
+pub fn snapshot_days_table(inp: &EvidenceInputs) -> Result<DataFrame> {
+    let days = inp.period.days();
+    let mut status = Vec::new();
+    let mut run = Vec::new();
+    let mut source = Vec::new();
+    for d in &days {
+        let used = inp.snapshots.days.contains(d);
+        let m = inp.snapshots.markers.iter().find(|m| m.date == *d);
+        status.push(if used { "used" } else { "missing" });
+        run.push(m.map(|m| m.run_id.clone()).unwrap_or_default());
+        source.push(m.map(|m| m.source.clone()).unwrap_or_default());
+    }
+    frame::frame(vec![
+        frame::date_column("date", &days.iter().copied().map(Some).collect::<Vec<_>>()),
+        Column::new("status".into(), status),
+        Column::new("snapshot_run_id".into(), run),
+        Column::new("source".into(), source),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pack document
+
+/// Everything `evidence-pack.pdf` shows, in page order.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidencePackDoc {
+    pub schema_version: u32,
+    pub cover: Cover,
+    pub scope: Scope,
+    /// Control → evidence table.
+    pub control_table: Vec<ControlRow>,
+    /// Per-control summaries with their exceptions.
+    pub controls: Vec<ControlSummary>,
+    /// Every evidence item with its figures and exceptions.
+    pub items: Vec<ItemSummary>,
+    /// Population reconciliation, one per item.
+    pub populations: Vec<Population>,
+    /// Pack-level exceptions: missing snapshot days, populations that do not reconcile.
+    pub pack_exceptions: Vec<String>,
+    pub integrity: Integrity,
+    pub sign_off: SignOff,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cover {
+    pub title: String,
+    pub framework: String,
+    pub framework_name: String,
+    pub period: String,
+    pub period_start: NaiveDate,
+    pub period_end_exclusive: NaiveDate,
+    pub run_id: String,
+    pub tool: String,
+    pub tool_version: String,
+    pub wording_note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scope {
+    pub statement: String,
+    pub source: String,
+    /// Configured management groups and subscriptions; both empty = every subscription the
+    /// identity can read.
+    pub management_groups: Vec<String>,
+    pub subscriptions: Vec<String>,
+    pub parameters: Parameters,
+    pub snapshot_days_in_period: Vec<NaiveDate>,
+    pub snapshot_days_missing: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlRow {
+    pub id: String,
+    pub title: String,
+    pub support: Support,
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlEvidence {
+    pub item: String,
+    pub item_title: String,
+    pub file: String,
+    pub support: Support,
+    pub rationale: String,
+    pub gap: String,
+    pub figures: Vec<Figure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlSummary {
+    pub id: String,
+    pub title: String,
+    pub support: Support,
+    pub evidence: Vec<ControlEvidence>,
+    /// The exceptions of its items, each prefixed with the item id.
+    pub exceptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub file: String,
+    pub rows: usize,
+    pub controls: Vec<String>,
+    pub figures: Vec<Figure>,
+    pub exceptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Integrity {
+    pub statement: String,
+    /// SHA-256, size and rows of every pack file written before the document.
+    pub files: Vec<FileEntry>,
+    pub manifest: String,
+    pub verify_command: String,
+    /// SHA-256 of the Ed25519 public key, when the run is signed.
+    pub signing_key_fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Signatory {
+    pub role: String,
+    pub name: String,
+    pub date: String,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignOff {
+    pub statement: String,
+    pub signatories: Vec<Signatory>,
+    pub exceptions_and_remediation: String,
+}
+
+/// The document of one framework's pack. `files` are the pack files already built (their
+/// hashes go into the integrity section; the document cannot hash itself or the manifest).
+pub fn pack_doc(
+    framework: Framework,
+    mapping: &Mapping,
+    inp: &EvidenceInputs,
+    items: &[EvidenceTable],
+    files: &[FileEntry],
+) -> EvidencePackDoc {
+    let period = inp.period;
+    let in_period: Vec<NaiveDate> = inp
+        .snapshots
+        .days
+        .iter()
+        .copied()
+        .filter(|d| period.contains(*d))
+        .collect();
+    let missing: Vec<NaiveDate> = period
+        .days()
+        .into_iter()
+        .filter(|d| !in_period.contains(d))
+        .collect();
+    let by_id = |id: &str| items.iter().find(|i| i.item.id == id);
+
+    let control_table = mapping
+        .controls
+        .iter()
+        .map(|c| ControlRow {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            support: c.support(),
+            items: c.items().map(String::from).collect(),
+        })
+        .collect();
+    let controls = mapping
+        .controls
+        .iter()
+        .map(|c| {
+            let mut exceptions = Vec::new();
+            let evidence = c
+                .evidence
+                .iter()
+                .map(|e| {
+                    let built = by_id(&e.item);
+                    if let Some(b) = built {
+                        let n = b.exceptions.len();
+                        exceptions.extend(
+                            b.exceptions
+                                .iter()
+                                .take(EXCEPTIONS_PER_CONTROL_ITEM)
+                                .map(|x| format!("[{}] {x}", e.item)),
+                        );
+                        if n > EXCEPTIONS_PER_CONTROL_ITEM {
+                            exceptions.push(format!(
+                                "[{}] … {} more in the item's section and {}",
+                                e.item,
+                                n - EXCEPTIONS_PER_CONTROL_ITEM,
+                                b.item.file_name()
+                            ));
+                        }
+                    }
+                    ControlEvidence {
+                        item: e.item.clone(),
+                        item_title: built.map(|b| b.item.title.to_string()).unwrap_or_default(),
+                        file: built.map(|b| b.item.file_name()).unwrap_or_default(),
+                        support: e.support,
+                        rationale: e.rationale.clone(),
+                        gap: e.gap.clone(),
+                        figures: built.map(|b| b.figures.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            ControlSummary {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                support: c.support(),
+                evidence,
+                exceptions,
+            }
+        })
+        .collect();
+    let item_summaries = ITEMS
+        .iter()
+        .filter_map(|def| by_id(def.id))
+        .map(|b| ItemSummary {
+            id: b.item.id.into(),
+            title: b.item.title.into(),
+            description: b.item.description.into(),
+            file: b.item.file_name(),
+            rows: b.table.height(),
+            controls: mapping
+                .controls_for(b.item.id)
+                .map(|(c, _)| c.id.clone())
+                .collect(),
+            figures: b.figures.clone(),
+            exceptions: b.exceptions.clone(),
+        })
+        .collect();
+
+    let mut pack_exceptions = Vec::new();
+    if !missing.is_empty() {
+        pack_exceptions.push(format!(
+            "{} day(s) of the period have no snapshot and are left out of every daily figure: {}",
+            missing.len(),
+            join_dates(&missing)
+        ));
+    }
+    for it in items {
+        if !it.population.reconciles() {
+            pack_exceptions.push(format!(
+                "population of {} does not reconcile: {}",
+                it.item.id,
+                it.population.summary()
+            ));
+        }
+    }
+
+    let dir = framework.dir();
+    EvidencePackDoc {
+        schema_version: 1,
+        cover: Cover {
+            title: format!(
+                "{} evidence pack: Microsoft Defender for Containers, {period}",
+                mapping.name
+            ),
+            framework: framework.id().into(),
+            framework_name: mapping.name.clone(),
+            period: period.to_string(),
+            period_start: period.start(),
+            period_end_exclusive: period.end_exclusive(),
+            run_id: inp.run_id.to_string(),
+            tool: "defender-ledger".into(),
+            tool_version: crate::TOOL_VERSION.into(),
+            wording_note: mapping.wording_note.clone(),
+        },
+        scope: Scope {
+            statement: format!(
+                "Azure Kubernetes Service clusters, Azure Arc-enabled Kubernetes clusters and Azure \
+                 Container Registries under Microsoft Defender for Containers, from daily Azure \
+                 Resource Graph snapshots of the UTC calendar month {period} ({} to {} exclusive). \
+                 Control support is judged for this platform only, never for the entity as a whole.",
+                period.start(),
+                period.end_exclusive()
+            ),
+            source: inp.source.to_string(),
+            management_groups: inp.scope_management_groups.to_vec(),
+            subscriptions: inp.scope_subscriptions.to_vec(),
+            parameters: inp.params.clone(),
+            snapshot_days_in_period: in_period,
+            snapshot_days_missing: missing,
+        },
+        control_table,
+        controls,
+        items: item_summaries,
+        populations: items.iter().map(|i| i.population.clone()).collect(),
+        pack_exceptions,
+        integrity: Integrity {
+            statement: "Every file of the run, this pack included, is listed with its SHA-256, size \
+                        and rows in manifest.json at the root of the run, written last. When the run \
+                        is signed, manifest.json.sig holds the Ed25519 signature of manifest.json \
+                        and manifest.pub.pem the public key; obtain the public key independently \
+                        (not from the same folder) to prove more than accidental change. The \
+                        hashes below are of the pack files written before this document."
+                .into(),
+            files: files.to_vec(),
+            manifest: format!("manifest.json (run {}, period {period})", inp.run_id),
+            verify_command: format!(
+                "defender-ledger verify <output>/{period}/{} --public-key <independently obtained manifest.pub.pem>",
+                inp.run_id
+            ),
+            signing_key_fingerprint: inp.signing_key_fingerprint.clone(),
+        },
+        sign_off: SignOff {
+            statement: format!(
+                "I have reviewed this evidence pack for {period}: the populations reconcile or their \
+                 differences are explained, the exceptions listed are known to management, and the \
+                 files match manifest.json ({dir} verified with `defender-ledger verify`)."
+            ),
+            signatories: ["Prepared by", "Reviewed by (compliance lead)"]
+                .into_iter()
+                .map(|role| Signatory {
+                    role: role.into(),
+                    name: String::new(),
+                    date: String::new(),
+                    signature: String::new(),
+                })
+                .collect(),
+            exceptions_and_remediation: String::new(),
+        },
+    }
+}

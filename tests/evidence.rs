@@ -1,0 +1,809 @@
+//! Evidence packs: the control mappings, the evidence items and their populations on a small
+//! hand-made tenant, and `verify` against tampered, incomplete, padded and signed runs.
+
+use chrono::NaiveDate;
+use defender_ledger::evidence::{
+    self, EvidenceInputs, EvidenceTable, Framework, ITEMS, build_items, build_pack, mapping,
+};
+use defender_ledger::history::{DatasetRecord, SnapshotMarker, Snapshots, with_date_column};
+use defender_ledger::kpi::coverage::CoverageResult;
+use defender_ledger::kpi::detection::DetectionResult;
+use defender_ledger::kpi::vulnerabilities::VulnerabilityResult;
+use defender_ledger::kpi::{self, Parameters};
+use defender_ledger::model::{DATASETS, contract, rows_to_frame};
+use defender_ledger::period::{Period, RunId};
+use defender_ledger::pipeline::publish::publish_run;
+use defender_ledger::render::OutputFile;
+use defender_ledger::render::manifest::{MANIFEST, Manifest, file_entries};
+use defender_ledger::render::signing;
+use defender_ledger::store::Store;
+use defender_ledger::verify::{KeyOrigin, SignatureCheck, verify_location, verify_run};
+use ed25519_dalek::SigningKey;
+use polars::prelude::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const OCT: Period = Period {
+    year: 2026,
+    month: 10,
+};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mappings
+
+#[test]
+fn mappings_parse_and_every_item_maps_to_a_control() {
+    for fw in Framework::ALL {
+        let m = mapping::load(fw).unwrap_or_else(|e| panic!("{fw}: {e}"));
+        assert_eq!(m.framework, fw.id());
+        for item in ITEMS {
+            assert!(
+                m.controls_for(item.id).next().is_some(),
+                "{fw}: {} maps to no control",
+                item.id
+            );
+        }
+        let mut ids: Vec<&str> = m.controls.iter().map(|c| c.id.as_str()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{fw}: duplicate control ids");
+    }
+    // Partial support is explicit where the evidence is complementary (11.5.1).
+    let pci = mapping::load(Framework::PciDss401).unwrap();
+    let c = pci.controls.iter().find(|c| c.id == "11.5.1").unwrap();
+    assert_eq!(c.support(), evidence::Support::Partial);
+    assert!(c.evidence.iter().all(|e| !e.gap.is_empty()));
+    let soc2 = mapping::load(Framework::Soc2).unwrap();
+    assert!(soc2.controls.iter().any(|c| c.id == "CC7.2"));
+}
+
+#[test]
+fn mapping_validation_names_each_problem() {
+    let text = mapping::source_text(Framework::Soc2);
+    // A typo in an item, a duplicated control, a partial support without a gap.
+    let broken = text
+        .replacen("item = \"ownership-tags\"", "item = \"ownership-tag\"", 1)
+        .replacen("id = \"CC6.8\"", "id = \"CC6.1\"", 1)
+        .replacen(
+            "gap = \"The evaluation itself (true/false positive, incident decision) is recorded in the SOC's case system, not here.\"",
+            "gap = \"\"",
+            1,
+        );
+    let err = mapping::parse(&broken, "soc2.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown evidence item \"ownership-tag\""),
+        "{err}"
+    );
+    assert!(err.contains("control CC6.1 is listed twice"), "{err}");
+    assert!(
+        err.contains("CC7.3, item alerts: partial support must say"),
+        "{err}"
+    );
+    assert!(
+        err.contains("evidence item ownership-tags maps to no control"),
+        "{err}"
+    );
+    // An unknown support level or key is refused by the parser.
+    let err = mapping::parse(
+        &text.replacen("support = \"full\"", "support = \"most\"", 1),
+        "x",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("most"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small tenant: three snapshot days (09-30, 10-01, 10-02), the rest of October missing.
+//
+// Subscription a: Enabled, owner tag on the subscription, compliant every day; one AKS cluster
+//   with Defender on and its own owner tag, one Arc cluster without the extension.
+// Subscription b: Enabled, no tags, one registry; ContainerSensor off on 10-01 (a one-day gap),
+//   compliant on 09-30 and 10-02.
+// Subscription c: Disabled, no resources (never in scope).
+
+fn sub(id: &str, state: &str, tags: Value) -> Value {
+    json!({"subscriptionId": id, "subscriptionName": format!("Sub {id}"), "tenantId": "t", "state": state,
+           "managementGroups": [{"name": "mg-prod", "displayName": "Production"}], "tags": tags})
+}
+
+fn plan(sub: &str, sensor: &str) -> Value {
+    json!({"subscriptionId": sub, "plan": "Containers", "pricingTier": "Standard", "subPlan": null,
+           "enablementTime": "2026-01-01T00:00:00Z", "deprecated": false,
+           "extensions": [
+               {"name": "ContainerSensor", "isEnabled": sensor},
+               {"name": "AgentlessDiscoveryForKubernetes", "isEnabled": "True"},
+               {"name": "ContainerRegistriesVulnerabilityAssessments", "isEnabled": "True"}]})
+}
+
+const AKS_ID: &str =
+    "/subscriptions/a/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1";
+const ACR_ID: &str =
+    "/subscriptions/b/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr1";
+
+fn aks() -> Value {
+    json!({"id": AKS_ID, "name": "aks1", "subscriptionId": "a", "resourceGroup": "rg", "location": "westeurope",
+           "tags": {"Owner": "Payments"}, "kubernetesVersion": "1.30.5", "powerState": "Running",
+           "nodeResourceGroup": "MC_rg_aks1", "agentPools": [{"name": "sys", "count": 2, "vmSize": "Standard_D4s_v5", "mode": "System"}],
+           "defenderEnabled": true, "enableRBAC": true, "aadManaged": true, "networkPolicy": null, "azurePolicyEnabled": true})
+}
+
+fn acr() -> Value {
+    json!({"id": ACR_ID, "name": "acr1", "subscriptionId": "b", "resourceGroup": "rg", "location": "westeurope",
+           "tags": null, "sku": "Premium", "adminUserEnabled": false, "publicNetworkAccess": "Enabled"})
+}
+
+fn arc() -> Value {
+    json!({"id": "/subscriptions/a/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/arc1",
+           "name": "arc1", "subscriptionId": "a", "resourceGroup": "rg", "location": "westeurope", "tags": null,
+           "distribution": "k3s", "kubernetesVersion": "1.29.0", "totalCoreCount": 8, "totalNodeCount": 2,
+           "connectivityStatus": "Connected", "defenderExtensionState": null})
+}
+
+fn alert(id: &str, alert_type: &str, sev: &str, start: &str, generated: &str) -> Value {
+    json!({"id": format!("/alerts/{id}"), "systemAlertId": id, "subscriptionId": "a", "alertType": alert_type,
+           "displayName": "x", "severity": sev, "status": "Active", "intent": "Execution",
+           "startTimeUtc": start, "timeGeneratedUtc": generated, "resourceId": AKS_ID, "compromisedEntity": "aks1"})
+}
+
+fn finding(digest: &str, cve: &str, sev: &str, status: &str) -> Value {
+    json!({"id": format!("/a/{digest}/{cve}"), "subscriptionId": "b", "resourceId": ACR_ID, "source": "registry",
+           "registryHost": "acr1.azurecr.io", "repository": "app", "imageDigest": digest, "cveId": cve, "severity": sev,
+           "cvssScore": 9.8, "fixStatus": "FixAvailable", "statusCode": status, "timeGenerated": "2026-10-01T00:00:00Z"})
+}
+
+fn policy(sub: &str, assignment: Option<&str>, state: &str) -> Value {
+    json!({"subscriptionId": sub, "resourceId": format!("/subscriptions/{sub}"),
+           "policyAssignmentId": assignment.map(|a| format!("/providers/Microsoft.Management/managementGroups/mg-prod/providers/Microsoft.Authorization/policyAssignments/{a}")),
+           "policyAssignmentScope": "/providers/Microsoft.Management/managementGroups/mg-prod",
+           "policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/1c988dd6-ade4-430f-a608-2a3e5b0a6d38",
+           "policyDefinitionAction": "auditifnotexists", "complianceState": state, "timestamp": "2026-10-01T03:00:00Z"})
+}
+
+/// Rows per dataset per day.
+fn tenant() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<Value>>> {
+    let days = ["2026-09-30", "2026-10-01", "2026-10-02"];
+    let mut t: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
+    for day in days {
+        let mut put = |ds: &'static str, rows: Vec<Value>| {
+            t.entry(ds).or_default().insert(day, rows);
+        };
+        put(
+            "subscriptions",
+            vec![
+                sub("a", "Enabled", json!({"owner": "platform"})),
+                sub("b", "Enabled", Value::Null),
+                sub("c", "Disabled", Value::Null),
+            ],
+        );
+        let b_sensor = if day == "2026-10-01" { "False" } else { "True" };
+        put(
+            "defender_plans",
+            vec![plan("a", "True"), plan("b", b_sensor)],
+        );
+        put("aks_clusters", vec![aks()]);
+        put("container_registries", vec![acr()]);
+        put("arc_clusters", vec![arc()]);
+        let mut alerts = vec![];
+        if day == "2026-09-30" {
+            // Generated in September: outside the period.
+            alerts.push(alert(
+                "s1",
+                "K8S.NODE_Miner",
+                "High",
+                "2026-09-29T10:00:00Z",
+                "2026-09-29T10:05:00Z",
+            ));
+        }
+        if day != "2026-09-30" {
+            // Listed on two snapshots: the latest wins, the earlier row is an exclusion.
+            alerts.push(alert(
+                "a1",
+                "K8S.NODE_Miner",
+                "High",
+                "2026-10-01T08:00:00Z",
+                "2026-10-01T08:12:00Z",
+            ));
+            // Not a container alert type.
+            alerts.push(alert(
+                "v1",
+                "VM_Bruteforce",
+                "Medium",
+                "2026-10-01T09:00:00Z",
+                "2026-10-01T09:01:00Z",
+            ));
+        }
+        if day == "2026-10-02" {
+            // Negative latency: in the population, excluded from the statistics.
+            alerts.push(alert(
+                "n1",
+                "K8S_Privileged",
+                "Low",
+                "2026-10-02T10:00:00Z",
+                "2026-10-02T09:58:00Z",
+            ));
+        }
+        put("security_alerts", alerts);
+        let mut v = vec![];
+        if day != "2026-10-02" {
+            // Seen 09-30 and 10-01, gone on 10-02 while the registry is protected: resolved.
+            v.push(finding(
+                "sha256:d1",
+                "CVE-2026-0001",
+                "Critical",
+                "Unhealthy",
+            ));
+        }
+        v.push(finding("sha256:d2", "CVE-2026-0002", "High", "Unhealthy"));
+        v.push(finding("sha256:d3", "CVE-2026-0003", "Low", "Healthy"));
+        put("vulnerabilities", v);
+        put(
+            "policy_states",
+            vec![
+                policy("a", Some("mdc-containers-audit"), "Compliant"),
+                policy(
+                    "b",
+                    Some("mdc-containers-audit"),
+                    if day == "2026-10-01" {
+                        "NonCompliant"
+                    } else {
+                        "Compliant"
+                    },
+                ),
+                policy("c", Some("mdc-containers-audit"), "Exempt"),
+                policy("c", None, "Compliant"),
+            ],
+        );
+    }
+    t
+}
+
+/// Snapshots (frames and markers) of `tenant()`; `extra_reported` adds to one dataset's
+/// totalRecords on one day, as if Resource Graph had reported rows that were not stored.
+fn snapshots(extra_reported: Option<(&str, &str, i64)>) -> Snapshots {
+    let t = tenant();
+    let mut frames = BTreeMap::new();
+    let mut markers: BTreeMap<&str, SnapshotMarker> = BTreeMap::new();
+    for c in DATASETS {
+        let mut out = with_date_column(c.empty_frame(), None);
+        for (day, rows) in t.get(c.dataset).cloned().unwrap_or_default() {
+            let df = rows_to_frame(contract(c.dataset).unwrap(), &rows, "fixture", 0).unwrap();
+            out.vstack_mut(&with_date_column(df, Some(d(day)))).unwrap();
+            let extra = match extra_reported {
+                Some((ds, dd, n)) if ds == c.dataset && dd == day => n,
+                _ => 0,
+            };
+            markers
+                .entry(day)
+                .or_insert_with(|| SnapshotMarker {
+                    date: d(day),
+                    run_id: format!("{}T010000Z", day.replace('-', "")),
+                    source: "fixture".into(),
+                    datasets: BTreeMap::new(),
+                })
+                .datasets
+                .insert(
+                    c.dataset.to_string(),
+                    DatasetRecord {
+                        rows: rows.len(),
+                        total_records: rows.len() as i64 + extra,
+                        pages: 1,
+                        origin: format!("queries/{}.kql", c.dataset),
+                        query_sha256: Some(format!("{:064x}", c.dataset.len())),
+                    },
+                );
+        }
+        frames.insert(c.dataset.to_string(), out);
+    }
+    let mut snap = Snapshots::from_frames(frames).unwrap();
+    snap.markers = markers.into_values().collect();
+    snap
+}
+
+struct Computed {
+    snap: Snapshots,
+    params: Parameters,
+    coverage: CoverageResult,
+    detection: DetectionResult,
+    vulns: VulnerabilityResult,
+    sub_tags: BTreeMap<String, Option<String>>,
+}
+
+fn compute(snap: Snapshots) -> Computed {
+    let params = Parameters::default();
+    let sub_tags = defender_ledger::pipeline::report::latest_subscription_tags(&snap).unwrap();
+    let coverage = kpi::coverage::compute(&snap, &params, OCT, &sub_tags).unwrap();
+    let detection = kpi::detection::compute(&snap, &coverage.resource_days, &params, OCT).unwrap();
+    let vulns =
+        kpi::vulnerabilities::compute(&snap, &coverage.resource_days, &params, OCT).unwrap();
+    Computed {
+        snap,
+        params,
+        coverage,
+        detection,
+        vulns,
+        sub_tags,
+    }
+}
+
+fn inputs(c: &Computed) -> EvidenceInputs<'_> {
+    EvidenceInputs {
+        period: OCT,
+        run_id: "20261101T060000Z",
+        snapshots: &c.snap,
+        params: &c.params,
+        subscription_days: &c.coverage.subscription_days,
+        resource_days: &c.coverage.resource_days,
+        gaps: &c.coverage.kpis.gaps,
+        alerts: &c.detection.population,
+        findings: &c.vulns.findings,
+        subscription_tags: &c.sub_tags,
+        queries: &[],
+        scope_management_groups: &[],
+        scope_subscriptions: &[],
+        source: "fixture",
+        signing_key_fingerprint: None,
+    }
+}
+
+fn item<'a>(items: &'a [EvidenceTable], id: &str) -> &'a EvidenceTable {
+    items.iter().find(|i| i.item.id == id).unwrap()
+}
+
+fn excluded(t: &EvidenceTable, reason_starts: &str) -> i64 {
+    t.population
+        .exclusions
+        .iter()
+        .find(|(r, _)| r.starts_with(reason_starts))
+        .map(|(_, n)| *n)
+        .unwrap_or(0)
+}
+
+fn col_strs(df: &DataFrame, name: &str) -> Vec<String> {
+    defender_ledger::frame::strs(df, name)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn every_population_reconciles_on_the_sample_tenant() {
+    let c = compute(snapshots(None));
+    let items = build_items(&inputs(&c)).unwrap();
+    assert_eq!(items.len(), ITEMS.len());
+    for it in &items {
+        assert!(
+            it.population.reconciles(),
+            "{}: {}",
+            it.item.id,
+            it.population.summary()
+        );
+        let cols: Vec<String> = it
+            .table
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(cols, it.item.columns, "{} columns", it.item.id);
+        // Days of October without a snapshot are listed, never hidden.
+        assert_eq!(
+            it.population.snapshot_days_missing.len(),
+            29,
+            "{}",
+            it.item.id
+        );
+        assert!(!it.population.queries.is_empty(), "{}", it.item.id);
+    }
+
+    // Coverage: 3 subscriptions × 2 October days; 6 reported.
+    let cov = item(&items, "coverage-daily");
+    assert_eq!(
+        (cov.population.rows, cov.population.reported_total),
+        (6, Some(6))
+    );
+
+    // Gaps: b on 10-01 only. Of 6 subscription-days: c twice out of scope, a twice and b once
+    // compliant, one failing day in the gap.
+    let gaps = item(&items, "coverage-gaps");
+    assert_eq!(gaps.table.height(), 1);
+    assert_eq!(col_strs(&gaps.table, "subscriptionId"), ["b"]);
+    assert_eq!(gaps.population.rows, 1);
+    assert_eq!(excluded(gaps, "subscription-day not in scope"), 2);
+    assert_eq!(excluded(gaps, "subscription-day in scope and compliant"), 3);
+    assert!(col_strs(&gaps.table, "reason_at_start")[0].contains("ContainerSensor"));
+
+    // Inventory: aks1, arc1, acr1 on two days each = 6 resource-days.
+    let inv = item(&items, "protection-inventory");
+    assert_eq!(inv.table.height(), 3);
+    assert_eq!(
+        (inv.population.rows, inv.population.reported_total),
+        (6, Some(6))
+    );
+    let days_protected: Vec<i64> = defender_ledger::frame::ints(&inv.table, "days_protected")
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    // Ordered aks, arc, registry: arc never protected, registry unprotected on 10-01.
+    assert_eq!(days_protected, [2, 0, 1]);
+    assert_eq!(
+        col_strs(&inv.table, "owner"),
+        ["payments", "platform", "unallocated"]
+    );
+
+    // Policy: 4 states a day, one without assignment each day.
+    let pol = item(&items, "policy-compliance");
+    assert_eq!(pol.population.rows, 6);
+    assert_eq!(excluded(pol, "policy state without policyAssignmentId"), 2);
+    assert_eq!(pol.population.reported_total, Some(8));
+
+    // Alerts: a1 and n1 in the population. Rows read: s1 (09-30), a1+v1 (10-01), a1+v1+n1
+    // (10-02) = 6: 2 earlier rows of a1 and v1, s1 outside the period, v1 not a container type.
+    let al = item(&items, "alerts");
+    assert_eq!(col_strs(&al.table, "systemAlertId"), ["a1", "n1"]);
+    assert_eq!(excluded(al, "earlier snapshot row"), 2);
+    assert_eq!(excluded(al, "timeGeneratedUtc outside the period"), 1);
+    assert_eq!(excluded(al, "alertType not starting with"), 1);
+    assert_eq!(al.population.reported_total, Some(6));
+    assert_eq!(
+        al.population.snapshot_days_used.len(),
+        3,
+        "history is read too"
+    );
+    let why = col_strs(&al.table, "latency_exclusion_reason");
+    assert!(why[0].is_empty() && why[1].starts_with("negative latency"));
+    assert!(al.exceptions.iter().any(|e| e.contains("alert n1")));
+
+    // Vulnerabilities: 8 rows over three days; d3 Healthy three times; d1 twice and d2 three
+    // times Unhealthy.
+    let vu = item(&items, "vulnerability-findings");
+    assert_eq!(vu.table.height(), 2);
+    assert_eq!(vu.population.rows, 5);
+    assert_eq!(excluded(vu, "statusCode not Unhealthy"), 3);
+    assert_eq!(vu.population.reported_total, Some(8));
+    let resolved = defender_ledger::frame::dates(&vu.table, "resolved").unwrap();
+    let cves = col_strs(&vu.table, "cveId");
+    let i = cves.iter().position(|c| c == "CVE-2026-0001").unwrap();
+    assert_eq!(resolved[i], Some(d("2026-10-02")));
+
+    // Ownership at period end (10-02): aks1 by its own tag, arc1 inherited, acr1 none.
+    let own = item(&items, "ownership-tags");
+    assert_eq!(
+        col_strs(&own.table, "owner_source"),
+        ["aks", "arc", "registry"].map(|k| match k {
+            "aks" => "resource",
+            "arc" => "subscription",
+            _ => "none",
+        })
+    );
+    assert_eq!(
+        col_strs(&own.table, "owner_tag_key"),
+        ["owner", "owner", ""]
+    );
+    assert_eq!(
+        (own.population.rows, own.population.reported_total),
+        (3, Some(3))
+    );
+}
+
+#[test]
+fn a_population_that_resource_graph_reported_larger_does_not_reconcile() {
+    // Resource Graph said 4 alerts on 10-02 but 3 were stored.
+    let c = compute(snapshots(Some(("security_alerts", "2026-10-02", 1))));
+    let items = build_items(&inputs(&c)).unwrap();
+    let al = item(&items, "alerts");
+    assert!(!al.population.reconciles());
+    assert!(al.population.summary().contains("DOES NOT RECONCILE"));
+    // Items that do not read that dataset are unaffected.
+    assert!(item(&items, "coverage-daily").population.reconciles());
+}
+
+#[test]
+fn pack_holds_every_item_population_and_control_table() {
+    let c = compute(snapshots(None));
+    for fw in Framework::ALL {
+        let files = build_pack(fw, &inputs(&c)).unwrap();
+        let get = |name: &str| {
+            files
+                .iter()
+                .find(|f| f.path == format!("evidence/{}/{name}", fw.id()))
+                .unwrap_or_else(|| panic!("{fw}: no {name}"))
+        };
+        for it in ITEMS {
+            get(&it.file_name());
+        }
+        let pop = String::from_utf8(get("population.csv").bytes.to_vec()).unwrap();
+        let mut r = csv::Reader::from_reader(pop.as_bytes());
+        let headers = r.headers().unwrap().clone();
+        let ok = headers.iter().position(|h| h == "reconciles").unwrap();
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+        assert_eq!(rows.len(), ITEMS.len());
+        assert!(rows.iter().all(|row| &row[ok] == "true"), "{pop}");
+        let controls = String::from_utf8(get("controls.csv").bytes.to_vec()).unwrap();
+        for it in ITEMS {
+            assert!(
+                controls.contains(&format!(",{},{}", it.id, it.file_name())),
+                "{}",
+                it.id
+            );
+        }
+        let days = String::from_utf8(get("snapshot-days.csv").bytes.to_vec()).unwrap();
+        assert_eq!(days.matches(",missing,").count(), 29);
+        assert_eq!(days.matches(",used,").count(), 2);
+        let doc: Value = serde_json::from_slice(&get("evidence-pack.json").bytes).unwrap();
+        assert_eq!(doc["cover"]["framework"], fw.id());
+        assert_eq!(doc["populations"].as_array().unwrap().len(), ITEMS.len());
+        assert!(!doc["integrity"]["files"].as_array().unwrap().is_empty());
+        assert_eq!(doc["sign_off"]["signatories"].as_array().unwrap().len(), 2);
+        assert!(
+            doc["pack_exceptions"][0]
+                .as_str()
+                .unwrap()
+                .contains("29 day(s)"),
+            "missing days are an exception on the pack"
+        );
+        assert_eq!(
+            get("mapping.toml").bytes,
+            mapping::source_text(fw).as_bytes()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify
+
+const RUN: &str = "20261101T060000Z";
+
+/// Publish a small run (an evidence pack and a CSV) under `<tmp>/out/2026-10/<RUN>/`, signed
+/// when `key` is given. Returns the store and the run folder on disk.
+fn publish_sample(tmp: &std::path::Path, key: Option<&SigningKey>) -> (Store, std::path::PathBuf) {
+    let out = tmp.join("out");
+    let store = Store::open(out.to_str().unwrap(), true).unwrap();
+    let c = compute(snapshots(None));
+    let mut files = build_pack(Framework::Soc2, &inputs(&c)).unwrap();
+    files.push(OutputFile::new(
+        "finance/showback-by-owner.csv",
+        "owner,currency,amount\r\nteam-a,EUR,1.00\r\n",
+        Some(1),
+    ));
+    let manifest = Manifest {
+        schema_version: 1,
+        tool: "defender-ledger".into(),
+        tool_version: defender_ledger::TOOL_VERSION.into(),
+        run_id: RUN.into(),
+        command: "test".into(),
+        period: OCT.to_string(),
+        period_start: OCT.start().to_string(),
+        period_end_exclusive: OCT.end_exclusive().to_string(),
+        source: "fixture".into(),
+        output: store.display().to_string(),
+        config_sha256: "0".repeat(64),
+        provenance: json!({}),
+        input_fingerprint: "0".repeat(64),
+        files: file_entries(&files),
+    };
+    if let Some(k) = key {
+        // Signature files first, so the manifest stays the last write of the run.
+        for f in signing::signature_files(k, &manifest.to_bytes()) {
+            store
+                .put_new(&format!("{OCT}/{RUN}/{}", f.path), f.bytes)
+                .unwrap();
+        }
+    }
+    publish_run(&store, OCT, &RunId::parse(RUN).unwrap(), &files, &manifest).unwrap();
+    (store, out.join("2026-10").join(RUN))
+}
+
+fn prefix() -> String {
+    format!("{OCT}/{RUN}")
+}
+
+#[test]
+fn an_untouched_run_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, dir) = publish_sample(tmp.path(), None);
+    let report = verify_run(&store, &prefix(), None).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.files_ok, report.files_listed);
+    assert_eq!(report.signature, SignatureCheck::Unsigned);
+    assert!(report.warnings.iter().any(|w| w.contains("not signed")));
+    assert_eq!(report.exit_code(), 0);
+    // The run folder itself, as the CLI receives it (also with /manifest.json).
+    assert!(
+        verify_location(dir.to_str().unwrap(), None)
+            .unwrap()
+            .is_ok()
+    );
+    let m = dir.join(MANIFEST);
+    assert!(verify_location(m.to_str().unwrap(), None).unwrap().is_ok());
+}
+
+#[test]
+fn verify_names_a_file_with_one_tampered_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, dir) = publish_sample(tmp.path(), None);
+    let target = dir.join("evidence/soc2/alerts.csv");
+    let mut bytes = std::fs::read(&target).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x01;
+    std::fs::write(&target, bytes).unwrap();
+    let report = verify_run(&store, &prefix(), None).unwrap();
+    assert!(!report.is_ok());
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.changed.len(), 1);
+    assert_eq!(report.changed[0].path, "evidence/soc2/alerts.csv");
+    assert_eq!(
+        report.changed[0].expected_bytes,
+        report.changed[0].actual_bytes
+    );
+    assert!(report.missing.is_empty() && report.added.is_empty());
+    let text = report.to_string();
+    assert!(text.contains("CHANGED  evidence/soc2/alerts.csv"), "{text}");
+    assert!(text.contains("FAILED (1 changed)"), "{text}");
+}
+
+#[test]
+fn verify_names_a_missing_and_an_added_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, dir) = publish_sample(tmp.path(), None);
+    std::fs::remove_file(dir.join("finance/showback-by-owner.csv")).unwrap();
+    std::fs::write(dir.join("evidence/soc2/extra-evidence.csv"), "a\r\n1\r\n").unwrap();
+    let report = verify_run(&store, &prefix(), None).unwrap();
+    assert!(!report.is_ok());
+    assert_eq!(report.missing, ["finance/showback-by-owner.csv"]);
+    assert_eq!(report.added, ["evidence/soc2/extra-evidence.csv"]);
+    assert!(report.changed.is_empty());
+    let text = report.to_string();
+    assert!(
+        text.contains("MISSING  finance/showback-by-owner.csv"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ADDED    evidence/soc2/extra-evidence.csv"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_signed_run_verifies_and_fails_with_the_wrong_public_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = SigningKey::from_bytes(&[42u8; 32]);
+    let (store, dir) = publish_sample(tmp.path(), Some(&key));
+
+    // The right key, given independently.
+    let report = verify_run(&store, &prefix(), Some(&key.verifying_key())).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert!(matches!(
+        report.signature,
+        SignatureCheck::Valid {
+            key_origin: KeyOrigin::Given,
+            ..
+        }
+    ));
+    assert!(report.added.is_empty(), "signature files are not 'added'");
+
+    // The wrong key.
+    let wrong = SigningKey::from_bytes(&[43u8; 32]).verifying_key();
+    let report = verify_run(&store, &prefix(), Some(&wrong)).unwrap();
+    assert!(!report.is_ok());
+    assert!(matches!(report.signature, SignatureCheck::Invalid { .. }));
+    assert!(report.to_string().contains("signature invalid"));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("is not the key given"))
+    );
+
+    // No key given: the published one is used, with a warning about what that proves.
+    let report = verify_run(&store, &prefix(), None).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert!(matches!(
+        report.signature,
+        SignatureCheck::Valid {
+            key_origin: KeyOrigin::Published,
+            ..
+        }
+    ));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("accidental change"))
+    );
+
+    // A manifest rewritten to match a tampered file fails the signature.
+    let target = dir.join("evidence/soc2/coverage-gaps.csv");
+    let mut bytes = std::fs::read(&target).unwrap();
+    bytes.push(b'x');
+    let new_sha = defender_ledger::render::manifest::sha256_hex(&bytes);
+    let old_sha = defender_ledger::render::manifest::sha256_hex(&std::fs::read(&target).unwrap());
+    std::fs::write(&target, &bytes).unwrap();
+    let m = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace(&old_sha, &new_sha);
+    let n = bytes.len();
+    let text = text.replace(
+        &format!("\"bytes\": {},", n - 1),
+        &format!("\"bytes\": {n},"),
+    );
+    std::fs::write(&m, text).unwrap();
+    let report = verify_run(&store, &prefix(), Some(&key.verifying_key())).unwrap();
+    assert!(report.changed.is_empty(), "{report}");
+    assert!(
+        matches!(report.signature, SignatureCheck::Invalid { .. }),
+        "{report}"
+    );
+    assert!(!report.is_ok());
+}
+
+#[test]
+fn a_key_given_for_an_unsigned_run_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _) = publish_sample(tmp.path(), None);
+    let key = SigningKey::from_bytes(&[42u8; 32]).verifying_key();
+    let report = verify_run(&store, &prefix(), Some(&key)).unwrap();
+    assert_eq!(report.signature, SignatureCheck::MissingSignature);
+    assert!(!report.is_ok());
+}
+
+#[test]
+fn a_folder_without_manifest_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path().to_str().unwrap(), true).unwrap();
+    let err = verify_run(&store, "2026-10/20261101T060000Z", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no manifest.json"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bundled sample tenant, end to end
+
+#[test]
+fn every_population_reconciles_on_the_bundled_sample_tenant() {
+    use defender_ledger::collect::Source;
+    use defender_ledger::collect::replay::Replay;
+    use defender_ledger::history::History;
+    use defender_ledger::pipeline::snapshot::snapshot_days;
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let source = Replay::open(&format!("{root}/sample-data")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(tmp.path().to_str().unwrap(), true).unwrap();
+    let history = History::new(&store);
+    let days = source.days().unwrap().unwrap();
+    snapshot_days(&source, &history, &days, &RunId::parse(RUN).unwrap(), false).unwrap();
+    let c = compute(history.load_before(OCT.end_exclusive()).unwrap());
+    let items = build_items(&inputs(&c)).unwrap();
+    for it in &items {
+        assert!(
+            it.population.reconciles(),
+            "{}: {}",
+            it.item.id,
+            it.population.summary()
+        );
+        assert!(it.population.reported_total.unwrap() > 0, "{}", it.item.id);
+        assert!(
+            it.population.queries.iter().all(|q| q.sha256.is_none()),
+            "replayed recordings have no query"
+        );
+    }
+    // The story of the sample tenant shows through: a gap and a late fix.
+    assert!(item(&items, "coverage-gaps").table.height() > 0);
+    assert!(!item(&items, "vulnerability-findings").exceptions.is_empty());
+    // Alerts and findings agree with the KPI module's own totals.
+    assert_eq!(
+        item(&items, "alerts").table.height() as i64,
+        c.detection.latency.population
+    );
+}
