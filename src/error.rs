@@ -14,6 +14,8 @@ pub enum ErrorClass {
     Source,
     /// 5: publishing to the output store failed; nothing was committed.
     Publish,
+    /// 1: `verify` found a published run that differs from its manifest or signature.
+    Verification,
 }
 
 impl ErrorClass {
@@ -23,6 +25,7 @@ impl ErrorClass {
             ErrorClass::Input => 3,
             ErrorClass::Source => 4,
             ErrorClass::Publish => 5,
+            ErrorClass::Verification => 1,
         }
     }
 }
@@ -40,6 +43,9 @@ pub enum Error {
 
     #[error("publishing {context}: {message}")]
     Publish { context: String, message: String },
+
+    #[error("verification failed: {0}")]
+    Verification(String),
 
     #[error("reconciliation failed: {0}")]
     Reconciliation(String),
@@ -61,6 +67,7 @@ impl Error {
             }
             Error::Source { .. } => ErrorClass::Source,
             Error::Publish { .. } => ErrorClass::Publish,
+            Error::Verification(_) => ErrorClass::Verification,
         }
     }
 

@@ -7,6 +7,7 @@ use defender_ledger::error::Error;
 use defender_ledger::history::History;
 use defender_ledger::period::{Period, RunId, parse_date};
 use defender_ledger::pipeline::{self, publish, report, snapshot};
+use defender_ledger::render::signing;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +27,8 @@ Examples:
   # Check a published run has not changed since it was written
   defender-ledger verify out/2026-10/20261101T060000Z
 
-Exit codes: 0 ok, 2 usage or configuration, 3 input data, 4 source or network, 5 publish.";
+Exit codes: 0 ok, 1 verify found a changed, missing or added file, 2 usage or configuration,
+3 input data, 4 source or network, 5 publish.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +44,10 @@ struct Cli {
     /// Output location: a folder or a blob URL (overrides [output] location).
     #[arg(long, global = true, value_name = "DIR|URL")]
     out: Option<String>,
+    /// Sign manifest.json with this Ed25519 key: a PEM/PKCS#8 file, or env:VAR (hex or base64
+    /// seed, or PEM). The signature and public key are published beside the manifest.
+    #[arg(long, global = true, value_name = "FILE|env:VAR")]
+    signing_key: Option<String>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -83,6 +89,16 @@ enum Command {
         #[arg(long, value_name = "azure|DIR")]
         source: Option<String>,
     },
+    /// Re-hash a published run against its manifest and check its signature; names every file
+    /// changed, missing or added. Exit code 1 on any mismatch.
+    Verify {
+        /// The run folder or URL (`<out>/<period>/<run-id>`), or its manifest.json.
+        run: String,
+        /// Trusted public key (PEM). Without it the key published beside the manifest is used,
+        /// which only proves the run has not changed by accident.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<String>,
+    },
     /// Compute and publish the reports of a month from history and cost exports.
     Report {
         #[command(flatten)]
@@ -116,6 +132,7 @@ fn main() -> ExitCode {
         Command::Run { .. } => "run",
         Command::Snapshot { .. } => "snapshot",
         Command::Report { .. } => "report",
+        Command::Verify { .. } => "verify",
     };
     match execute(cli) {
         Ok(summary) => {
@@ -178,8 +195,17 @@ fn run_id_for(store: &defender_ledger::store::Store, period: Period) -> Result<R
 static CHOSEN_RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
+    if let Command::Verify { run, public_key } = &cli.command {
+        return verify(run, public_key.as_deref());
+    }
     let mut cfg = load_config(&cli)?;
+    let signing_key = cli
+        .signing_key
+        .as_deref()
+        .map(signing::load_signing_key)
+        .transpose()?;
     match cli.command {
+        Command::Verify { .. } => unreachable!("handled above"),
         Command::Run {
             period,
             source,
@@ -206,6 +232,8 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                     run_id: run_id.clone(),
                     command: format!("run --period {period}"),
                     rejects: false,
+                    signing_key,
+                    queries: vec![],
                 },
                 &out,
             )?;
@@ -270,6 +298,8 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                     run_id: run_id.clone(),
                     command: format!("report --period {period}"),
                     rejects,
+                    signing_key,
+                    queries: vec![],
                 },
                 &out,
             )?;
@@ -280,6 +310,19 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             )
         }
     }
+}
+
+/// `verify`: exit 0 when every file matches, 1 on any mismatch (reported on stdout).
+fn verify(run: &str, public_key: Option<&str>) -> Result<serde_json::Value, Error> {
+    let key = public_key.map(signing::load_public_key).transpose()?;
+    let report = defender_ledger::verify::verify_location(run, key.as_ref())?;
+    eprintln!("{report}");
+    if !report.is_ok() {
+        return Err(Error::Verification(report.problems().join("; ")));
+    }
+    Ok(
+        json!({"command": "verify", "run": defender_ledger::store::redact(run), "files_checked": report.files_listed, "manifest_sha256": report.manifest_sha256}),
+    )
 }
 
 fn print_human_summary(o: &report::ReportOutcome, out: &str) {

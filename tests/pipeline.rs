@@ -265,3 +265,56 @@ fn a_corrupt_cost_export_fails_the_run_before_anything_is_published_and_a_rerun_
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(run_dirs(&out, "2026-10").len(), 1);
 }
+
+#[test]
+fn signed_run_verifies_and_a_tampered_byte_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // A fixed Ed25519 seed (hex) passed through the environment, never on the command line.
+    let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    let o = ledger(
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "--signing-key",
+            "env:TEST_LEDGER_KEY",
+            "run",
+            "--period",
+            "2026-10",
+        ],
+        &[
+            ("TEST_LEDGER_KEY", seed),
+            ("DEFENDER_LEDGER_RUN_ID", "20261101T060000Z"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains(seed),
+        "the key never reaches the logs"
+    );
+    let run = out.join("2026-10/20261101T060000Z");
+    assert!(run.join("manifest.json.sig").exists());
+    let pubkey = run.join("manifest.pub.pem");
+    let verify = |key: &Path| {
+        ledger(
+            &[
+                "verify",
+                run.to_str().unwrap(),
+                "--public-key",
+                key.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    assert_eq!(verify(&pubkey).status.code(), Some(0));
+
+    // One byte changed in a finance CSV: verify exits 1 and names the file.
+    let target = run.join("finance/showback-by-owner.csv");
+    let mut bytes = std::fs::read(&target).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] = if bytes[last] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&target, bytes).unwrap();
+    let o = verify(&pubkey);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("finance/showback-by-owner.csv"));
+}

@@ -20,15 +20,18 @@ pub fn fresh_run_id(store: &Store, period: Period) -> Result<RunId> {
     }
 }
 
+/// Publish `files` (listed in the manifest), then `unlisted` (the manifest's signature), then
+/// the manifest itself.
 pub fn publish_run(
     store: &Store,
     period: Period,
     run_id: &RunId,
     files: &[OutputFile],
+    unlisted: &[OutputFile],
     manifest: &Manifest,
 ) -> Result<()> {
     let mut run = store.begin_run_with_id(&period.to_string(), run_id.clone())?;
-    for f in files {
+    for f in files.iter().chain(unlisted) {
         run.put(&f.path, f.bytes.clone())?;
     }
     run.commit(Bytes::from(manifest.to_bytes()))?;

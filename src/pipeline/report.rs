@@ -55,6 +55,10 @@ pub struct ReportRequest<'a> {
     /// Set unreadable cost rows aside (published as `finance/rejected-cost-rows.csv` and
     /// counted in the manifest) instead of failing on the first.
     pub rejects: bool,
+    /// Sign `manifest.json` with this Ed25519 key (signature and public key published beside it).
+    pub signing_key: Option<ed25519_dalek::SigningKey>,
+    /// Query texts behind live snapshots, for the evidence packs (empty for replays).
+    pub queries: Vec<crate::evidence::QueryText>,
 }
 
 pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
@@ -228,6 +232,33 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         )?);
     }
 
+    let source = snap
+        .markers
+        .last()
+        .map(|m| m.source.clone())
+        .unwrap_or_default();
+    let evidence_inputs = crate::evidence::EvidenceInputs {
+        period,
+        run_id: req.run_id.as_str(),
+        snapshots: &snap,
+        params: &params,
+        subscription_days: &coverage.subscription_days,
+        resource_days: &coverage.resource_days,
+        gaps: &coverage.kpis.gaps,
+        alerts: &detection.population,
+        findings: &vulns.findings,
+        subscription_tags: &sub_tags,
+        queries: &req.queries,
+        scope_management_groups: &cfg.azure.management_groups,
+        scope_subscriptions: &cfg.azure.subscriptions,
+        source: &source,
+        signing_key_fingerprint: req
+            .signing_key
+            .as_ref()
+            .map(|k| crate::render::signing::fingerprint(&k.verifying_key())),
+    };
+    files.extend(crate::evidence::build_packs(&evidence_inputs)?);
+
     let input_fingerprint = sha256_hex(
         serde_json::to_string(
             &json!({"snapshots": snap.content_sha256, "cost": cost.fingerprint_material()}),
@@ -266,7 +297,14 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         input_fingerprint,
         files: file_entries(&files),
     };
-    crate::pipeline::publish::publish_run(out, period, &req.run_id, &files, &manifest)?;
+    // The signature covers the manifest bytes; it is written before the manifest (which stays
+    // the last write) and is not listed in it.
+    let signature = req
+        .signing_key
+        .as_ref()
+        .map(|k| crate::render::signing::signature_files(k, &manifest.to_bytes()))
+        .unwrap_or_default();
+    crate::pipeline::publish::publish_run(out, period, &req.run_id, &files, &signature, &manifest)?;
     Ok(ReportOutcome {
         period,
         run_id: req.run_id.clone(),
