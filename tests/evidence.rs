@@ -590,15 +590,19 @@ fn publish_sample(tmp: &std::path::Path, key: Option<&SigningKey>) -> (Store, st
         input_fingerprint: "0".repeat(64),
         files: file_entries(&files),
     };
-    if let Some(k) = key {
-        // Signature files first, so the manifest stays the last write of the run.
-        for f in signing::signature_files(k, &manifest.to_bytes()) {
-            store
-                .put_new(&format!("{OCT}/{RUN}/{}", f.path), f.bytes)
-                .unwrap();
-        }
-    }
-    publish_run(&store, OCT, &RunId::parse(RUN).unwrap(), &files, &manifest).unwrap();
+    // Signature files go before the manifest, which stays the last write of the run.
+    let signature = key
+        .map(|k| signing::signature_files(k, &manifest.to_bytes()))
+        .unwrap_or_default();
+    publish_run(
+        &store,
+        OCT,
+        &RunId::parse(RUN).unwrap(),
+        &files,
+        &signature,
+        &manifest,
+    )
+    .unwrap();
     (store, out.join("2026-10").join(RUN))
 }
 

@@ -264,23 +264,37 @@ pub fn controls_table(m: &Mapping) -> Result<DataFrame> {
     ])
 }
 
-/// `snapshot-days.csv`: every day of the period, used or missing, with the snapshot run.
+/// `snapshot-days.csv`: every day of the period, used or missing, with the SHA-256 of that
+/// day's snapshot content (over its dataset files' hashes). Content, not the id of the run that
+/// wrote it, so identical inputs give an identical pack; the manifest names the history runs.
 pub fn snapshot_days_table(inp: &EvidenceInputs) -> Result<DataFrame> {
     let days = inp.period.days();
     let mut status = Vec::new();
-    let mut run = Vec::new();
+    let mut content = Vec::new();
     let mut source = Vec::new();
     for d in &days {
         let used = inp.snapshots.days.contains(d);
         let m = inp.snapshots.markers.iter().find(|m| m.date == *d);
         status.push(if used { "used" } else { "missing" });
-        run.push(m.map(|m| m.run_id.clone()).unwrap_or_default());
+        let suffix = format!("/{d}");
+        let day_hashes: Vec<&str> = inp
+            .snapshots
+            .content_sha256
+            .iter()
+            .filter(|(k, _)| k.ends_with(&suffix))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        content.push(if day_hashes.is_empty() {
+            String::new()
+        } else {
+            crate::render::manifest::sha256_hex(day_hashes.join("\n").as_bytes())
+        });
         source.push(m.map(|m| m.source.clone()).unwrap_or_default());
     }
     frame::frame(vec![
         frame::date_column("date", &days.iter().copied().map(Some).collect::<Vec<_>>()),
         Column::new("status".into(), status),
-        Column::new("snapshot_run_id".into(), run),
+        Column::new("snapshot_sha256".into(), content),
         Column::new("source".into(), source),
     ])
 }
@@ -316,7 +330,6 @@ pub struct Cover {
     pub period: String,
     pub period_start: NaiveDate,
     pub period_end_exclusive: NaiveDate,
-    pub run_id: String,
     pub tool: String,
     pub tool_version: String,
     pub wording_note: String,
@@ -532,7 +545,6 @@ pub fn pack_doc(
             period: period.to_string(),
             period_start: period.start(),
             period_end_exclusive: period.end_exclusive(),
-            run_id: inp.run_id.to_string(),
             tool: "defender-ledger".into(),
             tool_version: crate::TOOL_VERSION.into(),
             wording_note: mapping.wording_note.clone(),
@@ -567,10 +579,11 @@ pub fn pack_doc(
                         hashes below are of the pack files written before this document."
                 .into(),
             files: files.to_vec(),
-            manifest: format!("manifest.json (run {}, period {period})", inp.run_id),
+            // The run id lives only in the run's path and manifest, so identical inputs give an
+            // identical pack.
+            manifest: format!("manifest.json at the root of this run (period {period})"),
             verify_command: format!(
-                "defender-ledger verify <output>/{period}/{} --public-key <independently obtained manifest.pub.pem>",
-                inp.run_id
+                "defender-ledger verify <output>/{period}/<run-id> --public-key <independently obtained manifest.pub.pem>"
             ),
             signing_key_fingerprint: inp.signing_key_fingerprint.clone(),
         },
