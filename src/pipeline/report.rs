@@ -176,6 +176,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         ),
     ];
     for (path, df, amounts, parts_of_total) in finance {
+        crate::render::dictionary::check_columns(path, df)?;
         let shown = if parts_of_total {
             round_amounts_by_currency(df, "currency", amounts, 2)?
         } else {
@@ -189,7 +190,13 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         )?;
         files.push(OutputFile::new(path, bytes, Some(df.height())));
     }
+    files.push(OutputFile::new(
+        "finance/data-dictionary.csv",
+        crate::render::dictionary::dictionary_csv()?,
+        None,
+    ));
     if req.rejects {
+        crate::render::dictionary::check_columns("finance/rejected-cost-rows.csv", &cost.rejects)?;
         let bytes = to_csv(&cost.rejects, CsvSpec::default())?;
         files.push(OutputFile::new(
             "finance/rejected-cost-rows.csv",

@@ -2,6 +2,7 @@
 //! handed to `publish` as bytes, so nothing reaches the store before the whole run succeeded.
 
 pub mod csv;
+pub mod dictionary;
 pub mod manifest;
 pub mod rounding;
 pub mod signing;
