@@ -325,3 +325,15 @@ pub fn kpis_json(kpis: &Kpis) -> Vec<u8> {
     v.push(b'\n');
     v
 }
+
+/// The KPIs of the newest committed run of `period`, if there is one (for trends).
+pub fn kpis_of_run(out: &Store, period: Period) -> Result<Option<Kpis>> {
+    let Some(run) = out.newest_committed_run(&period.to_string())? else {
+        return Ok(None);
+    };
+    let path = format!("{period}/{run}/kpis.json");
+    let bytes = out.get(&path)?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::input(&path, format!("not a kpis.json this version reads: {e}")))
+}

@@ -1,0 +1,306 @@
+//! Gathering what the executive PDF shows from the pipeline's tables, so every number in the
+//! PDF comes from the same frames as the CSVs and kpis.json.
+
+use crate::error::Result;
+use crate::frame::{bools, dates, ints, strs};
+use crate::history::SNAPSHOT_DATE;
+use crate::kpi::coverage::CoverageResult;
+use crate::kpi::detection::DetectionResult;
+use crate::kpi::owners::{UNALLOCATED, resolve_owner};
+use crate::kpi::resource_days as rd;
+use crate::kpi::showback::ShowbackResult;
+use crate::kpi::vulnerabilities::VulnerabilityResult;
+use crate::kpi::{Kpis, Parameters};
+use crate::period::Period;
+use crate::pipeline::report::kpis_of_run;
+use crate::render::pdf::executive::{
+    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount,
+    ResourceRow, SubscriptionRow, check_defender_on_every_subscription, check_resources_tagged,
+};
+use crate::store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct Parts<'a> {
+    pub kpis: &'a Kpis,
+    pub params: &'a Parameters,
+    pub coverage: &'a CoverageResult,
+    pub detection: &'a DetectionResult,
+    pub vulns: &'a VulnerabilityResult,
+    pub showback: &'a ShowbackResult,
+    pub policy_states: &'a polars::prelude::DataFrame,
+    pub sub_tags: &'a BTreeMap<String, Option<String>>,
+    pub scope: String,
+    pub sources: Vec<String>,
+    pub input_fingerprint: String,
+}
+
+/// KPIs of up to five earlier periods that have a committed run, oldest first.
+pub fn previous_kpis(out: &Store, period: Period) -> Result<Vec<Kpis>> {
+    let mut found = Vec::new();
+    let mut p = period.previous();
+    for _ in 0..5 {
+        if let Some(k) = kpis_of_run(out, p)? {
+            found.push(k);
+        }
+        p = p.previous();
+    }
+    found.reverse();
+    Ok(found)
+}
+
+pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetConfig) -> Result<ExecutiveInput> {
+    let k = parts.kpis;
+    let month_end = k.coverage.month_end_date;
+    let sub_owner = |sub: &str| {
+        resolve_owner(None, parts.sub_tags.get(sub).cloned().flatten().as_deref(), &parts.params.owner_tags)
+    };
+
+    // Coverage by management group (month end).
+    let mg = &parts.coverage.by_management_group;
+    let names = strs(mg, "managementGroupName")?;
+    let in_scope = ints(mg, "in_scope")?;
+    let compliant = ints(mg, "compliant")?;
+    let coverage_by_management_group = (0..mg.height())
+        .map(|i| {
+            let s = in_scope[i].unwrap_or(0);
+            let c = compliant[i].unwrap_or(0);
+            MgRow {
+                management_group: names[i].clone().unwrap_or_else(|| "(no management group)".into()),
+                in_scope: s,
+                compliant: c,
+                rate: (s > 0).then(|| c as f64 / s as f64 * 100.0),
+            }
+        })
+        .collect();
+
+    // Uncovered subscriptions: a gap in the period, or not compliant at month end.
+    let gap_days: BTreeMap<&str, i64> = k.coverage.gaps.iter().fold(BTreeMap::new(), |mut m, g| {
+        *m.entry(g.subscriptionId.as_str()).or_default() += g.days;
+        m
+    });
+    let sd = &parts.coverage.subscription_days;
+    let (d, sub, name, scope, ok, reason) = (
+        dates(sd, SNAPSHOT_DATE)?,
+        strs(sd, "subscriptionId")?,
+        strs(sd, "subscriptionName")?,
+        bools(sd, "in_scope")?,
+        bools(sd, "compliant")?,
+        strs(sd, "reason")?,
+    );
+    let mut latest_reason: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for i in 0..sd.height() {
+        let Some(s) = sub[i].clone() else { continue };
+        let in_period = d[i].is_some_and(|x| Some(x) <= month_end && x >= k.period_start);
+        if in_period && scope[i] == Some(true) && ok[i] != Some(true) {
+            latest_reason.insert(s, (name[i].clone().unwrap_or_default(), reason[i].clone().unwrap_or_default()));
+        }
+    }
+    let uncovered_subscriptions = latest_reason
+        .into_iter()
+        .map(|(s, (n, r))| SubscriptionRow {
+            gap_days: gap_days.get(s.as_str()).copied().unwrap_or(0),
+            owner: sub_owner(&s),
+            subscription_id: s,
+            name: n,
+            reason: r,
+        })
+        .collect();
+
+    // Unprotected resources and protected vCores on the month-end day.
+    let r = &parts.coverage.resource_days;
+    let (rdate, kind, id, idl, rname, rsub, prot, rreason, owner, vcores) = (
+        dates(r, rd::DATE)?,
+        strs(r, rd::KIND)?,
+        strs(r, rd::ID)?,
+        strs(r, rd::ID_LOWER)?,
+        strs(r, rd::NAME)?,
+        strs(r, rd::SUBSCRIPTION)?,
+        bools(r, rd::PROTECTED)?,
+        strs(r, rd::REASON)?,
+        strs(r, rd::OWNER)?,
+        ints(r, rd::VCORES)?,
+    );
+    let mut unprotected_resources = Vec::new();
+    let mut protected_vcores = 0;
+    let mut resource_owners = BTreeMap::new();
+    let mut container_ids = BTreeSet::new();
+    for i in 0..r.height() {
+        if let Some(x) = idl[i].clone() {
+            container_ids.insert(x.clone());
+            resource_owners.insert(x, owner[i].clone().unwrap_or_default());
+        }
+        if rdate[i] != month_end || month_end.is_none() {
+            continue;
+        }
+        let k = kind[i].clone().unwrap_or_default();
+        if prot[i] == Some(true) {
+            if k != "registry" {
+                protected_vcores += vcores[i].unwrap_or(0);
+            }
+        } else {
+            unprotected_resources.push(ResourceRow {
+                kind: match k.as_str() {
+                    "aks" => "AKS".into(),
+                    "arc" => "Arc".into(),
+                    _ => "Registry".into(),
+                },
+                name: rname[i].clone().unwrap_or_default(),
+                id: id[i].clone().unwrap_or_default(),
+                subscription_id: rsub[i].clone().unwrap_or_default(),
+                owner: owner[i].clone().unwrap_or_default(),
+                reason: rreason[i].clone().unwrap_or_default(),
+            });
+        }
+    }
+
+    // Alerts by owner and severity (the runtime-alert population).
+    let pop = &parts.detection.population;
+    let (aowner, asev, astatus) = (strs(pop, "owner")?, strs(pop, "severity")?, strs(pop, "status")?);
+    let mut by_os: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for i in 0..pop.height() {
+        *by_os
+            .entry((aowner[i].clone().unwrap_or_default(), asev[i].clone().unwrap_or_default()))
+            .or_default() += 1;
+    }
+    let alerts_by_owner_severity =
+        by_os.into_iter().map(|((owner, severity), count)| OwnerSeverityCount { owner, severity, count }).collect();
+
+    // Overdue criticals by owner.
+    let f = &parts.vulns.findings;
+    let (fsev, fover, fowner) = (strs(f, "severity")?, bools(f, "open_past_due")?, strs(f, "owner")?);
+    let mut overdue: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..f.height() {
+        if fsev[i].as_deref() == Some("Critical") && fover[i] == Some(true) {
+            *overdue.entry(fowner[i].clone().unwrap_or_default()).or_default() += 1;
+        }
+    }
+    let overdue_critical_by_owner = overdue.into_iter().map(|(owner, count)| OwnerCount { owner, count }).collect();
+
+    // Container spend: cost of cluster and registry resources, their node resource groups, and
+    // Defender for Containers.
+    let node_rgs: BTreeSet<(String, String)> = (0..r.height())
+        .filter_map(|i| {
+            let nrg = strs(r, rd::NODE_RESOURCE_GROUP).ok()?[i].clone()?;
+            Some((rsub[i].clone()?, nrg.to_lowercase()))
+        })
+        .collect();
+    let br = &parts.showback.by_resource;
+    let (rid, rs, rg, cur, amt) = (
+        strs(br, "resource_id")?,
+        strs(br, "subscription_id")?,
+        strs(br, "resource_group")?,
+        strs(br, "currency")?,
+        crate::frame::floats(br, "amount")?,
+    );
+    let mut container_spend: BTreeMap<String, f64> = k.showback.defender_containers_total.clone();
+    for i in 0..br.height() {
+        let is_container = rid[i].as_deref().is_some_and(|x| container_ids.contains(&x.to_lowercase()))
+            || node_rgs.contains(&(
+                rs[i].clone().unwrap_or_default(),
+                rg[i].clone().unwrap_or_default().to_lowercase(),
+            ));
+        if is_container {
+            *container_spend.entry(cur[i].clone().unwrap_or_default()).or_default() += amt[i].unwrap_or(0.0);
+        }
+    }
+
+    let checklist = checklist(parts, &unprotected_resources)?;
+    Ok(ExecutiveInput {
+        kpis: k.clone(),
+        previous,
+        targets,
+        scope: parts.scope.clone(),
+        input_fingerprint: parts.input_fingerprint.clone(),
+        sources: parts.sources.clone(),
+        coverage_by_management_group,
+        uncovered_subscriptions,
+        unprotected_resources,
+        alerts_by_owner_severity,
+        overdue_critical_by_owner,
+        container_spend,
+        protected_vcores,
+        resource_owners,
+        checklist,
+    })
+}
+
+fn item(name: &str, status: CheckStatus, measured: String) -> ChecklistItem {
+    ChecklistItem { name: name.into(), status, measured }
+}
+
+/// The operational checklist, each item measured from this period's data.
+fn checklist(parts: &Parts, unprotected: &[ResourceRow]) -> Result<Vec<ChecklistItem>> {
+    let k = parts.kpis;
+    let mut out = vec![check_defender_on_every_subscription(k)];
+
+    // Policy enforcing Defender for Containers: compliance of the Defender policy states on the
+    // last snapshot day of the period.
+    let ps = parts.policy_states;
+    let (pd, state) = (dates(ps, SNAPSHOT_DATE)?, strs(ps, "complianceState")?);
+    let last = k.coverage.month_end_date;
+    let (mut compliant, mut total) = (0, 0);
+    for i in 0..ps.height() {
+        if pd[i] == last && last.is_some() {
+            total += 1;
+            if state[i].as_deref() == Some("Compliant") || state[i].as_deref() == Some("Exempt") {
+                compliant += 1;
+            }
+        }
+    }
+    out.push(if total == 0 {
+        item("Policy enforcing Defender for Containers", CheckStatus::NotMeasured, "no policy states on the month-end snapshot".into())
+    } else {
+        let status = if compliant == total { CheckStatus::Pass } else { CheckStatus::Warn };
+        item(
+            "Policy enforcing Defender for Containers",
+            status,
+            format!("{compliant} of {total} Defender policy states compliant or exempt at month end"),
+        )
+    });
+
+    // Alerts routed to owners: runtime alerts whose cluster has an owner.
+    let owners = strs(&parts.detection.population, "owner")?;
+    let routed = owners.iter().filter(|o| o.as_deref().is_some_and(|o| o != UNALLOCATED)).count();
+    out.push(if owners.is_empty() {
+        item("Alerts routed to owners", CheckStatus::NotMeasured, "no runtime alerts in the period".into())
+    } else {
+        let status = if routed == owners.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+        item("Alerts routed to owners", status, format!("{routed} of {} runtime alerts have an owner", owners.len()))
+    });
+
+    // Registry scanning on and reviewed: registries protected at month end, and no critical
+    // finding past due.
+    let unscanned = unprotected.iter().filter(|r| r.kind == "Registry").count();
+    let overdue = k.remediation.by_severity.get("Critical").map(|c| c.open_past_due_at_period_end).unwrap_or(0);
+    let registries = k.coverage.daily.last().map(|d| d.registries_total).unwrap_or(0);
+    out.push(item(
+        "Registry scanning on and reviewed",
+        if registries == 0 {
+            CheckStatus::NotMeasured
+        } else if unscanned == 0 && overdue == 0 {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        },
+        format!("{unscanned} of {registries} registries not scanned at month end; {overdue} critical findings past due"),
+    ));
+
+    // Owners responding to runtime alerts: High alerts no longer Active at the end.
+    let pop = &parts.detection.population;
+    let (sev, status) = (strs(pop, "severity")?, strs(pop, "status")?);
+    let high: Vec<usize> = (0..pop.height()).filter(|i| sev[*i].as_deref() == Some("High")).collect();
+    let handled = high.iter().filter(|i| status[**i].as_deref() != Some("Active")).count();
+    out.push(if high.is_empty() {
+        item("Owners responding to runtime alerts", CheckStatus::NotMeasured, "no high-severity alerts in the period".into())
+    } else {
+        let status = if handled == high.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+        item(
+            "Owners responding to runtime alerts",
+            status,
+            format!("{handled} of {} high-severity alerts resolved or dismissed by the last snapshot", high.len()),
+        )
+    });
+
+    out.push(check_resources_tagged(k));
+    Ok(out)
+}
