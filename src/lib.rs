@@ -11,6 +11,7 @@ pub mod history;
 pub mod kpi;
 pub mod model;
 pub mod period;
+pub mod render;
 pub mod store;
 
 pub use error::{Error, Result};
