@@ -500,6 +500,9 @@ fn a_thousand_subscription_tenant_paginates_and_renders_fast() {
         "1,000-subscription report: {} bytes in {elapsed:?} ({profile} build)",
         big.len()
     );
+    if let Some(path) = std::env::var_os("EXECUTIVE_PDF_BIG_OUT") {
+        std::fs::write(path, &big).unwrap();
+    }
     // Release target is under 2 s; debug builds only get a loose bound against hangs.
     let bound = if cfg!(debug_assertions) { 60.0 } else { 2.0 };
     assert!(elapsed.as_secs_f64() < bound, "took {elapsed:?}");
@@ -582,4 +585,68 @@ fn derived_values() {
         executive::check_resources_tagged(&i.kpis).status,
         CheckStatus::Warn
     );
+}
+
+/// A first period with no history, nothing in scope, no alerts, no cost: every section says so
+/// instead of failing.
+#[test]
+fn an_empty_first_period_renders() {
+    let mut k = kpis("2026-02", 100.0, 10.0, 100.0, 0);
+    k.snapshot_days_in_period.clear();
+    k.snapshot_days_missing = vec![d("2026-02-01")];
+    k.coverage = CoverageKpis {
+        daily: vec![],
+        month_end_date: None,
+        month_end_rate: None,
+        min_rate: None,
+        mean_rate: None,
+        gap_subscription_days: 0,
+        gaps: vec![],
+    };
+    k.detection_latency = DetectionLatency {
+        population: 0,
+        overall: LatencyStats::default(),
+        by_severity: BTreeMap::new(),
+        negative_latency: vec![],
+    };
+    k.runtime_alerts = RuntimeAlerts {
+        population: 0,
+        high_total: 0,
+        by_severity: BTreeMap::new(),
+        high_by_owner: BTreeMap::new(),
+    };
+    k.remediation = Remediation {
+        findings_total: 0,
+        by_severity: BTreeMap::new(),
+    };
+    k.showback = ShowbackKpis::default();
+    k.anomalies.clear();
+    k.data_quality.clear();
+    let input = ExecutiveInput {
+        kpis: k,
+        previous: vec![],
+        targets: TargetConfig::default(),
+        scope: "Empty tenant".into(),
+        input_fingerprint: "00".repeat(32),
+        sources: vec![],
+        coverage_by_management_group: vec![],
+        uncovered_subscriptions: vec![],
+        unprotected_resources: vec![],
+        alerts_by_owner_severity: vec![],
+        overdue_critical_by_owner: vec![],
+        container_spend: BTreeMap::new(),
+        protected_vcores: 0,
+        resource_owners: BTreeMap::new(),
+        checklist: vec![],
+    };
+    let pdf = render_executive(&input).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(text) = pdftotext(&pdf, dir.path()) else {
+        eprintln!("SKIPPED text checks: pdftotext not found (apt-get install poppler-utils)");
+        return;
+    };
+    assert!(text.contains("February 2026"));
+    assert!(text.contains("n/a"));
+    assert!(text.contains("no earlier period to compare"));
+    assert!(text.contains("No cost spike, coverage gap"));
 }

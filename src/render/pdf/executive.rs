@@ -966,6 +966,37 @@ pub fn chart_floor(values: impl IntoIterator<Item = f64>, target: f64) -> f64 {
     }
 }
 
+/// Longest gap first, then by name and id, so the worst cases lead a long table.
+pub fn uncovered_in_reading_order(rows: &[SubscriptionRow]) -> Vec<SubscriptionRow> {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| {
+        b.gap_days
+            .cmp(&a.gap_days)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.subscription_id.cmp(&b.subscription_id))
+    });
+    rows
+}
+
+/// AKS, then Arc, then registries, each by owner and name.
+pub fn unprotected_in_reading_order(rows: &[ResourceRow]) -> Vec<ResourceRow> {
+    let rank = |k: &str| match k.to_ascii_lowercase().as_str() {
+        "aks" => 0,
+        "arc" => 1,
+        "registry" => 2,
+        _ => 3,
+    };
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| {
+        rank(&a.kind)
+            .cmp(&rank(&b.kind))
+            .then_with(|| a.owner.cmp(&b.owner))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    rows
+}
+
 fn coverage_view(input: &ExecutiveInput) -> CoverageView {
     let k = &input.kpis;
     let start = k.period_start;
@@ -1049,8 +1080,8 @@ fn coverage_view(input: &ExecutiveInput) -> CoverageView {
             })
             .collect(),
         gaps,
-        uncovered: input.uncovered_subscriptions.clone(),
-        unprotected: input.unprotected_resources.clone(),
+        uncovered: uncovered_in_reading_order(&input.uncovered_subscriptions),
+        unprotected: unprotected_in_reading_order(&input.unprotected_resources),
     }
 }
 
