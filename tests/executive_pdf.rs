@@ -17,7 +17,7 @@ use defender_ledger::render::pdf::executive::{
 use defender_ledger::render::pdf::format;
 use defender_ledger::render::pdf::{
     CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
-    SubscriptionRow, render_executive,
+    SubscriptionRow, render_executive, render_executive_with_warnings,
 };
 
 fn d(s: &str) -> NaiveDate {
@@ -378,6 +378,8 @@ fn renders_identically_and_every_number_matches_kpis() {
     let pdf = render_executive(&input).unwrap();
     eprintln!("small report: {} bytes in {:?}", pdf.len(), t0.elapsed());
     assert!(pdf.starts_with(b"%PDF-"));
+    let (_, warnings) = render_executive_with_warnings(&input).unwrap();
+    assert!(warnings.is_empty(), "layout warnings: {warnings:?}");
     assert_eq!(
         pdf,
         render_executive(&input).unwrap(),

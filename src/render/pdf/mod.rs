@@ -20,6 +20,16 @@ const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
 
 /// Renders `executive/executive-report.pdf`.
 pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
+    let (pdf, warnings) = render_executive_with_warnings(input)?;
+    for warning in warnings {
+        tracing::warn!("executive report: {warning}");
+    }
+    Ok(pdf)
+}
+
+/// Renders the executive report and returns the layout warnings (a missing glyph, an unknown
+/// font) instead of logging them, so tests can insist there are none.
+pub fn render_executive_with_warnings(input: &ExecutiveInput) -> Result<(Vec<u8>, Vec<String>)> {
     let data = executive::view_json(input).map_err(|e| Error::input("executive report data", e))?;
     let ident = format!(
         "defender-ledger executive {} {}",
@@ -29,12 +39,22 @@ pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
 }
 
 /// Lays out `template` with `/data.json` = `data` and writes a PDF without a creation date.
-fn compile(template: &'static str, data: Vec<u8>, ident: String, what: &str) -> Result<Vec<u8>> {
+fn compile(
+    template: &'static str,
+    data: Vec<u8>,
+    ident: String,
+    what: &str,
+) -> Result<(Vec<u8>, Vec<String>)> {
     let world = world::MemoryWorld::new(template, data);
     let compiled = typst::compile::<PagedDocument>(&world);
-    for warning in &compiled.warnings {
-        tracing::warn!("{what}: {}", warning.message);
-    }
+    let warnings = compiled
+        .warnings
+        .iter()
+        .map(|w| match world.line_of(w.span) {
+            Some(line) => format!("template line {line}: {}", w.message),
+            None => w.message.to_string(),
+        })
+        .collect();
     let document = compiled.output.map_err(|errors| {
         Error::input(
             format!("laying out the {what}"),
@@ -47,12 +67,13 @@ fn compile(template: &'static str, data: Vec<u8>, ident: String, what: &str) -> 
         timestamp: None,
         ..PdfOptions::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|errors| {
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
         Error::input(
             format!("writing the {what} PDF"),
             diagnostics(&world, &errors),
         )
-    })
+    })?;
+    Ok((pdf, warnings))
 }
 
 /// Errors with the template line they point at (a template bug, never a data problem the
