@@ -242,7 +242,9 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                         },
                         &out,
                     )?;
-                    eprintln!("defender-ledger {p} — reported as history for the trend (run {run_id})");
+                    eprintln!(
+                        "defender-ledger {p} — reported as history for the trend (run {run_id})"
+                    );
                 }
                 earlier = Some(p.next());
             }

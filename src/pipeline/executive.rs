@@ -14,8 +14,8 @@ use crate::kpi::{Kpis, Parameters};
 use crate::period::Period;
 use crate::pipeline::report::kpis_of_run;
 use crate::render::pdf::executive::{
-    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount,
-    ResourceRow, SubscriptionRow, check_defender_on_every_subscription, check_resources_tagged,
+    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
+    SubscriptionRow, check_defender_on_every_subscription, check_resources_tagged,
 };
 use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,11 +48,19 @@ pub fn previous_kpis(out: &Store, period: Period) -> Result<Vec<Kpis>> {
     Ok(found)
 }
 
-pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetConfig) -> Result<ExecutiveInput> {
+pub fn build(
+    parts: &Parts,
+    previous: Vec<Kpis>,
+    targets: crate::config::TargetConfig,
+) -> Result<ExecutiveInput> {
     let k = parts.kpis;
     let month_end = k.coverage.month_end_date;
     let sub_owner = |sub: &str| {
-        resolve_owner(None, parts.sub_tags.get(sub).cloned().flatten().as_deref(), &parts.params.owner_tags)
+        resolve_owner(
+            None,
+            parts.sub_tags.get(sub).cloned().flatten().as_deref(),
+            &parts.params.owner_tags,
+        )
     };
 
     // Coverage by management group (month end).
@@ -65,7 +73,9 @@ pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetC
             let s = in_scope[i].unwrap_or(0);
             let c = compliant[i].unwrap_or(0);
             MgRow {
-                management_group: names[i].clone().unwrap_or_else(|| "(no management group)".into()),
+                management_group: names[i]
+                    .clone()
+                    .unwrap_or_else(|| "(no management group)".into()),
                 in_scope: s,
                 compliant: c,
                 rate: (s > 0).then(|| c as f64 / s as f64 * 100.0),
@@ -92,7 +102,13 @@ pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetC
         let Some(s) = sub[i].clone() else { continue };
         let in_period = d[i].is_some_and(|x| Some(x) <= month_end && x >= k.period_start);
         if in_period && scope[i] == Some(true) && ok[i] != Some(true) {
-            latest_reason.insert(s, (name[i].clone().unwrap_or_default(), reason[i].clone().unwrap_or_default()));
+            latest_reason.insert(
+                s,
+                (
+                    name[i].clone().unwrap_or_default(),
+                    reason[i].clone().unwrap_or_default(),
+                ),
+            );
         }
     }
     let uncovered_subscriptions = latest_reason
@@ -155,26 +171,44 @@ pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetC
 
     // Alerts by owner and severity (the runtime-alert population).
     let pop = &parts.detection.population;
-    let (aowner, asev, astatus) = (strs(pop, "owner")?, strs(pop, "severity")?, strs(pop, "status")?);
+    let (aowner, asev) = (strs(pop, "owner")?, strs(pop, "severity")?);
     let mut by_os: BTreeMap<(String, String), i64> = BTreeMap::new();
     for i in 0..pop.height() {
         *by_os
-            .entry((aowner[i].clone().unwrap_or_default(), asev[i].clone().unwrap_or_default()))
+            .entry((
+                aowner[i].clone().unwrap_or_default(),
+                asev[i].clone().unwrap_or_default(),
+            ))
             .or_default() += 1;
     }
-    let alerts_by_owner_severity =
-        by_os.into_iter().map(|((owner, severity), count)| OwnerSeverityCount { owner, severity, count }).collect();
+    let alerts_by_owner_severity = by_os
+        .into_iter()
+        .map(|((owner, severity), count)| OwnerSeverityCount {
+            owner,
+            severity,
+            count,
+        })
+        .collect();
 
     // Overdue criticals by owner.
     let f = &parts.vulns.findings;
-    let (fsev, fover, fowner) = (strs(f, "severity")?, bools(f, "open_past_due")?, strs(f, "owner")?);
+    let (fsev, fover, fowner) = (
+        strs(f, "severity")?,
+        bools(f, "open_past_due")?,
+        strs(f, "owner")?,
+    );
     let mut overdue: BTreeMap<String, i64> = BTreeMap::new();
     for i in 0..f.height() {
         if fsev[i].as_deref() == Some("Critical") && fover[i] == Some(true) {
-            *overdue.entry(fowner[i].clone().unwrap_or_default()).or_default() += 1;
+            *overdue
+                .entry(fowner[i].clone().unwrap_or_default())
+                .or_default() += 1;
         }
     }
-    let overdue_critical_by_owner = overdue.into_iter().map(|(owner, count)| OwnerCount { owner, count }).collect();
+    let overdue_critical_by_owner = overdue
+        .into_iter()
+        .map(|(owner, count)| OwnerCount { owner, count })
+        .collect();
 
     // Container spend: cost of cluster and registry resources, their node resource groups, and
     // Defender for Containers.
@@ -194,13 +228,17 @@ pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetC
     );
     let mut container_spend: BTreeMap<String, f64> = k.showback.defender_containers_total.clone();
     for i in 0..br.height() {
-        let is_container = rid[i].as_deref().is_some_and(|x| container_ids.contains(&x.to_lowercase()))
+        let is_container = rid[i]
+            .as_deref()
+            .is_some_and(|x| container_ids.contains(&x.to_lowercase()))
             || node_rgs.contains(&(
                 rs[i].clone().unwrap_or_default(),
                 rg[i].clone().unwrap_or_default().to_lowercase(),
             ));
         if is_container {
-            *container_spend.entry(cur[i].clone().unwrap_or_default()).or_default() += amt[i].unwrap_or(0.0);
+            *container_spend
+                .entry(cur[i].clone().unwrap_or_default())
+                .or_default() += amt[i].unwrap_or(0.0);
         }
     }
 
@@ -225,7 +263,11 @@ pub fn build(parts: &Parts, previous: Vec<Kpis>, targets: crate::config::TargetC
 }
 
 fn item(name: &str, status: CheckStatus, measured: String) -> ChecklistItem {
-    ChecklistItem { name: name.into(), status, measured }
+    ChecklistItem {
+        name: name.into(),
+        status,
+        measured,
+    }
 }
 
 /// The operational checklist, each item measured from this period's data.
@@ -248,31 +290,66 @@ fn checklist(parts: &Parts, unprotected: &[ResourceRow]) -> Result<Vec<Checklist
         }
     }
     out.push(if total == 0 {
-        item("Policy enforcing Defender for Containers", CheckStatus::NotMeasured, "no policy states on the month-end snapshot".into())
+        item(
+            "Policy enforcing Defender for Containers",
+            CheckStatus::NotMeasured,
+            "no policy states on the month-end snapshot".into(),
+        )
     } else {
-        let status = if compliant == total { CheckStatus::Pass } else { CheckStatus::Warn };
+        let status = if compliant == total {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
         item(
             "Policy enforcing Defender for Containers",
             status,
-            format!("{compliant} of {total} Defender policy states compliant or exempt at month end"),
+            format!(
+                "{compliant} of {total} Defender policy states compliant or exempt at month end"
+            ),
         )
     });
 
     // Alerts routed to owners: runtime alerts whose cluster has an owner.
     let owners = strs(&parts.detection.population, "owner")?;
-    let routed = owners.iter().filter(|o| o.as_deref().is_some_and(|o| o != UNALLOCATED)).count();
+    let routed = owners
+        .iter()
+        .filter(|o| o.as_deref().is_some_and(|o| o != UNALLOCATED))
+        .count();
     out.push(if owners.is_empty() {
-        item("Alerts routed to owners", CheckStatus::NotMeasured, "no runtime alerts in the period".into())
+        item(
+            "Alerts routed to owners",
+            CheckStatus::NotMeasured,
+            "no runtime alerts in the period".into(),
+        )
     } else {
-        let status = if routed == owners.len() { CheckStatus::Pass } else { CheckStatus::Warn };
-        item("Alerts routed to owners", status, format!("{routed} of {} runtime alerts have an owner", owners.len()))
+        let status = if routed == owners.len() {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
+        item(
+            "Alerts routed to owners",
+            status,
+            format!("{routed} of {} runtime alerts have an owner", owners.len()),
+        )
     });
 
     // Registry scanning on and reviewed: registries protected at month end, and no critical
     // finding past due.
     let unscanned = unprotected.iter().filter(|r| r.kind == "Registry").count();
-    let overdue = k.remediation.by_severity.get("Critical").map(|c| c.open_past_due_at_period_end).unwrap_or(0);
-    let registries = k.coverage.daily.last().map(|d| d.registries_total).unwrap_or(0);
+    let overdue = k
+        .remediation
+        .by_severity
+        .get("Critical")
+        .map(|c| c.open_past_due_at_period_end)
+        .unwrap_or(0);
+    let registries = k
+        .coverage
+        .daily
+        .last()
+        .map(|d| d.registries_total)
+        .unwrap_or(0);
     out.push(item(
         "Registry scanning on and reviewed",
         if registries == 0 {
@@ -288,16 +365,32 @@ fn checklist(parts: &Parts, unprotected: &[ResourceRow]) -> Result<Vec<Checklist
     // Owners responding to runtime alerts: High alerts no longer Active at the end.
     let pop = &parts.detection.population;
     let (sev, status) = (strs(pop, "severity")?, strs(pop, "status")?);
-    let high: Vec<usize> = (0..pop.height()).filter(|i| sev[*i].as_deref() == Some("High")).collect();
-    let handled = high.iter().filter(|i| status[**i].as_deref() != Some("Active")).count();
+    let high: Vec<usize> = (0..pop.height())
+        .filter(|i| sev[*i].as_deref() == Some("High"))
+        .collect();
+    let handled = high
+        .iter()
+        .filter(|i| status[**i].as_deref() != Some("Active"))
+        .count();
     out.push(if high.is_empty() {
-        item("Owners responding to runtime alerts", CheckStatus::NotMeasured, "no high-severity alerts in the period".into())
+        item(
+            "Owners responding to runtime alerts",
+            CheckStatus::NotMeasured,
+            "no high-severity alerts in the period".into(),
+        )
     } else {
-        let status = if handled == high.len() { CheckStatus::Pass } else { CheckStatus::Warn };
+        let status = if handled == high.len() {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
         item(
             "Owners responding to runtime alerts",
             status,
-            format!("{handled} of {} high-severity alerts resolved or dismissed by the last snapshot", high.len()),
+            format!(
+                "{handled} of {} high-severity alerts resolved or dismissed by the last snapshot",
+                high.len()
+            ),
         )
     });
 

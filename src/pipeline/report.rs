@@ -116,12 +116,6 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let mut data_quality = coverage.data_quality.clone();
     data_quality.extend(cost.data_quality.iter().cloned());
     data_quality.extend(showback.data_quality.iter().cloned());
-    for n in &detection.latency.negative_latency {
-        data_quality.push(format!(
-            "alert {} has timeGeneratedUtc before startTimeUtc ({:.1} minutes); excluded from latency",
-            n.systemAlertId, n.latency_minutes
-        ));
-    }
 
     let kpis = Kpis {
         schema_version: 1,
@@ -265,7 +259,6 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
             .map(|k| crate::render::signing::fingerprint(&k.verifying_key())),
     };
     files.extend(crate::evidence::build_packs(&evidence_inputs)?);
-
     let input_fingerprint = sha256_hex(
         serde_json::to_string(
             &json!({"snapshots": snap.content_sha256, "cost": cost.fingerprint_material()}),
@@ -273,6 +266,29 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         .expect("json")
         .as_bytes(),
     );
+    let executive = crate::pipeline::executive::build(
+        &crate::pipeline::executive::Parts {
+            kpis: &kpis,
+            params: &params,
+            coverage: &coverage,
+            detection: &detection,
+            vulns: &vulns,
+            showback: &showback,
+            policy_states: snap.frame("policy_states"),
+            sub_tags: &sub_tags,
+            scope: scope_words(cfg, &snap)?,
+            sources: source_lines(&snap, &cost),
+            input_fingerprint: input_fingerprint.clone(),
+        },
+        crate::pipeline::executive::previous_kpis(out, period)?,
+        cfg.targets.clone(),
+    )?;
+    files.push(OutputFile::new(
+        "executive/executive-report.pdf",
+        crate::render::pdf::render_executive(&executive)?,
+        None,
+    ));
+
     let manifest = Manifest {
         schema_version: 1,
         tool: "defender-ledger".into(),
@@ -336,4 +352,52 @@ pub fn kpis_of_run(out: &Store, period: Period) -> Result<Option<Kpis>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| Error::input(&path, format!("not a kpis.json this version reads: {e}")))
+}
+
+/// The organisation scope in words: tenant(s) and the configured query scope.
+fn scope_words(cfg: &Config, snap: &Snapshots) -> Result<String> {
+    let tenants: std::collections::BTreeSet<String> =
+        strs(snap.frame("subscriptions"), "tenantId")?
+            .into_iter()
+            .flatten()
+            .collect();
+    let tenants = tenants.into_iter().collect::<Vec<_>>().join(", ");
+    let scope = match (
+        cfg.azure.management_groups.is_empty(),
+        cfg.azure.subscriptions.is_empty(),
+    ) {
+        (true, true) => "every subscription the identity can read".to_string(),
+        (false, _) => format!(
+            "management groups {}",
+            cfg.azure.management_groups.join(", ")
+        ),
+        (true, false) => format!("{} configured subscriptions", cfg.azure.subscriptions.len()),
+    };
+    Ok(format!("tenant {tenants} · {scope}"))
+}
+
+/// Where the numbers came from, one line each.
+fn source_lines(snap: &Snapshots, cost: &cost_exports::CostData) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = snap.markers.last() {
+        out.push(format!(
+            "Azure Resource Graph snapshots: {} ({} snapshot days up to {})",
+            m.source,
+            snap.days.len(),
+            m.date
+        ));
+    }
+    for r in &cost.runs {
+        out.push(format!(
+            "Cost Management export {} ({} {}), run {} submitted {}, {} to {}",
+            r.export_name,
+            r.export_type.as_deref().unwrap_or("?"),
+            r.data_version.as_deref().unwrap_or("?"),
+            r.run_id,
+            r.submitted_time,
+            r.start_date,
+            r.end_date
+        ));
+    }
+    out
 }

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod dictionary;
 pub mod manifest;
+pub mod pdf;
 pub mod rounding;
 pub mod signing;
 

@@ -1,0 +1,1576 @@
+//! The executive report: what goes into it (`ExecutiveInput`, plain data the pipeline fills),
+//! and every derived value it shows (tile deltas and status, risk sentences, allocated %, cost
+//! per protected vCore), computed here in small named functions. The template only lays out
+//! the `View` this module builds.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::format;
+use crate::config::TargetConfig;
+use crate::kpi::Kpis;
+
+/// The owner name used for spend and resources that no tag assigns.
+pub const UNALLOCATED: &str = "unallocated";
+
+/// A rate within this many percentage points below its target is amber, further below is red.
+pub const RATE_AMBER_POINTS: f64 = 5.0;
+/// A median detection time up to this multiple of its target is amber, above is red.
+pub const MTTD_AMBER_FACTOR: f64 = 2.0;
+/// High-severity alerts up to this many above target are amber, more are red.
+pub const HIGH_ALERTS_AMBER_EXTRA: i64 = 5;
+/// At most this many risks on page 1; the rest are counted.
+pub const MAX_PAGE1_RISKS: usize = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+/// Everything the executive PDF shows, as plain data. `kpis` and `previous` are the
+/// `kpis.json` of this period and earlier ones; the tables below are what the finance and
+/// evidence CSVs also publish, so every number in the PDF has a twin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExecutiveInput {
+    /// This period's KPIs (the `kpis.json` written beside the PDF).
+    pub kpis: Kpis,
+    /// Up to 5 earlier periods' KPIs, oldest first, only those history has (may be empty).
+    /// The last one is the comparison for the page-1 deltas.
+    pub previous: Vec<Kpis>,
+    /// Targets the tiles are graded against.
+    pub targets: TargetConfig,
+    /// Organisation scope in words, e.g. `Contoso tenant 72f9…, management group Production`.
+    pub scope: String,
+    /// SHA-256 (hex) of the inputs: the same value the manifest records.
+    pub input_fingerprint: String,
+    /// Where the data came from, one line each (queries, exports, replay folder).
+    pub sources: Vec<String>,
+    /// Coverage per management group on the month-end snapshot day.
+    pub coverage_by_management_group: Vec<MgRow>,
+    /// Subscriptions in scope and not compliant on the month-end snapshot day, plus those with
+    /// a gap during the period (gap_days = snapshot days without coverage in the period).
+    pub uncovered_subscriptions: Vec<SubscriptionRow>,
+    /// AKS and Arc clusters and registries not protected on the month-end snapshot day.
+    pub unprotected_resources: Vec<ResourceRow>,
+    /// Runtime alerts of the period (same population as `kpis.runtime_alerts`) by owner and
+    /// severity.
+    pub alerts_by_owner_severity: Vec<OwnerSeverityCount>,
+    /// Critical findings open past due at period end, by owner of the image's resource.
+    pub overdue_critical_by_owner: Vec<OwnerCount>,
+    /// Spend on container resources (clusters, their node resource groups, registries, Defender
+    /// for Containers) per currency, full precision.
+    pub container_spend: BTreeMap<String, f64>,
+    /// vCores of protected AKS and Arc clusters on the month-end snapshot day.
+    pub protected_vcores: i64,
+    /// Owner of each cluster, keyed by lower-case ARM id, to name owners of cost anomalies.
+    #[serde(default)]
+    pub resource_owners: BTreeMap<String, String>,
+    /// The operational checklist, each item with its measured status.
+    pub checklist: Vec<ChecklistItem>,
+}
+
+/// Coverage of one management group (immediate parent of its subscriptions).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MgRow {
+    pub management_group: String,
+    pub in_scope: i64,
+    pub compliant: i64,
+    /// compliant / in_scope × 100; `None` when nothing is in scope.
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SubscriptionRow {
+    pub subscription_id: String,
+    pub name: String,
+    pub owner: String,
+    /// Why it is not compliant, in words: `Containers plan is Free`, `ContainerSensor off`.
+    pub reason: String,
+    pub gap_days: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceRow {
+    /// `AKS`, `Arc` or `Registry`.
+    pub kind: String,
+    pub name: String,
+    pub id: String,
+    pub subscription_id: String,
+    pub owner: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OwnerSeverityCount {
+    pub owner: String,
+    pub severity: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OwnerCount {
+    pub owner: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+    /// No data to measure it this period.
+    NotMeasured,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChecklistItem {
+    pub name: String,
+    pub status: CheckStatus,
+    /// What was measured, in words: `41 of 42 subscriptions with containers`.
+    pub measured: String,
+}
+
+/// The checklist item "Defender on every subscription with containers", measured on the
+/// month-end snapshot day.
+pub fn check_defender_on_every_subscription(kpis: &Kpis) -> ChecklistItem {
+    let name = "Defender on every subscription with containers".to_string();
+    let Some(day) = kpis.coverage.daily.iter().rev().find(|d| d.in_scope > 0) else {
+        return ChecklistItem {
+            name,
+            status: CheckStatus::NotMeasured,
+            measured: "no subscription with containers on any snapshot day".into(),
+        };
+    };
+    let status = if day.compliant == day.in_scope {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    ChecklistItem {
+        name,
+        status,
+        measured: format!(
+            "{} of {} subscriptions with containers covered on {}",
+            day.compliant, day.in_scope, day.date
+        ),
+    }
+}
+
+/// The checklist item "Resources tagged with an owner", from the share of spend allocated.
+pub fn check_resources_tagged(kpis: &Kpis) -> ChecklistItem {
+    let name = "Resources tagged with an owner".to_string();
+    let shares: Vec<String> = kpis
+        .showback
+        .by_currency
+        .iter()
+        .filter_map(|(cur, owners)| allocated_pct(owners).map(|p| (cur, p)))
+        .map(|(cur, p)| format!("{} of {cur} spend allocated", format::rate(Some(p))))
+        .collect();
+    let worst = kpis
+        .showback
+        .by_currency
+        .values()
+        .filter_map(allocated_pct)
+        .fold(None, |acc: Option<f64>, p| {
+            Some(acc.map_or(p, |a| a.min(p)))
+        });
+    let status = match worst {
+        None => CheckStatus::NotMeasured,
+        Some(p) if p >= 99.995 => CheckStatus::Pass,
+        Some(p) if p >= 90.0 => CheckStatus::Warn,
+        Some(_) => CheckStatus::Fail,
+    };
+    ChecklistItem {
+        name,
+        status,
+        measured: if shares.is_empty() {
+            "no spend in the period".into()
+        } else {
+            shares.join("; ")
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived values
+
+/// Status against a target, as a traffic light.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Green,
+    Amber,
+    Red,
+    NoData,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Green => "On target",
+            Status::Amber => "Near target",
+            Status::Red => "Off target",
+            Status::NoData => "No data",
+        }
+    }
+}
+
+/// Higher is better: green at or above target, amber within `RATE_AMBER_POINTS` below.
+pub fn rate_status(value: Option<f64>, target: f64) -> Status {
+    match value {
+        None => Status::NoData,
+        Some(v) if v >= target => Status::Green,
+        Some(v) if v >= target - RATE_AMBER_POINTS => Status::Amber,
+        Some(_) => Status::Red,
+    }
+}
+
+/// Lower is better: green at or below target, amber up to `MTTD_AMBER_FACTOR` × target.
+pub fn minutes_status(value: Option<f64>, target: f64) -> Status {
+    match value {
+        None => Status::NoData,
+        Some(v) if v <= target => Status::Green,
+        Some(v) if v <= target * MTTD_AMBER_FACTOR => Status::Amber,
+        Some(_) => Status::Red,
+    }
+}
+
+/// Lower is better: green at or below target, amber up to `HIGH_ALERTS_AMBER_EXTRA` above.
+pub fn count_status(value: i64, target: i64) -> Status {
+    if value <= target {
+        Status::Green
+    } else if value <= target + HIGH_ALERTS_AMBER_EXTRA {
+        Status::Amber
+    } else {
+        Status::Red
+    }
+}
+
+/// One KPI tile on page 1.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Tile {
+    pub label: String,
+    pub value: String,
+    /// Supporting numbers under the value.
+    pub detail: String,
+    /// Change against the previous period, e.g. `+2.5 pts vs 2026-10`.
+    pub delta: String,
+    /// Whether the change is an improvement (`None`: no change or nothing to compare).
+    pub improved: Option<bool>,
+    pub status: Status,
+    pub status_label: String,
+    pub target: String,
+}
+
+/// Compliance Rate: the month-end snapshot day's rate.
+pub fn compliance_rate(k: &Kpis) -> Option<f64> {
+    k.coverage.month_end_rate
+}
+
+/// MTTD: median detection latency over all severities.
+pub fn mttd_minutes(k: &Kpis) -> Option<f64> {
+    k.detection_latency.overall.median
+}
+
+/// The headline Vulnerability Remediation Rate: critical findings fixed within their SLA.
+pub fn critical_remediation_rate(k: &Kpis) -> Option<f64> {
+    k.remediation
+        .by_severity
+        .get("Critical")
+        .and_then(|s| s.rate)
+}
+
+/// High-severity runtime alerts.
+pub fn high_alerts(k: &Kpis) -> i64 {
+    k.runtime_alerts.high_total
+}
+
+/// `(text, improved)` for a change of a value where `higher_is_better` says which way is good.
+/// The text carries `unit` and the comparison period.
+pub fn delta_text(
+    current: Option<f64>,
+    previous: Option<(&str, Option<f64>)>,
+    places: usize,
+    unit: &str,
+    higher_is_better: bool,
+) -> (String, Option<bool>) {
+    let Some((prev_period, prev)) = previous else {
+        return ("no earlier period to compare".into(), None);
+    };
+    match (current, prev) {
+        (Some(c), Some(p)) => {
+            let diff = c - p;
+            let text = format::signed(diff, places);
+            let zero = text.chars().all(|ch| ch == '0' || ch == '.');
+            let improved = if zero {
+                None
+            } else {
+                Some((diff > 0.0) == higher_is_better)
+            };
+            (format!("{text}{unit} vs {prev_period}"), improved)
+        }
+        _ => (format!("not comparable with {prev_period} (n/a)"), None),
+    }
+}
+
+pub fn compliance_tile(k: &Kpis, prev: Option<&Kpis>, t: &TargetConfig) -> Tile {
+    let value = compliance_rate(k);
+    let (delta, improved) = delta_text(
+        value,
+        prev.map(|p| (p.period.as_str(), compliance_rate(p))),
+        1,
+        " pts",
+        true,
+    );
+    let status = rate_status(value, t.compliance_rate);
+    Tile {
+        label: "Compliance Rate".into(),
+        value: format::rate(value),
+        detail: format!(
+            "min {} · mean {} · {} gap subscription-days",
+            format::rate(k.coverage.min_rate),
+            format::rate(k.coverage.mean_rate),
+            k.coverage.gap_subscription_days
+        ),
+        delta,
+        improved,
+        status,
+        status_label: status.label().into(),
+        target: format!("target {}", format::rate(Some(t.compliance_rate))),
+    }
+}
+
+pub fn mttd_tile(k: &Kpis, prev: Option<&Kpis>, t: &TargetConfig) -> Tile {
+    let value = mttd_minutes(k);
+    let (delta, improved) = delta_text(
+        value,
+        prev.map(|p| (p.period.as_str(), mttd_minutes(p))),
+        1,
+        " min",
+        false,
+    );
+    let status = minutes_status(value, t.mttd_median_minutes);
+    let o = &k.detection_latency.overall;
+    Tile {
+        label: "Mean time to detect (median)".into(),
+        value: format::minutes(value),
+        detail: format!("p90 {} · {} alerts", format::minutes(o.p90), o.count),
+        delta,
+        improved,
+        status,
+        status_label: status.label().into(),
+        target: format!("target ≤ {}", format::minutes(Some(t.mttd_median_minutes))),
+    }
+}
+
+pub fn remediation_tile(k: &Kpis, prev: Option<&Kpis>, t: &TargetConfig) -> Tile {
+    let value = critical_remediation_rate(k);
+    let (delta, improved) = delta_text(
+        value,
+        prev.map(|p| (p.period.as_str(), critical_remediation_rate(p))),
+        1,
+        " pts",
+        true,
+    );
+    let status = rate_status(value, t.remediation_rate);
+    let sla = k.parameters.sla_days.get("Critical");
+    let detail = match k.remediation.by_severity.get("Critical") {
+        Some(s) => format!(
+            "{} of {} due fixed on time · {} overdue",
+            s.resolved_on_time, s.due_in_period, s.open_past_due_at_period_end
+        ),
+        None => "no critical findings".into(),
+    };
+    Tile {
+        label: match sla {
+            Some(d) => format!("Vulnerability Remediation Rate (Critical, {d}-day SLA)"),
+            None => "Vulnerability Remediation Rate (Critical)".into(),
+        },
+        value: format::rate(value),
+        detail,
+        delta,
+        improved,
+        status,
+        status_label: status.label().into(),
+        target: format!("target {}", format::rate(Some(t.remediation_rate))),
+    }
+}
+
+pub fn high_alerts_tile(k: &Kpis, prev: Option<&Kpis>, t: &TargetConfig) -> Tile {
+    let value = high_alerts(k);
+    let (delta, improved) = delta_text(
+        Some(value as f64),
+        prev.map(|p| (p.period.as_str(), Some(high_alerts(p) as f64))),
+        0,
+        "",
+        false,
+    );
+    let status = count_status(value, t.high_alerts);
+    let owners = k.runtime_alerts.high_by_owner.len();
+    Tile {
+        label: "High-severity runtime alerts".into(),
+        value: value.to_string(),
+        detail: format!(
+            "{} runtime alerts in all · {owners} owner{}",
+            k.runtime_alerts.population,
+            if owners == 1 { "" } else { "s" }
+        ),
+        delta,
+        improved,
+        status,
+        status_label: status.label().into(),
+        target: format!("target ≤ {}", t.high_alerts),
+    }
+}
+
+/// The four page-1 tiles, compared with the last earlier period.
+pub fn tiles(input: &ExecutiveInput) -> Vec<Tile> {
+    let k = &input.kpis;
+    let prev = input.previous.last();
+    let t = &input.targets;
+    vec![
+        compliance_tile(k, prev, t),
+        mttd_tile(k, prev, t),
+        remediation_tile(k, prev, t),
+        high_alerts_tile(k, prev, t),
+    ]
+}
+
+/// Share of spend assigned to an owner (not `unallocated`), in %; `None` when the total is 0.
+pub fn allocated_pct(by_owner: &BTreeMap<String, f64>) -> Option<f64> {
+    let total: f64 = by_owner.values().sum();
+    if total.abs() < 0.005 {
+        return None;
+    }
+    let unallocated = by_owner.get(UNALLOCATED).copied().unwrap_or(0.0);
+    Some((total - unallocated) / total * 100.0)
+}
+
+/// Defender for Containers spend divided by protected vCores; `None` without protected vCores.
+pub fn cost_per_protected_vcore(defender_spend: f64, protected_vcores: i64) -> Option<f64> {
+    (protected_vcores > 0).then(|| defender_spend / protected_vcores as f64)
+}
+
+/// The last path segment of an ARM id: the resource's name.
+pub fn resource_name(id: &str) -> &str {
+    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    Critical,
+    High,
+    Medium,
+}
+
+/// One risk in plain words.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Risk {
+    pub level: RiskLevel,
+    pub headline: String,
+    pub text: String,
+}
+
+fn owner_of_cluster(input: &ExecutiveInput, cluster_id: &str) -> String {
+    let lower = cluster_id.to_lowercase();
+    input
+        .resource_owners
+        .get(&lower)
+        .cloned()
+        .or_else(|| {
+            input
+                .unprotected_resources
+                .iter()
+                .find(|r| r.id.to_lowercase() == lower)
+                .map(|r| r.owner.clone())
+        })
+        .unwrap_or_else(|| "owner unknown".into())
+}
+
+/// Cost spikes, unprotected clusters first (by cost), then spikes on a day without a snapshot,
+/// then spikes on protected clusters.
+pub fn cost_spike_risks(input: &ExecutiveInput) -> Vec<Risk> {
+    // One risk per cluster, coverage state and currency: a four-day spike is one story, not four.
+    let mut groups: BTreeMap<(u8, String, String), Vec<&crate::kpi::Anomaly>> = BTreeMap::new();
+    let rank = |p: Option<bool>| match p {
+        Some(false) => 0u8,
+        None => 1,
+        Some(true) => 2,
+    };
+    for a in &input.kpis.anomalies {
+        groups
+            .entry((rank(a.protected), a.clusterId.clone(), a.currency.clone()))
+            .or_default()
+            .push(a);
+    }
+    let mut ordered: Vec<_> = groups.into_iter().collect();
+    ordered.sort_by(|(ka, a), (kb, b)| {
+        let total = |v: &Vec<&crate::kpi::Anomaly>| v.iter().map(|x| x.cost).sum::<f64>();
+        ka.0.cmp(&kb.0)
+            .then(total(b).total_cmp(&total(a)))
+            .then(ka.1.cmp(&kb.1))
+    });
+    let window = input.kpis.parameters.anomalies.window_days;
+    ordered
+        .into_iter()
+        .map(|((_, cluster, currency), days)| {
+            let name = resource_name(&cluster);
+            let owner = owner_of_cluster(input, &cluster);
+            let peak = days
+                .iter()
+                .copied()
+                .max_by(|a, b| a.cost.total_cmp(&b.cost))
+                .expect("a group has a day");
+            let total: f64 = days.iter().map(|a| a.cost).sum();
+            let first = days.iter().map(|a| a.date).min().expect("a day");
+            let last = days.iter().map(|a| a.date).max().expect("a day");
+            let times = match peak.ratio {
+                Some(_) => format!("{} its", format::ratio(peak.ratio)),
+                None => "far above its".into(),
+            };
+            let when = if days.len() == 1 {
+                format!("cost {} on {first}", format::money(peak.cost, &currency))
+            } else {
+                format!(
+                    "cost {} over {} anomalous days from {first} to {last}, peaking at {} on {}",
+                    format::money(total, &currency),
+                    days.len(),
+                    format::money(peak.cost, &currency),
+                    peak.date
+                )
+            };
+            let base = format!(
+                "{name} ({owner}) {when}, {times} {window}-day median of {}",
+                format::money(peak.median_previous, &currency)
+            );
+            match peak.protected {
+                Some(false) => Risk {
+                    level: RiskLevel::Critical,
+                    headline: "Cost spike on an unprotected cluster".into(),
+                    text: format!(
+                        "{base}, while Defender for Containers was off. A cryptominer would run \
+                         unseen: investigate the workload and turn Defender on."
+                    ),
+                },
+                None => Risk {
+                    level: RiskLevel::High,
+                    headline: "Cost spike, coverage unknown".into(),
+                    text: format!(
+                        "{base}; no snapshot that day shows whether Defender was on. Investigate \
+                         the workload."
+                    ),
+                },
+                Some(true) => Risk {
+                    level: RiskLevel::Medium,
+                    headline: "Cost spike on a protected cluster".into(),
+                    text: format!("{base}. Defender was on: check its alerts for those days."),
+                },
+            }
+        })
+        .collect()
+}
+
+fn names_with_more(items: &[String], shown: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(shown)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > shown {
+        s.push_str(&format!(" and {} more", items.len() - shown));
+    }
+    s
+}
+
+/// Coverage gaps in the period and resources unprotected at month end.
+pub fn coverage_risks(input: &ExecutiveInput) -> Vec<Risk> {
+    let mut out = vec![];
+    let cov = &input.kpis.coverage;
+    if !cov.gaps.is_empty() {
+        let subs: std::collections::BTreeSet<&str> =
+            cov.gaps.iter().map(|g| g.subscriptionId.as_str()).collect();
+        let mut open: Vec<_> = cov.gaps.iter().filter(|g| g.open_at_period_end).collect();
+        open.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(a.subscriptionId.cmp(&b.subscriptionId))
+        });
+        let label = |id: &str| {
+            input
+                .uncovered_subscriptions
+                .iter()
+                .find(|s| s.subscription_id.eq_ignore_ascii_case(id))
+                .map(|s| format!("{} ({})", s.name, s.owner))
+                .unwrap_or_else(|| id.to_string())
+        };
+        let open_names: Vec<String> = open
+            .iter()
+            .map(|g| format!("{} since {}", label(&g.subscriptionId), g.start))
+            .collect();
+        let n = subs.len();
+        let mut text = format!(
+            "{n} subscription{} with containers lacked full Defender coverage for {} \
+             subscription-days in total.",
+            if n == 1 { "" } else { "s" },
+            cov.gap_subscription_days
+        );
+        if open.is_empty() {
+            text.push_str(" All gaps were closed by month end.");
+        } else {
+            text.push_str(&format!(
+                " Still uncovered at month end: {}.",
+                names_with_more(&open_names, 3)
+            ));
+        }
+        out.push(Risk {
+            level: RiskLevel::High,
+            headline: "Coverage gaps".into(),
+            text,
+        });
+    }
+    if !input.unprotected_resources.is_empty() {
+        let count = |kind: &str| {
+            input
+                .unprotected_resources
+                .iter()
+                .filter(|r| r.kind.eq_ignore_ascii_case(kind))
+                .count()
+        };
+        let (aks, arc, reg) = (count("AKS"), count("Arc"), count("Registry"));
+        let mut parts = vec![];
+        if aks > 0 {
+            parts.push(format!(
+                "{aks} AKS cluster{}",
+                if aks == 1 { "" } else { "s" }
+            ));
+        }
+        if arc > 0 {
+            parts.push(format!(
+                "{arc} Arc cluster{}",
+                if arc == 1 { "" } else { "s" }
+            ));
+        }
+        if reg > 0 {
+            parts.push(format!(
+                "{reg} registr{} not scanned",
+                if reg == 1 { "y" } else { "ies" }
+            ));
+        }
+        let names: Vec<String> = input
+            .unprotected_resources
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.owner))
+            .collect();
+        out.push(Risk {
+            level: RiskLevel::High,
+            headline: "Unprotected resources".into(),
+            text: format!(
+                "{} at month end: {}.",
+                parts.join(", "),
+                names_with_more(&names, 3)
+            ),
+        });
+    }
+    out
+}
+
+/// Critical vulnerabilities open past their SLA at period end, by owner.
+pub fn overdue_critical_risk(input: &ExecutiveInput) -> Option<Risk> {
+    let overdue = input
+        .kpis
+        .remediation
+        .by_severity
+        .get("Critical")
+        .map(|s| s.open_past_due_at_period_end)
+        .unwrap_or(0);
+    if overdue == 0 {
+        return None;
+    }
+    let mut owners = input.overdue_critical_by_owner.clone();
+    owners.sort_by(|a, b| b.count.cmp(&a.count).then(a.owner.cmp(&b.owner)));
+    let owners: Vec<String> = owners
+        .iter()
+        .map(|o| format!("{} {}", o.owner, o.count))
+        .collect();
+    let sla = input
+        .kpis
+        .parameters
+        .sla_days
+        .get("Critical")
+        .map(|d| format!("{d}-day "))
+        .unwrap_or_default();
+    let mut text = format!(
+        "{overdue} critical image vulnerabilit{} past the {sla}fix deadline at month end",
+        if overdue == 1 { "y is" } else { "ies are" }
+    );
+    if owners.is_empty() {
+        text.push('.');
+    } else {
+        text.push_str(&format!(": {}.", names_with_more(&owners, 4)));
+    }
+    Some(Risk {
+        level: RiskLevel::High,
+        headline: "Overdue critical vulnerabilities".into(),
+        text,
+    })
+}
+
+/// The top risks in reading order: a cost spike on an unprotected cluster first, then coverage
+/// gaps, then overdue critical vulnerabilities, then the remaining spikes.
+pub fn top_risks(input: &ExecutiveInput) -> Vec<Risk> {
+    let spikes = cost_spike_risks(input);
+    let (first, rest): (Vec<Risk>, Vec<Risk>) = spikes
+        .into_iter()
+        .partition(|r| r.level == RiskLevel::Critical);
+    let mut out = first;
+    out.extend(coverage_risks(input));
+    out.extend(overdue_critical_risk(input));
+    out.extend(rest);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The view the template lays out
+
+#[derive(Debug, Serialize)]
+struct View {
+    title: String,
+    scope: String,
+    period: String,
+    period_label: String,
+    period_range: String,
+    snapshot_summary: String,
+    fingerprint: String,
+    fingerprint_short: String,
+    tiles: Vec<Tile>,
+    risks: Vec<Risk>,
+    risks_more: usize,
+    no_risks: bool,
+    costs: Vec<CostView>,
+    protected_vcores: String,
+    coverage: CoverageView,
+    alerts: AlertsView,
+    vulnerabilities: VulnView,
+    showback: Vec<ShowbackView>,
+    trend: TrendView,
+    checklist: Vec<CheckView>,
+    appendix: AppendixView,
+}
+
+#[derive(Debug, Serialize)]
+struct CostView {
+    currency: String,
+    container_spend: String,
+    defender_spend: String,
+    per_vcore: String,
+    allocated: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DailyPoint {
+    day: u32,
+    rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct CoverageView {
+    days_in_period: u32,
+    points: Vec<DailyPoint>,
+    missing_days: Vec<u32>,
+    y_min: f64,
+    target: f64,
+    target_text: String,
+    summary: String,
+    management_groups: Vec<MgView>,
+    gaps: Vec<GapView>,
+    uncovered: Vec<SubscriptionRow>,
+    unprotected: Vec<ResourceRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct MgView {
+    name: String,
+    in_scope: i64,
+    compliant: i64,
+    rate: Option<f64>,
+    rate_text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GapView {
+    subscription: String,
+    owner: String,
+    start: String,
+    end: String,
+    days: i64,
+    note: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SeverityCount {
+    severity: String,
+    count: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct OwnerBar {
+    owner: String,
+    total: i64,
+    segments: Vec<SeverityCount>,
+}
+
+#[derive(Debug, Serialize)]
+struct MttdRow {
+    severity: String,
+    count: i64,
+    median: String,
+    p90: String,
+    mean: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AlertsView {
+    population: i64,
+    high_total: i64,
+    severities: Vec<String>,
+    by_severity: Vec<SeverityCount>,
+    by_owner: Vec<OwnerBar>,
+    max_owner_total: i64,
+    mttd: Vec<MttdRow>,
+    negative_latency: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct SlaRow {
+    severity: String,
+    sla: String,
+    due: i64,
+    on_time: i64,
+    rate: String,
+    rate_value: Option<f64>,
+    left_censored: i64,
+    resolved: i64,
+    median_days: String,
+    overdue: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct VulnView {
+    findings_total: i64,
+    rows: Vec<SlaRow>,
+    overdue_by_owner: Vec<OwnerCount>,
+    overdue_max: i64,
+    target_text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ShowbackRow {
+    owner: String,
+    amount: String,
+    value: f64,
+    share: String,
+    unallocated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ShowbackView {
+    currency: String,
+    rows: Vec<ShowbackRow>,
+    max: f64,
+    total: String,
+    export_total: String,
+    defender_total: String,
+    allocated: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TrendSeries {
+    label: String,
+    values: Vec<Option<f64>>,
+    texts: Vec<String>,
+    target: f64,
+    higher_is_better: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TrendView {
+    periods: Vec<String>,
+    series: Vec<TrendSeries>,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckView {
+    name: String,
+    status: String,
+    measured: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Param {
+    name: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct AppendixView {
+    parameters: Vec<Param>,
+    period_range: String,
+    scope: String,
+    snapshot_days: String,
+    snapshot_count: usize,
+    missing_days: String,
+    fingerprint: String,
+    sources: Vec<String>,
+    data_quality: Vec<String>,
+    showback_exports: String,
+}
+
+const ALERT_SEVERITIES: &[&str] = &["High", "Medium", "Low", "Informational"];
+const VULN_SEVERITIES: &[&str] = &["Critical", "High", "Medium", "Low"];
+
+/// Known severities in their usual order, then any others alphabetically.
+fn ordered<'a>(known: &[&str], seen: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let seen: std::collections::BTreeSet<&String> = seen.into_iter().collect();
+    let mut out: Vec<String> = known
+        .iter()
+        .filter(|k| seen.iter().any(|s| s.as_str() == **k))
+        .map(|s| s.to_string())
+        .collect();
+    out.extend(
+        seen.into_iter()
+            .filter(|s| !known.contains(&s.as_str()))
+            .cloned(),
+    );
+    out
+}
+
+/// Last day of the period (inclusive).
+fn period_last_day(k: &Kpis) -> NaiveDate {
+    k.period_end_exclusive.pred_opt().unwrap_or(k.period_start)
+}
+
+/// `2026-11-01 to 2026-11-13, 2026-11-15 to 2026-11-30`: consecutive dates as ranges.
+pub fn date_ranges(days: &[NaiveDate]) -> String {
+    let mut sorted = days.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut out: Vec<String> = vec![];
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end.succ_opt().unwrap_or(end) {
+            i += 1;
+            end = sorted[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start} to {end}")
+        });
+        i += 1;
+    }
+    if out.is_empty() {
+        "none".into()
+    } else {
+        out.join(", ")
+    }
+}
+
+/// The lower bound of the coverage chart's y axis: 0, or a multiple of 10 below the lowest
+/// value or target when everything sits high (so a dip from 100 % to 96 % is visible).
+pub fn chart_floor(values: impl IntoIterator<Item = f64>, target: f64) -> f64 {
+    let low = values.into_iter().fold(target, f64::min);
+    if low < 50.0 {
+        0.0
+    } else {
+        (((low - 5.0) / 10.0).floor() * 10.0).max(0.0)
+    }
+}
+
+/// Longest gap first, then by name and id, so the worst cases lead a long table.
+pub fn uncovered_in_reading_order(rows: &[SubscriptionRow]) -> Vec<SubscriptionRow> {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| {
+        b.gap_days
+            .cmp(&a.gap_days)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.subscription_id.cmp(&b.subscription_id))
+    });
+    rows
+}
+
+/// AKS, then Arc, then registries, each by owner and name.
+pub fn unprotected_in_reading_order(rows: &[ResourceRow]) -> Vec<ResourceRow> {
+    let rank = |k: &str| match k.to_ascii_lowercase().as_str() {
+        "aks" => 0,
+        "arc" => 1,
+        "registry" => 2,
+        _ => 3,
+    };
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| {
+        rank(&a.kind)
+            .cmp(&rank(&b.kind))
+            .then_with(|| a.owner.cmp(&b.owner))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    rows
+}
+
+fn coverage_view(input: &ExecutiveInput) -> CoverageView {
+    let k = &input.kpis;
+    let start = k.period_start;
+    let day_of = |d: NaiveDate| (d - start).num_days() as u32 + 1;
+    let days_in_period = (k.period_end_exclusive - start).num_days() as u32;
+    let points: Vec<DailyPoint> = k
+        .coverage
+        .daily
+        .iter()
+        .filter(|d| d.date >= start && d.date < k.period_end_exclusive)
+        .map(|d| DailyPoint {
+            day: day_of(d.date),
+            rate: d.rate,
+        })
+        .collect();
+    let target = input.targets.compliance_rate;
+    let y_min = chart_floor(points.iter().filter_map(|p| p.rate), target);
+    let owner_of = |sub: &str| {
+        input
+            .uncovered_subscriptions
+            .iter()
+            .find(|s| s.subscription_id.eq_ignore_ascii_case(sub))
+    };
+    let mut gaps: Vec<GapView> = k
+        .coverage
+        .gaps
+        .iter()
+        .map(|g| {
+            let row = owner_of(&g.subscriptionId);
+            let mut notes = vec![];
+            if g.continues_from_previous_period {
+                notes.push("began before the period");
+            }
+            if g.open_at_period_end {
+                notes.push("still open");
+            }
+            GapView {
+                subscription: row
+                    .map(|r| format!("{} ({})", r.name, g.subscriptionId))
+                    .unwrap_or_else(|| g.subscriptionId.clone()),
+                owner: row.map(|r| r.owner.clone()).unwrap_or_default(),
+                start: g.start.to_string(),
+                end: g.end.to_string(),
+                days: g.days,
+                note: notes.join(", "),
+            }
+        })
+        .collect();
+    gaps.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(a.subscription.cmp(&b.subscription))
+    });
+    let summary = match k.coverage.month_end_date {
+        Some(d) => format!(
+            "Month end ({d}): {} · minimum {} · mean {} over {} snapshot days",
+            format::rate(k.coverage.month_end_rate),
+            format::rate(k.coverage.min_rate),
+            format::rate(k.coverage.mean_rate),
+            k.snapshot_days_in_period.len()
+        ),
+        None => "No snapshot day had a subscription with containers in scope.".into(),
+    };
+    CoverageView {
+        days_in_period,
+        points,
+        missing_days: k.snapshot_days_missing.iter().map(|d| day_of(*d)).collect(),
+        y_min,
+        target,
+        target_text: format!("target {}", format::rate(Some(target))),
+        summary,
+        management_groups: input
+            .coverage_by_management_group
+            .iter()
+            .map(|m| MgView {
+                name: m.management_group.clone(),
+                in_scope: m.in_scope,
+                compliant: m.compliant,
+                rate: m.rate,
+                rate_text: format::rate(m.rate),
+            })
+            .collect(),
+        gaps,
+        uncovered: uncovered_in_reading_order(&input.uncovered_subscriptions),
+        unprotected: unprotected_in_reading_order(&input.unprotected_resources),
+    }
+}
+
+fn alerts_view(input: &ExecutiveInput) -> AlertsView {
+    let k = &input.kpis;
+    let severities = ordered(
+        ALERT_SEVERITIES,
+        k.runtime_alerts
+            .by_severity
+            .keys()
+            .chain(input.alerts_by_owner_severity.iter().map(|r| &r.severity)),
+    );
+    let mut owners: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    for r in &input.alerts_by_owner_severity {
+        *owners
+            .entry(&r.owner)
+            .or_default()
+            .entry(&r.severity)
+            .or_default() += r.count;
+    }
+    let mut by_owner: Vec<OwnerBar> = owners
+        .into_iter()
+        .map(|(owner, sev)| OwnerBar {
+            owner: owner.to_string(),
+            total: sev.values().sum(),
+            segments: severities
+                .iter()
+                .map(|s| SeverityCount {
+                    severity: s.clone(),
+                    count: sev.get(s.as_str()).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    by_owner.sort_by(|a, b| b.total.cmp(&a.total).then(a.owner.cmp(&b.owner)));
+    let lat_sev = ordered(ALERT_SEVERITIES, k.detection_latency.by_severity.keys());
+    let mut mttd: Vec<MttdRow> = lat_sev
+        .iter()
+        .map(|s| {
+            let st = &k.detection_latency.by_severity[s];
+            MttdRow {
+                severity: s.clone(),
+                count: st.count,
+                median: format::minutes(st.median),
+                p90: format::minutes(st.p90),
+                mean: format::minutes(st.mean),
+            }
+        })
+        .collect();
+    let o = &k.detection_latency.overall;
+    mttd.push(MttdRow {
+        severity: "All".into(),
+        count: o.count,
+        median: format::minutes(o.median),
+        p90: format::minutes(o.p90),
+        mean: format::minutes(o.mean),
+    });
+    AlertsView {
+        population: k.runtime_alerts.population,
+        high_total: k.runtime_alerts.high_total,
+        by_severity: severities
+            .iter()
+            .map(|s| SeverityCount {
+                severity: s.clone(),
+                count: k.runtime_alerts.by_severity.get(s).copied().unwrap_or(0),
+            })
+            .collect(),
+        severities,
+        max_owner_total: by_owner.iter().map(|o| o.total).max().unwrap_or(0),
+        by_owner,
+        mttd,
+        negative_latency: k.detection_latency.negative_latency.len(),
+    }
+}
+
+fn vuln_view(input: &ExecutiveInput) -> VulnView {
+    let k = &input.kpis;
+    let sevs = ordered(
+        VULN_SEVERITIES,
+        k.remediation
+            .by_severity
+            .keys()
+            .chain(k.parameters.sla_days.keys()),
+    );
+    let rows = sevs
+        .iter()
+        .map(|s| {
+            let sla = k
+                .parameters
+                .sla_days
+                .get(s)
+                .map(|d| format!("{d} days"))
+                .unwrap_or_else(|| "none".into());
+            match k.remediation.by_severity.get(s) {
+                Some(r) => SlaRow {
+                    severity: s.clone(),
+                    sla,
+                    due: r.due_in_period,
+                    on_time: r.resolved_on_time,
+                    rate: format::rate(r.rate),
+                    rate_value: r.rate,
+                    left_censored: r.left_censored_due,
+                    resolved: r.resolved_in_period,
+                    median_days: format::days(r.median_days_to_resolve),
+                    overdue: r.open_past_due_at_period_end,
+                },
+                None => SlaRow {
+                    severity: s.clone(),
+                    sla,
+                    due: 0,
+                    on_time: 0,
+                    rate: format::rate(None),
+                    rate_value: None,
+                    left_censored: 0,
+                    resolved: 0,
+                    median_days: format::days(None),
+                    overdue: 0,
+                },
+            }
+        })
+        .collect();
+    let mut overdue = input.overdue_critical_by_owner.clone();
+    overdue.sort_by(|a, b| b.count.cmp(&a.count).then(a.owner.cmp(&b.owner)));
+    VulnView {
+        findings_total: k.remediation.findings_total,
+        rows,
+        overdue_max: overdue.iter().map(|o| o.count).max().unwrap_or(0),
+        overdue_by_owner: overdue,
+        target_text: format!(
+            "target {}",
+            format::rate(Some(input.targets.remediation_rate))
+        ),
+    }
+}
+
+/// Per currency: each owner's amount rounded by largest remainder (as in the CSV), biggest
+/// first with `unallocated` last, and the total of the rounded amounts.
+pub fn showback_rounded(by_owner: &BTreeMap<String, f64>) -> (Vec<(String, i64)>, i64) {
+    let owners: Vec<&String> = by_owner.keys().collect();
+    let amounts: Vec<f64> = by_owner.values().copied().collect();
+    let cents = format::largest_remainder_cents(&amounts);
+    let mut rows: Vec<(String, i64)> = owners
+        .into_iter()
+        .cloned()
+        .zip(cents.iter().copied())
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.0 == UNALLOCATED)
+            .cmp(&(b.0 == UNALLOCATED))
+            .then(b.1.cmp(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
+    (rows, cents.iter().sum())
+}
+
+fn showback_view(input: &ExecutiveInput) -> Vec<ShowbackView> {
+    let s = &input.kpis.showback;
+    s.by_currency
+        .iter()
+        .map(|(cur, by_owner)| {
+            let (rows, total) = showback_rounded(by_owner);
+            let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+            ShowbackView {
+                currency: cur.clone(),
+                rows: rows
+                    .iter()
+                    .map(|(owner, c)| ShowbackRow {
+                        owner: if owner == UNALLOCATED {
+                            "unallocated (untagged)".into()
+                        } else {
+                            owner.clone()
+                        },
+                        amount: format::money_cents(*c, cur),
+                        value: *c as f64,
+                        share: if total != 0 {
+                            format::rate(Some(*c as f64 / total as f64 * 100.0))
+                        } else {
+                            format::rate(None)
+                        },
+                        unallocated: owner == UNALLOCATED,
+                    })
+                    .collect(),
+                max,
+                total: format::money_cents(total, cur),
+                export_total: s
+                    .export_total_by_currency
+                    .get(cur)
+                    .map(|v| format::money(*v, cur))
+                    .unwrap_or_else(|| "n/a".into()),
+                defender_total: s
+                    .defender_containers_total
+                    .get(cur)
+                    .map(|v| format::money(*v, cur))
+                    .unwrap_or_else(|| format::money(0.0, cur)),
+                allocated: format::rate(allocated_pct(by_owner)),
+            }
+        })
+        .collect()
+}
+
+fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
+    let s = &input.kpis.showback;
+    let currencies: std::collections::BTreeSet<&String> = input
+        .container_spend
+        .keys()
+        .chain(s.defender_containers_total.keys())
+        .chain(s.by_currency.keys())
+        .collect();
+    currencies
+        .into_iter()
+        .map(|cur| {
+            let defender = s.defender_containers_total.get(cur).copied().unwrap_or(0.0);
+            CostView {
+                currency: cur.clone(),
+                container_spend: input
+                    .container_spend
+                    .get(cur)
+                    .map(|v| format::money(*v, cur))
+                    .unwrap_or_else(|| "n/a".into()),
+                defender_spend: format::money(defender, cur),
+                per_vcore: cost_per_protected_vcore(defender, input.protected_vcores)
+                    .map(|v| format::money(v, cur))
+                    .unwrap_or_else(|| "n/a".into()),
+                allocated: format::rate(s.by_currency.get(cur).and_then(allocated_pct)),
+            }
+        })
+        .collect()
+}
+
+fn trend_view(input: &ExecutiveInput) -> TrendView {
+    let mut all: Vec<&Kpis> = input.previous.iter().collect();
+    let skip = all.len().saturating_sub(5);
+    all.drain(..skip);
+    all.push(&input.kpis);
+    let t = &input.targets;
+    let series = |label: &str,
+                  f: &dyn Fn(&Kpis) -> Option<f64>,
+                  text: &dyn Fn(Option<f64>) -> String,
+                  target: f64,
+                  higher_is_better: bool| {
+        let values: Vec<Option<f64>> = all.iter().map(|k| f(k)).collect();
+        TrendSeries {
+            label: label.into(),
+            texts: values.iter().map(|v| text(*v)).collect(),
+            values,
+            target,
+            higher_is_better,
+        }
+    };
+    TrendView {
+        periods: all.iter().map(|k| k.period.clone()).collect(),
+        series: vec![
+            series(
+                "Compliance Rate",
+                &compliance_rate,
+                &format::rate,
+                t.compliance_rate,
+                true,
+            ),
+            series(
+                "MTTD (median)",
+                &mttd_minutes,
+                &format::minutes,
+                t.mttd_median_minutes,
+                false,
+            ),
+            series(
+                "Critical remediation",
+                &critical_remediation_rate,
+                &format::rate,
+                t.remediation_rate,
+                true,
+            ),
+            series(
+                "High-severity alerts",
+                &|k| Some(high_alerts(k) as f64),
+                &|v| v.map(|v| format::fixed(v, 0)).unwrap_or_default(),
+                t.high_alerts as f64,
+                false,
+            ),
+        ],
+    }
+}
+
+fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
+    let k = &input.kpis;
+    let p = &k.parameters;
+    let t = &input.targets;
+    let mut params = vec![
+        Param {
+            name: "coverage.required_extensions".into(),
+            value: p.required_extensions.join(", "),
+        },
+        Param {
+            name: "detection.alert_type_prefixes".into(),
+            value: p.alert_type_prefixes.join(", "),
+        },
+        Param {
+            name: "vulnerabilities.sla_days".into(),
+            value: ordered(VULN_SEVERITIES, p.sla_days.keys())
+                .iter()
+                .map(|s| format!("{s} {}", p.sla_days[s]))
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        Param {
+            name: "showback.owner_tags".into(),
+            value: p.owner_tags.join(", "),
+        },
+        Param {
+            name: "anomalies".into(),
+            value: format!(
+                "multiplier {}, window {} days, floor {} per day",
+                p.anomalies.multiplier, p.anomalies.window_days, p.anomalies.floor
+            ),
+        },
+    ];
+    if !p.vcpu_overrides.is_empty() {
+        params.push(Param {
+            name: "showback.vcpu_overrides".into(),
+            value: p
+                .vcpu_overrides
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    params.extend([
+        Param {
+            name: "targets.compliance_rate".into(),
+            value: format!(
+                "{} (amber within {} pts below)",
+                format::rate(Some(t.compliance_rate)),
+                format::fixed(RATE_AMBER_POINTS, 1)
+            ),
+        },
+        Param {
+            name: "targets.mttd_median_minutes".into(),
+            value: format!(
+                "{} (amber up to {}× target)",
+                format::minutes(Some(t.mttd_median_minutes)),
+                format::fixed(MTTD_AMBER_FACTOR, 1)
+            ),
+        },
+        Param {
+            name: "targets.remediation_rate".into(),
+            value: format!(
+                "{} for Critical (amber within {} pts below)",
+                format::rate(Some(t.remediation_rate)),
+                format::fixed(RATE_AMBER_POINTS, 1)
+            ),
+        },
+        Param {
+            name: "targets.high_alerts".into(),
+            value: format!(
+                "{} (amber up to {HIGH_ALERTS_AMBER_EXTRA} above)",
+                t.high_alerts
+            ),
+        },
+    ]);
+    let mut data_quality = k.data_quality.clone();
+    for n in &k.detection_latency.negative_latency {
+        data_quality.push(format!(
+            "Alert {} has a negative detection latency ({}); excluded from MTTD.",
+            n.systemAlertId,
+            format::minutes(Some(n.latency_minutes))
+        ));
+    }
+    AppendixView {
+        parameters: params,
+        period_range: period_range.into(),
+        scope: input.scope.clone(),
+        snapshot_days: date_ranges(&k.snapshot_days_in_period),
+        snapshot_count: k.snapshot_days_in_period.len(),
+        missing_days: date_ranges(&k.snapshot_days_missing),
+        fingerprint: input.input_fingerprint.clone(),
+        sources: input.sources.clone(),
+        data_quality,
+        showback_exports: if k.showback.source_exports.is_empty() {
+            "none".into()
+        } else {
+            k.showback.source_exports.join(", ")
+        },
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn status_word(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Warn => "warn",
+        CheckStatus::Fail => "fail",
+        CheckStatus::NotMeasured => "not measured",
+    }
+}
+
+/// The JSON the template reads (everything pre-formatted); useful to inspect a report's data.
+pub fn view_json(input: &ExecutiveInput) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&view(input))
+}
+
+fn view(input: &ExecutiveInput) -> View {
+    let k = &input.kpis;
+    let start = k.period_start;
+    let last = period_last_day(k);
+    let period_label = format!("{} {}", MONTHS[start.month0() as usize], start.year());
+    let period_range = format!("{start} to {last} (UTC)");
+    let days = (k.period_end_exclusive - start).num_days();
+    let missing = k.snapshot_days_missing.len();
+    let snapshot_summary = format!(
+        "{} of {days} days with a snapshot{}",
+        k.snapshot_days_in_period.len(),
+        if missing == 0 {
+            String::new()
+        } else {
+            format!(" ({missing} missing)")
+        }
+    );
+    let risks = top_risks(input);
+    let risks_more = risks.len().saturating_sub(MAX_PAGE1_RISKS);
+    let fingerprint_short: String = input.input_fingerprint.chars().take(12).collect();
+    View {
+        title: "Defender for Containers: monthly executive report".into(),
+        scope: input.scope.clone(),
+        period: k.period.clone(),
+        period_label,
+        period_range: period_range.clone(),
+        snapshot_summary,
+        fingerprint: input.input_fingerprint.clone(),
+        fingerprint_short,
+        tiles: tiles(input),
+        no_risks: risks.is_empty(),
+        risks: risks.into_iter().take(MAX_PAGE1_RISKS).collect(),
+        risks_more,
+        costs: cost_view(input),
+        protected_vcores: input.protected_vcores.to_string(),
+        coverage: coverage_view(input),
+        alerts: alerts_view(input),
+        vulnerabilities: vuln_view(input),
+        showback: showback_view(input),
+        trend: trend_view(input),
+        checklist: input
+            .checklist
+            .iter()
+            .map(|c| CheckView {
+                name: c.name.clone(),
+                status: status_word(c.status).into(),
+                measured: c.measured.clone(),
+            })
+            .collect(),
+        appendix: appendix_view(input, &period_range),
+    }
+}

@@ -1,0 +1,93 @@
+//! PDF reports, laid out by typst (used as a library) from a template embedded in the binary,
+//! with bundled fonts and no access to the file system, network or clock: identical inputs give
+//! identical bytes.
+
+pub mod executive;
+pub mod format;
+mod world;
+
+pub use executive::{
+    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
+    SubscriptionRow,
+};
+
+use crate::error::{Error, Result};
+use typst::foundations::Smart;
+use typst_layout::PagedDocument;
+use typst_pdf::PdfOptions;
+
+const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
+
+/// Renders `executive/executive-report.pdf`.
+pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
+    let (pdf, warnings) = render_executive_with_warnings(input)?;
+    for warning in warnings {
+        tracing::warn!("executive report: {warning}");
+    }
+    Ok(pdf)
+}
+
+/// Renders the executive report and returns the layout warnings (a missing glyph, an unknown
+/// font) instead of logging them, so tests can insist there are none.
+pub fn render_executive_with_warnings(input: &ExecutiveInput) -> Result<(Vec<u8>, Vec<String>)> {
+    let data = executive::view_json(input).map_err(|e| Error::input("executive report data", e))?;
+    let ident = format!(
+        "defender-ledger executive {} {}",
+        input.kpis.period, input.input_fingerprint
+    );
+    compile(EXECUTIVE_TEMPLATE, data, ident, "executive report")
+}
+
+/// Lays out `template` with `/data.json` = `data` and writes a PDF without a creation date.
+fn compile(
+    template: &'static str,
+    data: Vec<u8>,
+    ident: String,
+    what: &str,
+) -> Result<(Vec<u8>, Vec<String>)> {
+    let world = world::MemoryWorld::new(template, data);
+    let compiled = typst::compile::<PagedDocument>(&world);
+    let warnings = compiled
+        .warnings
+        .iter()
+        .map(|w| match world.line_of(w.span) {
+            Some(line) => format!("template line {line}: {}", w.message),
+            None => w.message.to_string(),
+        })
+        .collect();
+    let document = compiled.output.map_err(|errors| {
+        Error::input(
+            format!("laying out the {what}"),
+            diagnostics(&world, &errors),
+        )
+    })?;
+    let options = PdfOptions {
+        ident: Smart::Custom(ident),
+        creator: Smart::Custom(Some(format!("defender-ledger {}", crate::TOOL_VERSION))),
+        timestamp: None,
+        ..PdfOptions::default()
+    };
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
+        Error::input(
+            format!("writing the {what} PDF"),
+            diagnostics(&world, &errors),
+        )
+    })?;
+    Ok((pdf, warnings))
+}
+
+/// Errors with the template line they point at (a template bug, never a data problem the
+/// user can fix, so the line number is what a maintainer needs).
+fn diagnostics(world: &world::MemoryWorld, errors: &[typst::diag::SourceDiagnostic]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let line = world
+                .line_of(e.span)
+                .map(|l| format!("template line {l}: "))
+                .unwrap_or_default();
+            format!("{line}{}", e.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
