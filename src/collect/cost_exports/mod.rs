@@ -365,28 +365,23 @@ pub fn load(
                 )
             })?;
             let local = tmp.path().join(format!("part-{k}"));
+            let started = std::time::Instant::now();
+            let gzip = matches!(kind, Kind::Csv { gzip: true });
+            fetch(store, &blob.path, &origin, gzip, &local)?;
+            let fetched = started.elapsed();
+            let tag_keys = opts.tag_keys.as_deref();
             let scanned = match kind {
-                Kind::Csv { gzip } => {
-                    fetch(store, &blob.path, &origin, gzip, &local)?;
-                    scan::scan_csv(
-                        &local,
-                        &origin,
-                        window,
-                        opts.rejects,
-                        opts.tag_keys.as_deref(),
-                    )
-                }
+                Kind::Csv { .. } => scan::scan_csv(&local, &origin, window, opts.rejects, tag_keys),
                 Kind::Parquet => {
-                    fetch(store, &blob.path, &origin, false, &local)?;
-                    scan::scan_parquet(
-                        &local,
-                        &origin,
-                        window,
-                        opts.rejects,
-                        opts.tag_keys.as_deref(),
-                    )
+                    scan::scan_parquet(&local, &origin, window, opts.rejects, tag_keys)
                 }
             };
+            tracing::info!(
+                file = %blob.path,
+                fetch_seconds = fetched.as_secs_f64(),
+                scan_seconds = (started.elapsed() - fetched).as_secs_f64(),
+                "cost export file read"
+            );
             let _ = std::fs::remove_file(&local);
             let scanned = scanned?;
             if let Some(expected) = blob.row_count
