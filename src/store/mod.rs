@@ -147,6 +147,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The object's path on the local file system when the store is a folder (so a reader
+    /// can scan the file in place instead of copying it); None for blob storage.
+    pub fn local_path(&self, rel: &str) -> Result<Option<std::path::PathBuf>> {
+        let path = self.full(rel);
+        let result = runtime()
+            .block_on(self.inner.get(&path))
+            .map_err(|e| Error::source(format!("reading {}/{rel}", self.display), e))?;
+        Ok(match result.payload {
+            object_store::GetResultPayload::File(_, p) => Some(p),
+            _ => None,
+        })
+    }
+
     /// Open the object at `rel` for reading as a byte stream, chunk by chunk, so a
     /// multi-gigabyte export is never held in memory whole.
     pub fn open_read(&self, rel: &str) -> Result<ObjectReader> {

@@ -367,7 +367,20 @@ pub fn load(
             let local = tmp.path().join(format!("part-{k}"));
             let started = std::time::Instant::now();
             let gzip = matches!(kind, Kind::Csv { gzip: true });
-            fetch(store, &blob.path, &origin, gzip, &local)?;
+            // A plain file in a folder store is scanned in place; anything else is streamed
+            // (and decompressed) to a temporary file first.
+            let in_place = if gzip {
+                None
+            } else {
+                store.local_path(&blob.path)?
+            };
+            let local = match in_place {
+                Some(p) => p,
+                None => {
+                    fetch(store, &blob.path, &origin, gzip, &local)?;
+                    local
+                }
+            };
             let fetched = started.elapsed();
             let tag_keys = opts.tag_keys.as_deref();
             let scanned = match kind {
@@ -382,7 +395,9 @@ pub fn load(
                 scan_seconds = (started.elapsed() - fetched).as_secs_f64(),
                 "cost export file read"
             );
-            let _ = std::fs::remove_file(&local);
+            if local.starts_with(tmp.path()) {
+                let _ = std::fs::remove_file(&local);
+            }
             let scanned = scanned?;
             if let Some(expected) = blob.row_count
                 && expected != scanned.rows
