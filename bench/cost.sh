@@ -4,6 +4,7 @@
 #
 #   bench/cost.sh [ROWS...]            default: 1000000
 #   BENCH_DIR=/tmp/bench bench/cost.sh 1000000 10000000
+#   BENCH_PARQUET=0 bench/cost.sh 10000000      (gzip CSV only)
 #
 # Needs: python3 (the sample-data generator), /usr/bin/time (Debian package `time`), and from
 # PyPI `duckdb` (and `pyarrow` for the Parquet variant; skipped when it cannot be installed).
@@ -23,8 +24,10 @@ if [ ! -x /usr/bin/time ]; then
   apt-get install -y -q time >/dev/null
 fi
 python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install -q duckdb
-HAVE_PARQUET=1
-python3 -c 'import pyarrow' 2>/dev/null || python3 -m pip install -q pyarrow || HAVE_PARQUET=0
+HAVE_PARQUET="${BENCH_PARQUET:-1}"   # BENCH_PARQUET=0 skips the Parquet variant
+if [ "$HAVE_PARQUET" = 1 ]; then
+  python3 -c 'import pyarrow' 2>/dev/null || python3 -m pip install -q pyarrow || HAVE_PARQUET=0
+fi
 
 echo "building the release benchmark binary (the first build takes about 15 minutes)" >&2
 (cd "$ROOT" && cargo build --release -q --example showback_bench)

@@ -17,6 +17,12 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, exports, period] = args.as_slice() else {
         eprintln!("usage: showback_bench <export-folder> <export[,export...]> <YYYY-MM>");

@@ -388,29 +388,39 @@ pub fn load(
                 )
             })?;
             let local = tmp.path().join(format!("part-{k}"));
-            let scanned = match kind {
-                Kind::Csv { gzip } => {
+            let started = std::time::Instant::now();
+            let gzip = matches!(kind, Kind::Csv { gzip: true });
+            // A plain file in a folder store is scanned in place; anything else is streamed
+            // (and decompressed) to a temporary file first.
+            let in_place = if gzip {
+                None
+            } else {
+                store.local_path(&blob.path)
+            };
+            let local = match in_place {
+                Some(p) => p,
+                None => {
                     fetch(store, &blob.path, &origin, gzip, &local)?;
-                    scan::scan_csv(
-                        &local,
-                        &origin,
-                        window,
-                        opts.rejects,
-                        opts.tag_keys.as_deref(),
-                    )
-                }
-                Kind::Parquet => {
-                    fetch(store, &blob.path, &origin, false, &local)?;
-                    scan::scan_parquet(
-                        &local,
-                        &origin,
-                        window,
-                        opts.rejects,
-                        opts.tag_keys.as_deref(),
-                    )
+                    local
                 }
             };
-            let _ = std::fs::remove_file(&local);
+            let fetched = started.elapsed();
+            let tag_keys = opts.tag_keys.as_deref();
+            let scanned = match kind {
+                Kind::Csv { .. } => scan::scan_csv(&local, &origin, window, opts.rejects, tag_keys),
+                Kind::Parquet => {
+                    scan::scan_parquet(&local, &origin, window, opts.rejects, tag_keys)
+                }
+            };
+            tracing::info!(
+                file = %blob.path,
+                fetch_seconds = fetched.as_secs_f64(),
+                scan_seconds = (started.elapsed() - fetched).as_secs_f64(),
+                "cost export file read"
+            );
+            if local.starts_with(tmp.path()) {
+                let _ = std::fs::remove_file(&local);
+            }
             let scanned = scanned?;
             if let Some(expected) = blob.row_count
                 && expected != scanned.rows
