@@ -231,8 +231,7 @@ fn a_corrupt_cost_export_fails_the_run_before_anything_is_published_and_a_rerun_
     let part =
         files_under(&tenant.join("cost-exports/exports/focus/focus-monthly/20261001-20261031"))
             .into_iter()
-            .filter(|p| p.to_string_lossy().ends_with("part_1_0001.csv.gz"))
-            .next_back()
+            .rfind(|p| p.to_string_lossy().ends_with("part_1_0001.csv.gz"))
             .unwrap();
     let good = std::fs::read(&part).unwrap();
     std::fs::write(&part, &good[..good.len() / 2]).unwrap();
