@@ -9,6 +9,7 @@ pub mod error;
 pub mod frame;
 pub mod history;
 pub mod kpi;
+pub mod logging;
 pub mod model;
 pub mod period;
 pub mod store;
