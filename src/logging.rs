@@ -14,6 +14,7 @@ pub fn init_logging(json: bool) {
         .unwrap_or_else(|_| EnvFilter::new("warn,defender_ledger=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(BarAwareStderr);
     let _ = if json {
         builder
