@@ -22,4 +22,7 @@ for prep in scripts/prepare-*.sh; do
   [ -e "$prep" ] && bash "$prep"
 done
 
+# Every query in queries/ must parse in the official Kusto parser.
+bash scripts/check-queries.sh
+
 cargo test --no-fail-fast "$@"

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod frame;
 pub mod history;
 pub mod kpi;
+pub mod logging;
 pub mod model;
 pub mod period;
 pub mod pipeline;

@@ -2,6 +2,8 @@
 //! codes (0 ok, 2 usage/config, 3 input data, 4 source/network, 5 publish).
 
 use clap::{Args, Parser, Subcommand};
+use defender_ledger::collect::Source;
+use defender_ledger::collect::resource_graph::ResourceGraph;
 use defender_ledger::config::Config;
 use defender_ledger::error::Error;
 use defender_ledger::history::History;
@@ -126,7 +128,11 @@ fn parse_period(s: &str) -> Result<Period, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let json_logs = matches!(cli.log_format, LogFormat::Json);
+    defender_ledger::logging::init_logging(json_logs);
+    if json_logs {
+        defender_ledger::collect::progress::set_bars(Some(false));
+    }
     let started = Instant::now();
     let command_name = match &cli.command {
         Command::Run { .. } => "run",
@@ -156,17 +162,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DEFENDER_LEDGER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+/// The day a scheduled snapshot describes: it runs just after midnight UTC.
+fn yesterday() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive() - chrono::Duration::days(1)
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Error> {
@@ -275,26 +273,34 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             if let Some(s) = source.as_deref().filter(|s| *s != "azure") {
                 cfg.source.replay_dir = Some(s.to_string());
             }
-            if source.as_deref() == Some("azure") {
+            let out = pipeline::output_store(&cfg)?;
+            let live = source.as_deref() == Some("azure");
+            if live && (from.is_some() || date.is_some_and(|d| d != yesterday())) {
                 return Err(Error::config(
-                    "--source azure: live collection is not available in this build",
+                    "--source azure answers for now only: Resource Graph keeps no history, so a \
+                     live snapshot describes the state at run time (labelled with yesterday's \
+                     date, as the daily schedule runs just after midnight UTC); backfill with \
+                     --from/--to works for replayed sources",
                 ));
             }
-            let out = pipeline::output_store(&cfg)?;
-            let replay = pipeline::replay_source(&cfg)?;
+            let source: Box<dyn Source> = if live {
+                Box::new(ResourceGraph::from_config(&cfg)?)
+            } else {
+                Box::new(pipeline::replay_source(&cfg)?)
+            };
             let days = match (date, from, to) {
                 (Some(d), _, _) => vec![d],
                 (None, Some(f), Some(t)) => {
                     defender_ledger::period::days_between(f, t + chrono::Duration::days(1))
                 }
-                _ => vec![chrono::Utc::now().date_naive() - chrono::Duration::days(1)],
+                _ => vec![yesterday()],
             };
             let run_id = RunId::fresh();
             let _ = CHOSEN_RUN_ID.set(run_id.to_string());
             let history = History::new(&out);
             let mut written = Vec::new();
             for d in &days {
-                if let Some(m) = snapshot::snapshot_day(&replay, &history, *d, &run_id)? {
+                if let Some(m) = snapshot::snapshot_day(source.as_ref(), &history, *d, &run_id)? {
                     written.push(m);
                 }
             }

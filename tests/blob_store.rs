@@ -432,3 +432,104 @@ fn history_round_trips_through_blob() {
     let only_first = history.load_before(days[1]).unwrap();
     assert_eq!(only_first.days, &days[..1]);
 }
+
+fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_below(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The whole job with Azure Blob on both sides: cost exports read from one container, the
+/// run and its history published to another. The published run re-hashes against its
+/// manifest, and the showback equals what the same exports give from a folder.
+#[test]
+fn whole_run_published_to_blob_with_exports_read_from_blob() {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (exports_url, ep) = azurite::fresh_location("exports", "");
+    let (reports_url, _) = azurite::fresh_location("reports", "ledger");
+    let exports_url = exports_url.trim_end_matches('/').to_string();
+    let cs = format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint={ep};",
+        azurite::account_key()
+    );
+
+    // Upload the sample's export container as it would be in Azure.
+    let exports = Store::open_with(&exports_url, false, &azurite::options(&ep)).unwrap();
+    let root = repo.join("sample-data/cost-exports");
+    for f in files_below(&root) {
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        exports
+            .put_new(&rel, Bytes::from(std::fs::read(&f).unwrap()))
+            .unwrap();
+    }
+
+    let ledger = |out: &str, cost: Option<&str>, run_id: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_defender-ledger"));
+        cmd.current_dir(&repo)
+            .args(["--out", out, "run", "--period", "2026-10"])
+            .env("DEFENDER_LEDGER_LOG", "warn")
+            .env("DEFENDER_LEDGER_RUN_ID", run_id)
+            .env("AZURE_STORAGE_CONNECTION_STRING", &cs);
+        if let Some(c) = cost {
+            cmd.env("DEFENDER_LEDGER_COST_LOCATION", c);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains(&azurite::account_key()),
+            "no key in logs"
+        );
+    };
+    ledger(&reports_url, Some(&exports_url), "20261101T060000Z");
+
+    let reports = Store::open_with(&reports_url, false, &azurite::options(&ep)).unwrap();
+    let run = "2026-10/20261101T060000Z";
+    assert_eq!(
+        reports
+            .newest_committed_run("2026-10")
+            .unwrap()
+            .map(|r| r.to_string())
+            .as_deref(),
+        Some("20261101T060000Z")
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&reports.get(&format!("{run}/{MANIFEST}")).unwrap()).unwrap();
+    for f in manifest["files"].as_array().unwrap() {
+        let bytes = reports
+            .get(&format!("{run}/{}", f["path"].as_str().unwrap()))
+            .unwrap();
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            f["sha256"].as_str().unwrap(),
+            "{}",
+            f["path"]
+        );
+    }
+    assert!(
+        !reports.list("history/_snapshots").unwrap().is_empty(),
+        "history lives in blob too"
+    );
+
+    // The same exports from the sample's folder give the same showback.
+    let tmp = tempfile::tempdir().unwrap();
+    ledger(tmp.path().to_str().unwrap(), None, "20261101T060000Z");
+    let from_folder: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join(run).join("kpis.json")).unwrap())
+            .unwrap();
+    let from_blob: serde_json::Value =
+        serde_json::from_slice(&reports.get(&format!("{run}/kpis.json")).unwrap()).unwrap();
+    assert_eq!(from_blob["showback"], from_folder["showback"]);
+    assert_eq!(from_blob["anomalies"], from_folder["anomalies"]);
+}

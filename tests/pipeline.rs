@@ -111,6 +111,42 @@ fn demo_run_publishes_a_verifiable_reconciled_run_and_is_deterministic() {
         .sum();
     assert_eq!(cents, (total * 100.0).round() as i64);
 
+    // The executive PDF shows the same numbers as kpis.json and the finance CSV.
+    if let Ok(o) = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(run.join("executive/executive-report.pdf"))
+        .arg("-")
+        .output()
+    {
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let rate = kpis["coverage"]["month_end_rate"].as_f64().unwrap();
+        assert!(
+            text.contains(&format!("{rate:.1}%")),
+            "month-end rate {rate:.1}% in the PDF"
+        );
+        let mttd = kpis["detection_latency"]["overall"]["median"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            text.contains(&format!("{mttd:.1} min")),
+            "MTTD {mttd:.1} min in the PDF"
+        );
+        let high = kpis["runtime_alerts"]["high_total"].as_i64().unwrap();
+        assert!(text.contains(&high.to_string()));
+        let mut csv = csv::Reader::from_path(run.join("finance/showback-by-owner.csv")).unwrap();
+        for r in csv.records() {
+            let r = r.unwrap();
+            let shown = format!("{} {}", &r[2], &r[0]);
+            assert!(
+                text.contains(&shown),
+                "owner {} amount {shown} in the PDF as in the CSV",
+                &r[1]
+            );
+        }
+    } else {
+        eprintln!("pdftotext not installed: PDF text not compared");
+    }
+
     // Same inputs, another run id and folder: byte-identical files (the manifest differs only
     // by its run id and output location).
     let again = demo(&tmp.path().join("b"), "20261101T070000Z");

@@ -91,15 +91,16 @@ pub fn pack_files(
     Ok(files)
 }
 
-/// Render the pack document as `evidence-pack.pdf`.
-///
-/// PDF RENDERER HOOK: returns None (no PDF) until the typst renderer in `render::pdf` is
-/// merged; then this calls it with a template laid out as `EvidencePackDoc` is: cover, scope
-/// and period, control table, per-control summaries with exceptions, population
-/// reconciliation, integrity, sign-off. `evidence-pack.json` carries the same content meanwhile.
+/// Render the pack document as `evidence-pack.pdf` (typst template
+/// `render/pdf/templates/evidence.typ`): cover, scope and period, control table, per-control
+/// summaries with exceptions, population reconciliation, integrity, sign-off.
 pub fn render_pdf(doc: &EvidencePackDoc) -> Option<Result<Vec<u8>>> {
-    let _ = doc;
-    None
+    let json = serde_json::to_vec(doc).expect("pack document serialises");
+    let ident = format!(
+        "defender-ledger evidence {} {}",
+        doc.cover.framework, doc.cover.period
+    );
+    Some(crate::render::pdf::render_evidence_pack(json, ident))
 }
 
 fn csv_file(path: String, df: &DataFrame) -> Result<OutputFile> {

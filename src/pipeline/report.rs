@@ -238,6 +238,11 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         .last()
         .map(|m| m.source.clone())
         .unwrap_or_default();
+    let queries = if req.queries.is_empty() {
+        live_query_texts(&snap)?
+    } else {
+        req.queries.clone()
+    };
     let evidence_inputs = crate::evidence::EvidenceInputs {
         period,
         run_id: req.run_id.as_str(),
@@ -249,7 +254,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         alerts: &detection.population,
         findings: &vulns.findings,
         subscription_tags: &sub_tags,
-        queries: &req.queries,
+        queries: &queries,
         scope_management_groups: &cfg.azure.management_groups,
         scope_subscriptions: &cfg.azure.subscriptions,
         source: &source,
@@ -400,4 +405,23 @@ fn source_lines(snap: &Snapshots, cost: &cost_exports::CostData) -> Vec<String> 
         ));
     }
     out
+}
+
+/// The query texts behind live snapshots (none for replayed recordings), for the evidence.
+fn live_query_texts(snap: &Snapshots) -> Result<Vec<crate::evidence::QueryText>> {
+    let live = snap
+        .markers
+        .iter()
+        .any(|m| m.datasets.values().any(|d| d.query_sha256.is_some()));
+    if !live {
+        return Ok(vec![]);
+    }
+    Ok(crate::collect::resource_graph::QuerySet::discover()?
+        .iter()
+        .map(|q| crate::evidence::QueryText {
+            dataset: q.dataset.clone(),
+            file: q.path.clone(),
+            text: q.text.clone(),
+        })
+        .collect())
 }

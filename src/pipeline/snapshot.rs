@@ -62,7 +62,7 @@ pub fn snapshot_day(
         datasets,
     };
     history.commit_day(&marker)?;
-    tracing::info!(%date, run_id = %run_id, "snapshot committed");
+    tracing::debug!(%date, run_id = %run_id, "snapshot committed");
     Ok(Some(marker))
 }
 

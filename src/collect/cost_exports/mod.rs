@@ -412,7 +412,7 @@ pub fn load(
                     scan::scan_parquet(&local, &origin, window, opts.rejects, tag_keys)
                 }
             };
-            tracing::info!(
+            tracing::debug!(
                 file = %blob.path,
                 fetch_seconds = fetched.as_secs_f64(),
                 scan_seconds = (started.elapsed() - fetched).as_secs_f64(),

@@ -17,6 +17,16 @@ use typst_layout::PagedDocument;
 use typst_pdf::PdfOptions;
 
 const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
+const EVIDENCE_TEMPLATE: &str = include_str!("templates/evidence.typ");
+
+/// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON.
+pub fn render_evidence_pack(doc_json: Vec<u8>, ident: String) -> Result<Vec<u8>> {
+    let (pdf, warnings) = compile(EVIDENCE_TEMPLATE, doc_json, ident, "evidence pack")?;
+    for warning in warnings {
+        tracing::warn!("evidence pack: {warning}");
+    }
+    Ok(pdf)
+}
 
 /// Renders `executive/executive-report.pdf`.
 pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
