@@ -101,6 +101,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         public_key: Option<String>,
     },
+    /// Check the configuration, credential, queries, cost exports and output location, one line
+    /// per check with a fix for each failure. Exit code 2 if any check fails.
+    Doctor {
+        /// Skip the Resource Graph checks (for a replayed tenant).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Compute and publish the reports of a month from history and cost exports.
     Report {
         #[command(flatten)]
@@ -139,6 +146,7 @@ fn main() -> ExitCode {
         Command::Snapshot { .. } => "snapshot",
         Command::Report { .. } => "report",
         Command::Verify { .. } => "verify",
+        Command::Doctor { .. } => "doctor",
     };
     match execute(cli) {
         Ok(summary) => {
@@ -204,6 +212,30 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
         .transpose()?;
     match cli.command {
         Command::Verify { .. } => unreachable!("handled above"),
+        Command::Doctor { offline } => {
+            let label = cli
+                .config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "defender-ledger.toml (or defaults)".into());
+            let checks = pipeline::doctor::run(&cfg, &label, !offline);
+            for c in &checks {
+                eprintln!("{c}");
+            }
+            let failed: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.name.as_str())
+                .collect();
+            if !failed.is_empty() {
+                return Err(Error::config(format!(
+                    "doctor: {} check(s) failed: {}",
+                    failed.len(),
+                    failed.join(", ")
+                )));
+            }
+            Ok(json!({"command": "doctor", "checks": checks.len()}))
+        }
         Command::Run {
             period,
             source,

@@ -46,6 +46,15 @@ pub struct QueryProgress {
 }
 
 impl QueryProgress {
+    /// No bar and no log lines (single-row probes).
+    pub fn hidden() -> QueryProgress {
+        QueryProgress {
+            dataset: String::new(),
+            bar: None,
+            started: Instant::now(),
+        }
+    }
+
     pub fn start(dataset: &str) -> QueryProgress {
         let bar = bars_enabled().then(|| {
             let bar = bars().add(ProgressBar::new(0));

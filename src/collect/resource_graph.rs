@@ -624,7 +624,44 @@ impl ResourceGraph {
         ctx: &str,
         progress: &QueryProgress,
     ) -> Result<Page> {
-        let mut options = json!({ "$top": PAGE_SIZE, "resultFormat": "objectArray" });
+        self.fetch_page_sized(query, chunk, skip_token, ctx, progress, PAGE_SIZE as usize)
+            .await
+    }
+
+    /// Run the dataset's query for one row over the first scope chunk, validating that row
+    /// against the contract: what `doctor` uses to prove the query, scope and token work.
+    /// Returns the `totalRecords` Resource Graph reports.
+    pub fn probe(&self, contract: &Contract) -> Result<i64> {
+        let query = self
+            .queries
+            .get(contract.dataset)
+            .ok_or_else(|| Error::config(format!("no query for dataset {}", contract.dataset)))?;
+        let chunk = self
+            .scope
+            .chunks()
+            .into_iter()
+            .next()
+            .expect("a scope has a chunk");
+        let ctx = format!(
+            "Resource Graph query {} ({}), {}, probe",
+            query.dataset, query.path, chunk.label
+        );
+        let progress = QueryProgress::hidden();
+        let page = self.block_on(self.fetch_page_sized(query, &chunk, None, &ctx, &progress, 1))?;
+        crate::model::rows_to_frame(contract, &page.rows, &ctx, 0)?;
+        Ok(page.total_records)
+    }
+
+    async fn fetch_page_sized(
+        &self,
+        query: &Query,
+        chunk: &Chunk,
+        skip_token: Option<&str>,
+        ctx: &str,
+        progress: &QueryProgress,
+        top: usize,
+    ) -> Result<Page> {
+        let mut options = json!({ "$top": top, "resultFormat": "objectArray" });
         if let Some(t) = skip_token {
             options["$skipToken"] = Value::String(t.to_string());
         }

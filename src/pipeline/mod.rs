@@ -2,6 +2,7 @@
 //! dataset of a day in history; `report` (monthly) computes KPIs and publishes a run; `run`
 //! replays a recorded tenant through both.
 
+pub mod doctor;
 pub mod executive;
 pub mod publish;
 pub mod report;
