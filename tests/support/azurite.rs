@@ -240,3 +240,49 @@ pub fn committed_blocks(endpoint: &str, container: &str, blob: &str) -> usize {
     assert_eq!(status, 200, "{body}");
     body.matches("<Block>").count()
 }
+
+/// HMAC-SHA256, written out (the tests need it only to sign a SAS).
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let inner: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(msg.iter().copied())
+        .collect();
+    let inner = Sha256::digest(&inner);
+    let outer: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x5c)
+        .chain(inner.iter().copied())
+        .collect();
+    Sha256::digest(&outer).into()
+}
+
+/// A read-and-list-only service SAS for a whole container (`sr=c`, `sp=rl`), as an operator
+/// would hand out to someone who must not write: the query string, without `?`.
+pub fn read_only_container_sas(container: &str) -> String {
+    use base64::Engine;
+    let version = "2023-11-03";
+    let start = "2020-01-01T00:00:00Z";
+    let expiry = "2099-01-01T00:00:00Z";
+    let resource = format!("/blob/{ACCOUNT}/{container}");
+    let to_sign = format!("rl\n{start}\n{expiry}\n{resource}\n\n\n\n{version}\nc\n\n\n\n\n\n\n");
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(account_key())
+        .unwrap();
+    let sig =
+        base64::engine::general_purpose::STANDARD.encode(hmac_sha256(&key, to_sign.as_bytes()));
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "sv={version}&sp=rl&st={}&se={}&sr=c&sig={}",
+        enc(start),
+        enc(expiry),
+        enc(&sig)
+    )
+}
