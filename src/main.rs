@@ -260,34 +260,18 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             let mut earlier = days.first().map(|d| Period::of(*d));
             while let Some(p) = earlier.filter(|p| *p < period) {
                 if out.newest_committed_run(&p.to_string())?.is_none() {
-                    report::report(
-                        &report::ReportRequest {
-                            config: &cfg,
-                            period: p,
-                            run_id: run_id.clone(),
-                            command: format!("run --period {period}"),
-                            rejects: false,
-                            signing_key: signing_key.clone(),
-                            queries: vec![],
-                        },
-                        &out,
-                    )?;
+                    let command = format!("run --period {period}");
+                    let req = request(&cfg, p, &run_id, command, false, signing_key.clone());
+                    report::report(&req, &out)?;
                     eprintln!(
                         "defender-ledger {p} — reported as history for the trend (run {run_id})"
                     );
                 }
                 earlier = Some(p.next());
             }
+            let command = format!("run --period {period}");
             let outcome = report::report(
-                &report::ReportRequest {
-                    config: &cfg,
-                    period,
-                    run_id: run_id.clone(),
-                    command: format!("run --period {period}"),
-                    rejects: false,
-                    signing_key,
-                    queries: vec![],
-                },
+                &request(&cfg, period, &run_id, command, false, signing_key),
                 &out,
             )?;
             print_human_summary(&outcome, out.display());
@@ -352,16 +336,9 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             let period = period.period;
             let out = pipeline::output_store(&cfg)?;
             let run_id = run_id_for(&out, period)?;
+            let command = format!("report --period {period}");
             let outcome = report::report(
-                &report::ReportRequest {
-                    config: &cfg,
-                    period,
-                    run_id: run_id.clone(),
-                    command: format!("report --period {period}"),
-                    rejects,
-                    signing_key,
-                    queries: vec![],
-                },
+                &request(&cfg, period, &run_id, command, rejects, signing_key),
                 &out,
             )?;
             print_human_summary(&outcome, out.display());
@@ -370,6 +347,26 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                       "files_published": outcome.files.len() + 1}),
             )
         }
+    }
+}
+
+/// What `report` needs for one period; query texts are found by the report itself.
+fn request<'a>(
+    cfg: &'a Config,
+    period: Period,
+    run_id: &RunId,
+    command: String,
+    rejects: bool,
+    signing_key: Option<ed25519_dalek::SigningKey>,
+) -> report::ReportRequest<'a> {
+    report::ReportRequest {
+        config: cfg,
+        period,
+        run_id: run_id.clone(),
+        command,
+        rejects,
+        signing_key,
+        queries: vec![],
     }
 }
 
