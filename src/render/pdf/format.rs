@@ -63,24 +63,8 @@ pub fn money(amount: f64, currency: &str) -> String {
 /// rounded total (the rule the finance CSVs use). Ties go to the earlier item, so the result is
 /// deterministic for a given order.
 pub fn largest_remainder_cents(amounts: &[f64]) -> Vec<i64> {
-    let scaled: Vec<f64> = amounts
-        .iter()
-        .map(|a| (a * 100.0 * 1e6).round() / 1e6)
-        .collect();
-    let mut floors: Vec<i64> = scaled.iter().map(|s| s.floor() as i64).collect();
-    let total: f64 = scaled.iter().sum();
-    let target = ((total * 1e6).round() / 1e6).round() as i64;
-    let short = target - floors.iter().sum::<i64>();
-    let mut order: Vec<usize> = (0..amounts.len()).collect();
-    order.sort_by(|&a, &b| {
-        let ra = scaled[a] - scaled[a].floor();
-        let rb = scaled[b] - scaled[b].floor();
-        rb.total_cmp(&ra).then(a.cmp(&b))
-    });
-    for &i in order.iter().take(short.max(0) as usize) {
-        floors[i] += 1;
-    }
-    floors
+    // The same function the finance CSVs use, so the PDF and the CSV never differ by a cent.
+    crate::render::rounding::round_largest_remainder(amounts, 2)
 }
 
 /// A signed difference: `+2.5`, `-0.3`, `0.0`.
