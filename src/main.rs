@@ -8,7 +8,7 @@ use defender_ledger::config::Config;
 use defender_ledger::error::Error;
 use defender_ledger::history::History;
 use defender_ledger::period::{Period, RunId, parse_date};
-use defender_ledger::pipeline::{self, publish, report, snapshot};
+use defender_ledger::pipeline::{self, report, snapshot};
 use defender_ledger::render::signing;
 use serde_json::json;
 use std::path::PathBuf;
@@ -191,7 +191,7 @@ fn load_config(cli: &Cli) -> Result<Config, Error> {
 fn run_id_for(store: &defender_ledger::store::Store, period: Period) -> Result<RunId, Error> {
     let id = match std::env::var("DEFENDER_LEDGER_RUN_ID") {
         Ok(s) => RunId::parse(&s).map_err(Error::config)?,
-        Err(_) => publish::fresh_run_id(store, period)?,
+        Err(_) => store.fresh_run_id(&period.to_string())?,
     };
     let _ = CHOSEN_RUN_ID.set(id.to_string());
     Ok(id)

@@ -101,7 +101,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 }
 
 /// A run id is the UTC time the run started, `20261101T060000Z`: it sorts, and is never reused
-/// because a second run in the same second waits for the next one (see `RunId::fresh`).
+/// because a second run in the same second waits for the next one (`Store::fresh_run_id`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId(String);
 

@@ -9,17 +9,6 @@ use crate::render::manifest::Manifest;
 use crate::store::Store;
 use bytes::Bytes;
 
-/// A run id not used yet under `period` (run ids have one-second resolution).
-pub fn fresh_run_id(store: &Store, period: Period) -> Result<RunId> {
-    loop {
-        let id = RunId::fresh();
-        if store.list(&format!("{period}/{id}"))?.is_empty() {
-            return Ok(id);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
-}
-
 /// Publish `files` (listed in the manifest), then `unlisted` (the manifest's signature), then
 /// the manifest itself.
 pub fn publish_run(

@@ -62,10 +62,17 @@ impl Store {
     /// Start a run under `<period>/` with a run-id no earlier attempt used (not even one that
     /// failed before its manifest): if the current second is taken, wait for the next.
     pub fn begin_run(&self, period: &str) -> Result<RunWriter> {
+        let id = self.fresh_run_id(period)?;
+        Ok(self.writer(period, id))
+    }
+
+    /// A run-id nothing under `<period>/` uses yet: if the current second is taken (run ids have
+    /// one-second resolution), wait for the next.
+    pub fn fresh_run_id(&self, period: &str) -> Result<RunId> {
         loop {
             let id = RunId::fresh();
             if self.list(&Self::run_dir(period, &id))?.is_empty() {
-                return Ok(self.writer(period, id));
+                return Ok(id);
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
