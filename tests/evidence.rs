@@ -336,7 +336,6 @@ fn compute(snap: Snapshots) -> Computed {
 fn inputs(c: &Computed) -> EvidenceInputs<'_> {
     EvidenceInputs {
         period: OCT,
-        run_id: "20261101T060000Z",
         snapshots: &c.snap,
         params: &c.params,
         subscription_days: &c.coverage.subscription_days,

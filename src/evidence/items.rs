@@ -41,8 +41,6 @@ impl QueryText {
 /// Everything the evidence items are built from: the tables `report` already computes.
 pub struct EvidenceInputs<'a> {
     pub period: Period,
-    /// Run id of the run the pack belongs to.
-    pub run_id: &'a str,
     /// The snapshots the report read (every day before the period's end), with their markers.
     pub snapshots: &'a Snapshots,
     pub params: &'a Parameters,

@@ -245,7 +245,6 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     };
     let evidence_inputs = crate::evidence::EvidenceInputs {
         period,
-        run_id: req.run_id.as_str(),
         snapshots: &snap,
         params: &params,
         subscription_days: &coverage.subscription_days,
