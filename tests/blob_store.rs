@@ -433,20 +433,6 @@ fn history_round_trips_through_blob() {
     assert_eq!(only_first.days, &days[..1]);
 }
 
-fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_below(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The whole job with Azure Blob on both sides: cost exports read from one container, the
 /// run and its history published to another. The published run re-hashes against its
 /// manifest, and the showback equals what the same exports give from a folder.
@@ -464,7 +450,7 @@ fn whole_run_published_to_blob_with_exports_read_from_blob() {
     // Upload the sample's export container as it would be in Azure.
     let exports = Store::open_with(&exports_url, false, &azurite::options(&ep)).unwrap();
     let root = repo.join("sample-data/cost-exports");
-    for f in files_below(&root) {
+    for f in support::fs::files_under(&root) {
         let rel = f
             .strip_prefix(&root)
             .unwrap()

@@ -1,6 +1,10 @@
 //! Cost exports end to end: every schema and format in `tests/fixtures/cost/` (made by
 //! `make.py` there) carries the same logical rows, so all must give the same showback.
 
+mod support {
+    pub mod fs;
+}
+
 use chrono::NaiveDate;
 use defender_ledger::collect::cost_exports::{self, CostData, LoadOptions, NANOS_PER_UNIT, cols};
 use defender_ledger::error::Error;
@@ -12,6 +16,7 @@ use defender_ledger::store::Store;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use support::fs::copy_tree;
 
 const S1: &str = "11111111-1111-1111-1111-111111111111";
 const S2: &str = "22222222-2222-2222-2222-222222222222";
@@ -471,7 +476,7 @@ fn bad_rows_name_file_line_and_column_or_become_rejects() {
 fn overlapping_exports_warn() {
     let tmp = tempfile::tempdir().unwrap();
     for case in ["focus-1.0", "ea-2024"] {
-        copy_dir(&fixture(case), tmp.path());
+        copy_tree(&fixture(case), tmp.path());
     }
     let store = Store::open(tmp.path().to_str().unwrap(), false).unwrap();
     let cost = cost_exports::load(
@@ -489,19 +494,6 @@ fn overlapping_exports_warn() {
         "{:?}",
         cost.data_quality
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,7 +679,7 @@ fn anomalies_need_a_whole_window_of_loaded_data() {
 #[test]
 fn overlapping_range_folders_of_one_export_warn_and_foreign_broken_manifests_are_skipped() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixture("focus-1.0"), tmp.path());
+    copy_tree(&fixture("focus-1.0"), tmp.path());
     // A second range folder of the same export covering 2026-09-01..30 again.
     let src = fixture("focus-1.0")
         .join("focus-daily/20260801-20260930/202610010600/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b01");
@@ -741,7 +733,7 @@ fn overlapping_range_folders_of_one_export_warn_and_foreign_broken_manifests_are
 #[test]
 fn manifest_counts_must_match_the_files() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixture("focus-1.0"), tmp.path());
+    copy_tree(&fixture("focus-1.0"), tmp.path());
     let run = tmp
         .path()
         .join("focus-daily/20260801-20260930/202610010600/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b01");

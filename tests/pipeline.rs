@@ -2,10 +2,15 @@
 //! manifest re-hashed, showback against the export total, determinism, exit codes, and failed
 //! runs that publish nothing.
 
+mod support {
+    pub mod fs;
+}
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::fs::{copy_tree, files_under};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -28,20 +33,6 @@ fn run_dirs(out: &Path, period: &str) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 fn demo(out: &Path, run_id: &str) -> PathBuf {
@@ -206,14 +197,6 @@ fn wrong_arguments_and_config_exit_2_with_a_message() {
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(last["outcome"], "failed");
     assert_eq!(last["exit_code"], 2);
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for f in files_under(from) {
-        let rel = f.strip_prefix(from).unwrap();
-        std::fs::create_dir_all(to.join(rel).parent().unwrap()).unwrap();
-        std::fs::copy(&f, to.join(rel)).unwrap();
-    }
 }
 
 #[test]

@@ -2,23 +2,14 @@
 //! the same files (gzip parts compared by content, since compressed bytes depend on the zlib
 //! build).
 
+mod support {
+    pub mod fs;
+}
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+use support::fs::files_under;
 
 fn content(p: &Path) -> Vec<u8> {
     let raw = std::fs::read(p).unwrap();

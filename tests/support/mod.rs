@@ -1,2 +1,3 @@
 pub mod azurite;
 pub mod faulty_proxy;
+pub mod fs;
