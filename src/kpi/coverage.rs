@@ -314,6 +314,24 @@ pub fn resource_days(
         let subs = strs(df, "subscriptionId")?;
         let rgs = strs(df, "resourceGroup")?;
         let tags = strs(df, "tags")?;
+        // Kind-specific columns, read once per dataset (not per row).
+        let (pools, enabled, nrg) = if kind == "aks" {
+            (
+                strs(df, "agentPools")?,
+                bools(df, "defenderEnabled")?,
+                strs(df, "nodeResourceGroup")?,
+            )
+        } else {
+            Default::default()
+        };
+        let (cores, ext) = if kind == "arc" {
+            (
+                ints(df, "totalCoreCount")?,
+                strs(df, "defenderExtensionState")?,
+            )
+        } else {
+            Default::default()
+        };
         for i in 0..df.height() {
             let (Some(date), Some(id), Some(sub)) = (d[i], ids[i].clone(), subs[i].clone()) else {
                 continue;
@@ -325,9 +343,6 @@ pub fn resource_days(
                 .unwrap_or_default();
             let (vcores, own_ok, own_reason, node_rg) = match kind {
                 "aks" => {
-                    let pools = strs(df, "agentPools")?;
-                    let enabled = bools(df, "defenderEnabled")?;
-                    let nrg = strs(df, "nodeResourceGroup")?;
                     let v = aks_vcores(pools[i].as_deref(), params, &mut unparsed);
                     let reason = match enabled[i] {
                         Some(true) => "",
@@ -342,8 +357,6 @@ pub fn resource_days(
                     )
                 }
                 "arc" => {
-                    let cores = ints(df, "totalCoreCount")?;
-                    let ext = strs(df, "defenderExtensionState")?;
                     let reason = match ext[i].as_deref() {
                         Some("Succeeded") => String::new(),
                         None => "Defender extension not installed".into(),

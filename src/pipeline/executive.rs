@@ -212,11 +212,9 @@ pub fn build(
 
     // Container spend: cost of cluster and registry resources, their node resource groups, and
     // Defender for Containers.
+    let nrg = strs(r, rd::NODE_RESOURCE_GROUP)?;
     let node_rgs: BTreeSet<(String, String)> = (0..r.height())
-        .filter_map(|i| {
-            let nrg = strs(r, rd::NODE_RESOURCE_GROUP).ok()?[i].clone()?;
-            Some((rsub[i].clone()?, nrg.to_lowercase()))
-        })
+        .filter_map(|i| Some((rsub[i].clone()?, nrg[i].clone()?.to_lowercase())))
         .collect();
     let br = &parts.showback.by_resource;
     let (rid, rs, rg, cur, amt) = (
