@@ -751,37 +751,35 @@ pub fn scan_parquet(
         })
         .ctx(format!("{origin}: locating bad rows"))?;
     let rows = crate::frame::ints(&bad, ROW)?;
+    // Every column read once, not once per bad row.
+    let raw_cols: Vec<(usize, Vec<Option<String>>)> = [m.date, m.amount, m.currency]
+        .iter()
+        .map(|&i| {
+            (
+                i,
+                crate::frame::strs(&bad, &format!("raw{i}")).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let parsed_dates = crate::frame::dates(&bad, cols::CHARGE_DATE).unwrap_or_default();
+    let parsed_nanos = crate::frame::ints(&bad, cols::NANOS).unwrap_or_default();
     let mut rejects = Vec::new();
     for (k, row) in rows.iter().enumerate() {
         let row = row.unwrap_or(0) as u64;
-        let raw: Vec<(usize, Option<String>)> = [m.date, m.amount, m.currency]
+        let raw: Vec<(usize, Option<String>)> = raw_cols
             .iter()
-            .map(|&i| {
-                let v = crate::frame::strs(&bad, &format!("raw{i}"))
-                    .ok()
-                    .and_then(|v| v[k].clone());
-                (i, v)
-            })
+            .map(|(i, v)| (*i, v.get(k).cloned().flatten()))
             .collect();
         let reason = raw
             .iter()
             .map(|(i, v)| {
                 let v = v.as_deref().unwrap_or("");
                 let what = if *i == m.date {
-                    (
-                        "a date",
-                        crate::frame::dates(&bad, cols::CHARGE_DATE)
-                            .ok()
-                            .and_then(|d| d[k])
-                            .is_some(),
-                    )
+                    ("a date", parsed_dates.get(k).copied().flatten().is_some())
                 } else if *i == m.amount {
                     (
                         "a finite number",
-                        crate::frame::ints(&bad, cols::NANOS)
-                            .ok()
-                            .and_then(|d| d[k])
-                            .is_some(),
+                        parsed_nanos.get(k).copied().flatten().is_some(),
                     )
                 } else {
                     ("a currency code", !v.trim().is_empty())
