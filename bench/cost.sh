@@ -98,7 +98,7 @@ for n in "${ROWS[@]}"; do
   echo "== $n rows: $(echo "$files" | wc -l) gzip part(s), $((bytes / 1048576)) MB compressed, $((raw / 1048576)) MB CSV"
   measure "zcat > /dev/null" sh -c "zcat $files > /dev/null"; t_zcat=$SECONDS_TAKEN
   measure "defender-ledger showback" "$BIN" "$exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN; rss_ours=$RSS_MB
-  grep -E "rows_read|aggregate_rows|total_|load_seconds|showback_seconds" "$LAST_OUT" | sed 's/^/    /'
+  grep -E "rows_read|resources|aggregate_cells|total_|load_seconds|showback_seconds" "$LAST_OUT" | sed 's/^/    /'
   list=$(echo "$files" | sed "s/.*/'&'/" | paste -sd, -)
   measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"read_csv([$list], all_varchar=true, header=true)\""
   t_duck=$SECONDS_TAKEN

@@ -72,7 +72,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let showback_s = t1.elapsed().as_secs_f64();
 
     println!("rows_read={rows}");
-    println!("aggregate_rows={}", cost.rows.height());
+    println!("resources={}", cost.rows.resources.len());
+    println!(
+        "aggregate_cells={}",
+        cost.rows.monthly.len()
+            + cost.rows.defender_daily.len()
+            + cost.rows.cluster_daily.len()
+            + cost.rows.group_daily.len()
+    );
     println!("runs={}", cost.runs.len());
     for (c, v) in &r.kpis.export_total_by_currency {
         println!("total_{c}={v:.6}");

@@ -6,7 +6,9 @@ mod support {
 }
 
 use chrono::NaiveDate;
-use defender_ledger::collect::cost_exports::{self, CostData, LoadOptions, NANOS_PER_UNIT, cols};
+use defender_ledger::collect::cost_exports::{
+    self, CostData, CostRows, LoadOptions, NANOS_PER_UNIT, RowRef,
+};
 use defender_ledger::error::Error;
 use defender_ledger::frame;
 use defender_ledger::kpi::resource_days as rd;
@@ -316,9 +318,11 @@ fn every_schema_and_format_gives_the_same_showback() {
         };
         let slim = load_with(case, export, &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
         assert_standard_showback(case, &slim);
-        let tags = frame::strs(&slim.rows, cols::TAGS).unwrap();
         assert!(
-            tags.iter().flatten().all(|t| !t.contains("cost-center")),
+            slim.rows
+                .resources
+                .iter()
+                .all(|r| !r.tags.contains("cost-center")),
             "{case}"
         );
     }
@@ -347,7 +351,7 @@ fn parquet_gives_the_same_showback() {
     // Write the FOCUS 1.0r2 rows as a typed Parquet file (dates as timestamps, amounts as
     // numbers) with a manifest, from the gzip fixture's own data.
     let src = load("focus-1.0r2-gz", "focus-daily", false).unwrap();
-    assert!(src.rows.height() > 0);
+    assert!(!src.rows.is_empty());
     let tmp = tempfile::tempdir().unwrap();
     let run_dir = tmp
         .path()
@@ -503,41 +507,21 @@ fn overlapping_exports_warn() {
 fn cost_rows(from: &str, to: &str, rows: &[(NaiveDate, &str, String, &str, f64)]) -> CostData {
     let mut c = CostData::empty(d(from), d(to)).unwrap();
     c.covered = Some((d(from), d(to)));
-    let n = rows.len();
-    c.rows = frame::frame(vec![
-        frame::date_column(
-            cols::CHARGE_DATE,
-            &rows.iter().map(|r| Some(r.0)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            cols::SUBSCRIPTION.into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            cols::RESOURCE_ID.into(),
-            rows.iter().map(|r| r.2.to_lowercase()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            cols::RESOURCE_GROUP.into(),
-            rows.iter().map(|r| r.3.to_lowercase()).collect::<Vec<_>>(),
-        ),
-        Column::new(cols::TAGS.into(), vec![""; n]),
-        Column::new(cols::CURRENCY.into(), vec!["EUR"; n]),
-        Column::new(cols::IS_DEFENDER.into(), vec![false; n]),
-        Column::new(
-            cols::NANOS.into(),
-            rows.iter()
-                .map(|r| (r.4 * NANOS_PER_UNIT as f64).round() as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(cols::ROWS.into(), vec![1i64; n]),
-        Column::new(
-            cols::RESOURCE_ID_AS_GIVEN.into(),
-            rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(cols::EXPORT.into(), vec!["e"; n]),
-    ])
-    .unwrap();
+    c.rows = CostRows::from_rows(rows.iter().map(|r| {
+        (
+            "e",
+            RowRef {
+                day: r.0,
+                nanos: (r.4 * NANOS_PER_UNIT as f64).round() as i64,
+                currency: "EUR",
+                subscription: r.1,
+                resource_id: r.2.as_str(),
+                resource_group: r.3,
+                tags: "",
+                defender: false,
+            },
+        )
+    }));
     c
 }
 
@@ -766,4 +750,122 @@ fn manifest_counts_must_match_the_files() {
     ))
     .unwrap_err();
     assert!(err.to_string().contains("bytes but the file has"), "{err}");
+}
+
+/// Write one export run (one file) with a manifest into `root`; returns the file's path.
+fn write_run(root: &std::path::Path, export: &str, file: &str, bytes: &[u8], rows: u64) {
+    let folder =
+        format!("{export}/20260901-20260930/202610010600/0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b21");
+    std::fs::create_dir_all(root.join(&folder)).unwrap();
+    std::fs::write(root.join(&folder).join(file), bytes).unwrap();
+    let manifest = serde_json::json!({
+        "exportConfig": {"exportName": export, "dataVersion": "1.0", "type": "FocusCost"},
+        "runInfo": {"submittedTime": "2026-10-01T06:00:00Z", "runId": "0c2d8f7e-5d1b-4bbf-9a52-7e1f1a7c7b21",
+                    "startDate": "2026-09-01T00:00:00", "endDate": "2026-09-30T00:00:00"},
+        "blobs": [{"blobName": format!("{folder}/{file}"), "byteCount": bytes.len(), "dataRowCount": rows}]
+    });
+    std::fs::write(
+        root.join(&folder).join("manifest.json"),
+        manifest.to_string(),
+    )
+    .unwrap();
+}
+
+fn load_dir(root: &std::path::Path, export: &str, rejects: bool) -> Result<CostData, Error> {
+    let store = Store::open(root.to_str().unwrap(), false).unwrap();
+    cost_exports::load(
+        &store,
+        &[export.to_string()],
+        d("2026-09-01"),
+        d("2026-10-01"),
+        &LoadOptions {
+            rejects,
+            tag_keys: None,
+        },
+    )
+}
+
+#[test]
+fn a_large_gzip_file_streams_in_blocks_and_a_deep_bad_row_keeps_its_line() {
+    // 120,000 rows of 0.01 EUR (about 14 MB, so several read blocks). Every 1,000th row has a
+    // line break inside its quoted tags, so it takes two lines. Data row k (0-based) starts
+    // on line 2 + k + ⌈k / 1000⌉ (rows 0, 1000, ... are the two-line ones, each adding one
+    // line to the rows after it). Row 100,000 is bad: it starts on line
+    // 2 + 100,000 + 100 = 100,102.
+    use std::io::Write;
+    let mut csv = String::from(
+        "ChargePeriodStart,EffectiveCost,BillingCurrency,SubAccountId,ResourceId,Tags\n",
+    );
+    for k in 0..120_000u32 {
+        let amount = if k == 100_000 { "12;5" } else { "0.01" };
+        let tags = if k % 1000 == 0 {
+            "\"{\"\"owner\"\":\"\"team-a\"\",\n\"\"note\"\":\"\"x\"\"}\""
+        } else {
+            "\"{\"\"owner\"\":\"\"team-a\"\"}\""
+        };
+        csv.push_str(&format!(
+            "2026-09-{:02}T00:00:00Z,{amount},EUR,/subscriptions/{S1},/subscriptions/{S1}/resourceGroups/rg/providers/Microsoft.Compute/disks/d{},{tags}\n",
+            1 + k % 30,
+            k % 500
+        ));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), "big", "part_0_0001.csv.gz", &gz, 120_000);
+
+    let err = load_dir(tmp.path(), "big", false).unwrap_err().to_string();
+    assert!(
+        err.contains("part_0_0001.csv.gz, line 100102") && err.contains("EffectiveCost: '12;5'"),
+        "{err}"
+    );
+    let cost = load_dir(tmp.path(), "big", true).unwrap();
+    assert_eq!(cost.rejected_rows, 1);
+    assert_eq!(
+        frame::ints(&cost.rejects, "line").unwrap(),
+        vec![Some(100_102)]
+    );
+    // 119,999 valid rows of 0.01 = 1,199.99 EUR, on 500 disks, all owned by team-a. Disk d0
+    // carries two tag sets (its two-line rows add a note), so it is two resource entries.
+    assert_eq!(cost.rows.row_count(), 119_999);
+    assert_eq!(cost.rows.resources.len(), 501);
+    let total: i64 = cost.rows.monthly.iter().map(|c| c.nanos).sum();
+    assert_eq!(total, 1_199_990_000_000);
+    let r = showback::compute(
+        &cost,
+        &resources(&[]),
+        &BTreeMap::new(),
+        &Parameters::default(),
+        period(),
+    )
+    .unwrap();
+    assert!(close(r.kpis.by_currency["EUR"]["team-a"], 1199.99));
+}
+
+#[test]
+fn a_bad_parquet_row_names_its_row_and_column_or_becomes_a_reject() {
+    // Three typed rows; the second has no amount.
+    let mut df = df!(
+        "ChargePeriodStart" => ["2026-09-01T00:00:00Z", "2026-09-02T00:00:00Z", "2026-09-03T00:00:00Z"],
+        "EffectiveCost" => [Some(1.5), None, Some(2.25)],
+        "BillingCurrency" => ["EUR", "EUR", "EUR"],
+        "SubAccountId" => [format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}")],
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), "pq", "part_0_0001.snappy.parquet", &buf, 3);
+    let err = load_dir(tmp.path(), "pq", false).unwrap_err().to_string();
+    assert!(
+        err.contains("part_0_0001.snappy.parquet, row 2")
+            && err.contains("column EffectiveCost: 'null'"),
+        "{err}"
+    );
+    let cost = load_dir(tmp.path(), "pq", true).unwrap();
+    assert_eq!(cost.rejected_rows, 1);
+    assert_eq!(cost.runs[0].files[0].rows, 3);
+    let total: i64 = cost.rows.monthly.iter().map(|c| c.nanos).sum();
+    assert_eq!(total, 3_750_000_000);
 }

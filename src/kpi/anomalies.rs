@@ -7,7 +7,7 @@
 //! calendar days (a day without cost rows counts 0) and exceeds `floor`. A day is evaluated
 //! only when its whole window lies inside the loaded cost data.
 
-use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT, cols};
+use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
 use crate::error::Result;
 use crate::frame::{self, bools, dates, strs};
 use crate::kpi::resource_days as rd;
@@ -95,34 +95,40 @@ pub fn compute(
         })
         .collect();
 
-    // Daily cost per (cluster, currency).
+    // Daily cost per (cluster, currency): rows of the cluster resource, then rows of its node
+    // resource group. A row of a cluster resource that sits in another cluster's node
+    // resource group counts for the cluster it names (the first rule wins), so it is taken
+    // back out of that group's total.
     let r = &cost.rows;
-    let day = dates(r, cols::CHARGE_DATE)?;
-    let rsub = strs(r, cols::SUBSCRIPTION)?;
-    let rid = strs(r, cols::RESOURCE_ID)?;
-    let rrg = strs(r, cols::RESOURCE_GROUP)?;
-    let cur = strs(r, cols::CURRENCY)?;
-    let nanos = frame::ints(r, cols::NANOS)?;
     let mut daily: BTreeMap<(String, String), BTreeMap<NaiveDate, i64>> = BTreeMap::new();
-    for i in 0..r.height() {
-        let Some(dd) = day[i] else { continue };
-        let res = rid[i].as_deref().unwrap_or_default();
-        let target = by_id.get(res).copied().or_else(|| {
-            by_node_rg
-                .get(&(
-                    rsub[i].as_deref().unwrap_or_default(),
-                    rrg[i].as_deref().unwrap_or_default(),
-                ))
-                .copied()
-        });
-        if let Some(cluster) = target {
-            *daily
-                .entry((cluster.to_string(), cur[i].clone().unwrap_or_default()))
-                .or_default()
-                .entry(dd)
-                .or_default() += nanos[i].unwrap_or(0);
+    let mut credit = |cluster: &str, currency: &str, day: NaiveDate, nanos: i64| {
+        *daily
+            .entry((cluster.to_string(), currency.to_string()))
+            .or_default()
+            .entry(day)
+            .or_default() += nanos;
+    };
+    for c in &r.cluster_daily {
+        let res = r.resource(c);
+        if let Some(cluster) = by_id.get(res.id.as_str()) {
+            credit(cluster, r.currency(c), c.date, c.nanos);
+            let group = (res.subscription.as_str(), res.group.as_str());
+            if let Some(other) = by_node_rg.get(&group) {
+                credit(other, r.currency(c), c.date, -c.nanos);
+            }
         }
     }
+    for c in &r.group_daily {
+        let (s, g) = &r.groups[c.key as usize];
+        if let Some(cluster) = by_node_rg.get(&(s.as_str(), g.as_str())) {
+            credit(cluster, r.currency(c), c.date, c.nanos);
+        }
+    }
+    // A cluster whose only rows were taken back has no cost those days.
+    daily.retain(|_, series| {
+        series.retain(|_, m| *m != 0);
+        !series.is_empty()
+    });
 
     let (loaded_from, loaded_to) = cost.covered.unwrap_or((cost.from, cost.to_exclusive));
     let window = p.window_days.max(1) as u64;

@@ -5,7 +5,7 @@
 //! split is exact: the owners' shares of a charge add up to the charge, and the invariant is
 //! checked both on those integers and on the published amounts.
 
-use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT, cols};
+use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
 use crate::error::{Error, Result};
 use crate::frame::{self, bools, dates, ints, strs};
 use crate::kpi::owners::{UNALLOCATED, owner_in, parse_tags};
@@ -183,16 +183,6 @@ pub fn compute(
     period: Period,
 ) -> Result<ShowbackResult> {
     let r = &cost.rows;
-    let day = dates(r, cols::CHARGE_DATE)?;
-    let sub = strs(r, cols::SUBSCRIPTION)?;
-    let rid = strs(r, cols::RESOURCE_ID)?;
-    let given = strs(r, cols::RESOURCE_ID_AS_GIVEN)?;
-    let rg = strs(r, cols::RESOURCE_GROUP)?;
-    let tags = strs(r, cols::TAGS)?;
-    let cur = strs(r, cols::CURRENCY)?;
-    let def = bools(r, cols::IS_DEFENDER)?;
-    let nanos = ints(r, cols::NANOS)?;
-    let nrows = ints(r, cols::ROWS)?;
     let vcores = vcore_index(resources)?;
     let keys = &params.owner_tags;
 
@@ -215,16 +205,28 @@ pub fn compute(
     let mut def_alloc: BTreeMap<AllocKey, AllocValue> = BTreeMap::new();
     let mut no_snapshot_days: BTreeSet<NaiveDate> = BTreeSet::new();
 
-    for i in 0..r.height() {
-        let Some(d) = day[i].filter(|d| period.contains(*d)) else {
-            continue;
-        };
-        let m = nanos[i].unwrap_or(0) as i128;
-        let c = cur[i].clone().unwrap_or_default();
-        let s = sub[i].clone().unwrap_or_default();
-        let res = rid[i].clone().unwrap_or_default();
-        let group = rg[i].clone().unwrap_or_default();
-        rows_in_period += nrows[i].unwrap_or(0);
+    // The period's cells: non-Defender cost by month, Defender cost by day (the split is
+    // per day).
+    let cells = r
+        .monthly
+        .iter()
+        .filter(|c| c.date == period.start())
+        .map(|c| (c, false))
+        .chain(
+            r.defender_daily
+                .iter()
+                .filter(|c| period.contains(c.date))
+                .map(|c| (c, true)),
+        );
+    for (cell, is_defender) in cells {
+        let d = cell.date;
+        let resource = r.resource(cell);
+        let m = cell.nanos as i128;
+        let c = r.currency(cell).to_string();
+        let s = resource.subscription.clone();
+        let res = resource.id.clone();
+        let group = resource.group.clone();
+        rows_in_period += cell.rows;
         *export_total.entry(c.clone()).or_default() += m;
 
         let mut credit = |owner: String, source: &'static str, amount: i128, defender: bool| {
@@ -246,13 +248,13 @@ pub fn compute(
                 ))
                 .or_default();
             e.nanos += amount;
-            e.rows += nrows[i].unwrap_or(0);
+            e.rows += cell.rows;
             if e.given.is_empty() {
-                e.given = given[i].clone().unwrap_or_else(|| res.clone());
+                e.given = resource.id_as_given.clone();
             }
         };
 
-        if def[i] == Some(true) {
+        if is_defender {
             *defender_total.entry(c.clone()).or_default() += m;
             let weights = (!s.is_empty())
                 .then(|| vcores.by_day_sub.get(&(d, s.clone())))
@@ -290,13 +292,13 @@ pub fn compute(
             continue;
         }
 
-        let t = tags[i].clone().unwrap_or_default();
+        let t = &resource.tags;
         let from_resource = if s.is_empty() {
             None
         } else {
             tag_cache
                 .entry(t.clone())
-                .or_insert_with(|| owner_in(&parse_tags(Some(&t)), keys))
+                .or_insert_with(|| owner_in(&parse_tags(Some(t)), keys))
                 .clone()
         };
         let (owner, source) = if s.is_empty() {

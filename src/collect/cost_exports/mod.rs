@@ -5,60 +5,26 @@
 //! 2023-12-01-preview and 2024-08-01; MCA 2021-10-01 and 2023-12-01-preview; as CSV, gzip
 //! CSV or Parquet. Headers match case-insensitively and by name, never by position.
 //!
-//! The result is an aggregate (see `cols`), never the raw rows: one row per charge date,
-//! subscription, resource, resource group, tags, currency and Defender flag, with the cost in
+//! The result is an aggregate (`aggregate::CostRows`), never the raw rows: cost per month and
+//! resource, per day for Defender charges and clusters, and per day and resource group, in
 //! integer nano-units of the billing currency so totals are exact and the same on every run.
+//! Files are streamed (see `scan`): memory grows with the number of resources, not rows.
 
+pub mod aggregate;
+pub mod csv_stream;
 pub mod manifest;
 pub mod scan;
 pub mod schema;
 
-use crate::error::{Error, PolarsContext, Result};
+pub use aggregate::{Cell, CostRows, Resource, RowRef};
+
+use crate::error::{Error, Result};
 use crate::store::Store;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufReader, BufWriter, Write};
-
-/// Column names of the normalised, aggregated cost table (`CostData::rows`).
-pub mod cols {
-    /// Date: FOCUS `ChargePeriodStart` (UTC date); EA/MCA `Date`.
-    pub const CHARGE_DATE: &str = "ChargeDate";
-    /// Bare lower-case subscription GUID; "" when the export leaves it empty.
-    pub const SUBSCRIPTION: &str = "SubAccountId";
-    /// Lower-case resource id ("" when none), for case-insensitive matching.
-    pub const RESOURCE_ID: &str = "ResourceId";
-    /// The resource id as the export wrote it (one spelling per lower-case id).
-    pub const RESOURCE_ID_AS_GIVEN: &str = "x_ResourceIdAsGiven";
-    /// Lower-case resource group (EA `ResourceGroup`, MCA `resourceGroupName`, FOCUS
-    /// `x_ResourceGroupName`, else taken from the resource id).
-    pub const RESOURCE_GROUP: &str = "x_ResourceGroupName";
-    /// The tags cell as given (JSON in FOCUS, often brace-less in EA/MCA), or reduced to
-    /// `LoadOptions::tag_keys` as a JSON object.
-    pub const TAGS: &str = "Tags";
-    /// FOCUS `BillingCurrency`, EA `BillingCurrencyCode`, MCA `billingCurrency`.
-    pub const CURRENCY: &str = "BillingCurrency";
-    /// Meter category contains "Defender" and meter, product or SKU contains "Containers".
-    pub const IS_DEFENDER: &str = "x_IsDefenderContainers";
-    /// Σ FOCUS `EffectiveCost` / EA-MCA `CostInBillingCurrency`, in nano-units (Int64).
-    pub const NANOS: &str = "x_EffectiveCostNanos";
-    /// Number of export rows aggregated (Int64).
-    pub const ROWS: &str = "x_RowCount";
-    /// The export the rows came from.
-    pub const EXPORT: &str = "x_ExportName";
-
-    /// The aggregation keys.
-    pub const KEYS: [&str; 7] = [
-        CHARGE_DATE,
-        SUBSCRIPTION,
-        RESOURCE_ID,
-        RESOURCE_GROUP,
-        TAGS,
-        CURRENCY,
-        IS_DEFENDER,
-    ];
-}
 
 /// Nano-units per currency unit.
 pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
@@ -67,9 +33,9 @@ pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
 pub struct LoadOptions {
     /// Set bad rows aside (returned in `CostData::rejects`) instead of failing on the first.
     pub rejects: bool,
-    /// Keep only these tag keys (case-insensitive) in `Tags`, as a JSON object; None keeps
-    /// the cell as given. Showback only reads `showback.owner_tags`, and dropping the other
-    /// tags inside the scan makes the aggregate much smaller (tags are a grouping key).
+    /// Keep only these tag keys (case-insensitive) in `Resource::tags`, as a JSON object;
+    /// None keeps the cell as given. Showback only reads `showback.owner_tags`, and dropping
+    /// the other tags while reading keeps the resource table small.
     pub tag_keys: Option<Vec<String>>,
 }
 
@@ -119,8 +85,8 @@ pub struct RunProvenance {
 
 #[derive(Debug, Clone)]
 pub struct CostData {
-    /// Aggregated normalised cost rows (`cols`), plus `cols::EXPORT`.
-    pub rows: DataFrame,
+    /// The aggregated cost rows of the window.
+    pub rows: CostRows,
     /// The requested window `[from, to_exclusive)`.
     pub from: NaiveDate,
     pub to_exclusive: NaiveDate,
@@ -138,9 +104,8 @@ pub struct CostData {
 impl CostData {
     /// An empty set (no exports configured), in the same schema.
     pub fn empty(from: NaiveDate, to_exclusive: NaiveDate) -> Result<CostData> {
-        let rows = with_export_column(scan::empty_aggregate()?, "")?;
         Ok(CostData {
-            rows,
+            rows: CostRows::default(),
             from,
             to_exclusive,
             covered: None,
@@ -174,13 +139,6 @@ impl CostData {
             "rejected_rows": self.rejected_rows,
         })
     }
-}
-
-fn with_export_column(df: DataFrame, export: &str) -> Result<DataFrame> {
-    df.lazy()
-        .with_column(lit(export.to_string()).alias(cols::EXPORT))
-        .collect()
-        .ctx("cost aggregate")
 }
 
 pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame> {
@@ -225,28 +183,14 @@ fn kind_of(path: &str) -> Option<Kind> {
     }
 }
 
-/// Copy (and for `.gz`, decompress) an object to a local temporary file, streaming.
-fn fetch(store: &Store, rel: &str, origin: &str, gzip: bool, dest: &std::path::Path) -> Result<()> {
-    let reader = BufReader::with_capacity(1 << 20, store.open_read(rel)?);
+/// Copy an object to a local temporary file, streaming (Parquet needs random access).
+fn fetch(store: &Store, rel: &str, origin: &str, dest: &std::path::Path) -> Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, store.open_read(rel)?);
     let file = std::fs::File::create(dest)
         .map_err(|e| Error::input(origin, format!("cannot create a temporary file: {e}")))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let copied = if gzip {
-        std::io::copy(&mut flate2::bufread::MultiGzDecoder::new(reader), &mut out)
-    } else {
-        let mut reader = reader;
-        std::io::copy(&mut reader, &mut out)
-    };
-    copied.map_err(|e| {
-        if gzip {
-            Error::input(
-                origin,
-                format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
-            )
-        } else {
-            Error::input(origin, format!("read failed: {e}"))
-        }
-    })?;
+    std::io::copy(&mut reader, &mut out)
+        .map_err(|e| Error::input(origin, format!("read failed: {e}")))?;
     out.flush()
         .map_err(|e| Error::input(origin, format!("writing a temporary file: {e}")))?;
     Ok(())
@@ -356,7 +300,7 @@ pub fn load(
             }
         }
     }
-    let mut frames = Vec::new();
+    let mut agg = aggregate::Aggregator::new(opts.tag_keys.as_deref());
     let mut all_rejects = Vec::new();
     let mut provenance = Vec::new();
     let mut covered: Option<(NaiveDate, NaiveDate)> = None;
@@ -387,40 +331,40 @@ pub fn load(
                     "not a .csv, .csv.gz or .parquet file; cannot read this export format",
                 )
             })?;
-            let local = tmp.path().join(format!("part-{k}"));
             let started = std::time::Instant::now();
-            let gzip = matches!(kind, Kind::Csv { gzip: true });
-            // A plain file in a folder store is scanned in place; anything else is streamed
-            // (and decompressed) to a temporary file first.
-            let in_place = if gzip {
-                None
-            } else {
-                store.local_path(&blob.path)
-            };
-            let local = match in_place {
-                Some(p) => p,
-                None => {
-                    fetch(store, &blob.path, &origin, gzip, &local)?;
-                    local
-                }
-            };
-            let fetched = started.elapsed();
-            let tag_keys = opts.tag_keys.as_deref();
+            agg.set_export(&run.export_name);
             let scanned = match kind {
-                Kind::Csv { .. } => scan::scan_csv(&local, &origin, window, opts.rejects, tag_keys),
+                Kind::Csv { gzip } => scan::scan_csv(
+                    store.open_read(&blob.path)?,
+                    gzip,
+                    &origin,
+                    window,
+                    opts.rejects,
+                    &mut agg,
+                ),
                 Kind::Parquet => {
-                    scan::scan_parquet(&local, &origin, window, opts.rejects, tag_keys)
+                    // A file in a folder store is scanned in place; a blob is copied first.
+                    let local = match store.local_path(&blob.path) {
+                        Some(p) => p,
+                        None => {
+                            let local = tmp.path().join(format!("part-{k}.parquet"));
+                            fetch(store, &blob.path, &origin, &local)?;
+                            local
+                        }
+                    };
+                    let scanned =
+                        scan::scan_parquet(&local, &origin, window, opts.rejects, &mut agg);
+                    if local.starts_with(tmp.path()) {
+                        let _ = std::fs::remove_file(&local);
+                    }
+                    scanned
                 }
             };
             tracing::debug!(
                 file = %blob.path,
-                fetch_seconds = fetched.as_secs_f64(),
-                scan_seconds = (started.elapsed() - fetched).as_secs_f64(),
+                seconds = started.elapsed().as_secs_f64(),
                 "cost export file read"
             );
-            if local.starts_with(tmp.path()) {
-                let _ = std::fs::remove_file(&local);
-            }
             let scanned = scanned?;
             if let Some(expected) = blob.row_count
                 && expected != scanned.rows
@@ -449,7 +393,6 @@ pub fn load(
                     .unwrap_or_else(|| "empty".into()),
             });
             all_rejects.extend(scanned.rejects);
-            frames.push(with_export_column(scanned.aggregate, &run.export_name)?.lazy());
         }
         let start = run.start_date.max(from);
         let end = run
@@ -505,26 +448,8 @@ pub fn load(
         data_quality.push(msg);
     }
 
-    let rows = if frames.is_empty() {
-        with_export_column(scan::empty_aggregate()?, "")?
-    } else {
-        let mut keys: Vec<Expr> = cols::KEYS.iter().map(|k| col(*k)).collect();
-        keys.push(col(cols::EXPORT));
-        let mut sort_by: Vec<PlSmallStr> = cols::KEYS.iter().map(|k| (*k).into()).collect();
-        sort_by.push(cols::EXPORT.into());
-        concat(frames, UnionArgs::default())
-            .ctx("cost aggregates")?
-            .group_by(keys)
-            .agg([
-                col(cols::NANOS).sum(),
-                col(cols::ROWS).sum(),
-                col(cols::RESOURCE_ID_AS_GIVEN).min(),
-            ])
-            .sort(sort_by, SortMultipleOptions::default())
-            .collect()
-            .ctx("cost aggregates")?
-    };
-    data_quality.extend(overlap_warnings(&rows)?);
+    let rows = agg.finish();
+    data_quality.extend(overlap_warnings(&rows));
     Ok(CostData {
         rows,
         from,
@@ -539,19 +464,17 @@ pub fn load(
 }
 
 /// Two selected exports covering the same subscription and day would count its cost twice.
-fn overlap_warnings(rows: &DataFrame) -> Result<Vec<String>> {
-    let dates = crate::frame::dates(rows, cols::CHARGE_DATE)?;
-    let subs = crate::frame::strs(rows, cols::SUBSCRIPTION)?;
-    let exps = crate::frame::strs(rows, cols::EXPORT)?;
-    let mut seen: BTreeMap<(NaiveDate, String), BTreeSet<String>> = BTreeMap::new();
-    for i in 0..rows.height() {
-        if let (Some(d), Some(s), Some(e)) = (dates[i], subs[i].clone(), exps[i].clone())
-            && !s.is_empty()
-        {
-            seen.entry((d, s)).or_default().insert(e);
+fn overlap_warnings(rows: &CostRows) -> Vec<String> {
+    let mut seen: BTreeMap<(NaiveDate, &str), BTreeSet<String>> = BTreeMap::new();
+    for c in &rows.group_daily {
+        let s = rows.groups[c.key as usize].0.as_str();
+        if !s.is_empty() {
+            seen.entry((c.date, s))
+                .or_default()
+                .insert(rows.export(c).to_string());
         }
     }
-    let mut by_pair: BTreeMap<Vec<String>, (usize, NaiveDate, NaiveDate, BTreeSet<String>)> =
+    let mut by_pair: BTreeMap<Vec<String>, (usize, NaiveDate, NaiveDate, BTreeSet<&str>)> =
         BTreeMap::new();
     for ((d, s), e) in seen.into_iter().filter(|(_, e)| e.len() > 1) {
         let entry = by_pair
@@ -562,7 +485,7 @@ fn overlap_warnings(rows: &DataFrame) -> Result<Vec<String>> {
         entry.2 = entry.2.max(d);
         entry.3.insert(s);
     }
-    Ok(by_pair
+    by_pair
         .into_iter()
         .map(|(exports, (n, a, b, subs))| {
             let msg = format!(
@@ -574,5 +497,5 @@ fn overlap_warnings(rows: &DataFrame) -> Result<Vec<String>> {
             tracing::warn!("{msg}");
             msg
         })
-        .collect())
+        .collect()
 }

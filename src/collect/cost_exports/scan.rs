@@ -1,38 +1,25 @@
-//! Streaming aggregation of one export file to the normalised cost schema.
+//! Reading one export file into the cost aggregate, streaming.
 //!
-//! A file is scanned once by polars' streaming engine and reduced, inside the scan, to one row
-//! per (charge date, subscription, resource, resource group, tags, currency, Defender flag)
-//! with the cost in integer nano-units (exact, order-independent sums) and a row count, so a
-//! ten-million-row export is never materialised. Cells are parsed by the same Rust functions
-//! (`schema::parse_charge_date`, `schema::parse_amount`) the diagnostic pass uses, so both
-//! agree on which rows are bad. The diagnostic pass (the `csv` crate) only runs when the scan
-//! found a bad row or failed: it names the file, line and column, or collects the rows as
-//! rejects.
+//! CSV (plain or gzip) is inflated and tokenised in one pass (`csv_stream`); Parquet is read by
+//! a polars lazy scan on the streaming engine, batch by batch. Either way each row is checked
+//! (date, amount, currency, field count), normalised and folded into the `Aggregator` as it
+//! passes, so a ten-million-row export is never held in memory. A bad row stops the load with
+//! its file, line and column, or in rejects mode is set aside with its raw text.
+//!
+//! Amounts become integer nano-units (exact, order-independent sums).
 
+use super::Reject;
+use super::aggregate::{Aggregator, RowRef};
+use super::csv_stream::{self, Fields, Next, ReadFailure};
 use super::schema::{Mapping, parse_amount, parse_charge_date};
-use super::{Reject, cols};
 use crate::error::{Error, PolarsContext, Result};
 use chrono::NaiveDate;
 use polars::prelude::*;
-use std::collections::BTreeSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-const ROW: &str = "__row";
-const CLASS: &str = "__class";
-/// Row classes inside the scan: valid in the load window, valid outside it, bad.
-const IN_WINDOW: i32 = 0;
-const OUTSIDE: i32 = 1;
-const BAD: i32 = 2;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Parquet,
-}
-
-/// What one file contributed.
+/// What one file contributed (its rows went into the aggregator).
 #[derive(Debug)]
 pub struct FileScan {
     pub mapping: Option<Mapping>,
@@ -40,8 +27,6 @@ pub struct FileScan {
     pub rows: u64,
     pub rows_outside_window: u64,
     pub rejects: Vec<Reject>,
-    /// The aggregate: `cols::KEYS`, `cols::NANOS`, `cols::ROWS`, `cols::RESOURCE_ID_AS_GIVEN`.
-    pub aggregate: DataFrame,
 }
 
 /// A float amount in nano-units (rounded half to even); None beyond ±9.2e9 units.
@@ -89,81 +74,12 @@ pub fn parse_nanos(cell: &str) -> Option<i64> {
     Some(if neg { -value } else { value })
 }
 
-fn str_iter(c: &Column) -> PolarsResult<Box<dyn Iterator<Item = Option<&str>> + '_>> {
-    Ok(Box::new(c.str()?.iter()))
-}
-
-fn named(s: Series, name: &PlSmallStr) -> Column {
-    s.with_name(name.clone()).into_column()
-}
-
-/// Charge date of a text column, with a one-value cache (dates repeat row after row).
-fn udf_date(c: Column) -> PolarsResult<Column> {
-    let mut last: Option<(String, Option<i32>)> = None;
-    let out: Int32Chunked = c
-        .str()?
-        .iter()
-        .map(|v| {
-            let v = v?;
-            if let Some((s, d)) = &last
-                && s == v
-            {
-                return *d;
-            }
-            let d = parse_charge_date(v).map(|d| (d - EPOCH).num_days() as i32);
-            last = Some((v.to_string(), d));
-            d
-        })
-        .collect();
-    named(out.into_series(), c.name()).cast(&DataType::Date)
-}
-
-/// Amount of a text column in nano-units; null when not a finite number.
-fn udf_nanos_text(c: Column) -> PolarsResult<Column> {
-    let out: Int64Chunked = c.str()?.iter().map(|v| v.and_then(parse_nanos)).collect();
-    Ok(named(out.into_series(), c.name()))
-}
-
-fn udf_nanos_number(c: Column) -> PolarsResult<Column> {
-    let c = c.cast(&DataType::Float64)?;
-    let out: Int64Chunked = c
-        .f64()?
-        .iter()
-        .map(|v| v.filter(|v| v.is_finite()).and_then(nanos_of))
-        .collect();
-    Ok(named(out.into_series(), c.name()))
-}
-
 /// The bare lower-case subscription GUID from the first non-empty subscription column
 /// (`x_SubscriptionId`, FOCUS `SubAccountId` = `/subscriptions/<guid>`, `SubscriptionId`).
 pub fn normalise_subscription(v: &str) -> String {
     let v = v.trim().to_ascii_lowercase();
     let v = v.strip_prefix("/subscriptions/").unwrap_or(&v);
     v.split('/').next().unwrap_or_default().to_string()
-}
-
-fn udf_subscription(cs: &mut [Column]) -> PolarsResult<Column> {
-    let name = cs[0].name().clone();
-    let mut its = cs.iter().map(str_iter).collect::<PolarsResult<Vec<_>>>()?;
-    let n = cs[0].len();
-    let mut out = StringChunkedBuilder::new(name, n);
-    // Rows of one subscription come in runs: normalise each distinct value once.
-    let mut last: (String, String) = (String::new(), String::new());
-    for _ in 0..n {
-        let mut found = None;
-        for it in its.iter_mut() {
-            let v = it.next().flatten();
-            if found.is_none() {
-                found = v.map(str::trim).filter(|v| !v.is_empty());
-            }
-        }
-        let raw = found.unwrap_or_default();
-        if raw != last.0 {
-            last = (raw.to_string(), normalise_subscription(raw));
-        }
-        out.append_value(&last.1);
-    }
-    Ok(out.finish().into_column())
 }
 
 /// Lower-case resource group: the group column when present and non-empty, else the
@@ -176,26 +92,6 @@ pub fn resource_group_of(rg: Option<&str>, rid: Option<&str>) -> String {
     rid.split_once("/resourcegroups/")
         .map(|(_, rest)| rest.split('/').next().unwrap_or_default().to_string())
         .unwrap_or_default()
-}
-
-fn udf_resource_group(cs: &mut [Column]) -> PolarsResult<Column> {
-    let name = cs[0].name().clone();
-    let (rg, rid) = (&cs[0], &cs[1]);
-    let mut out = StringChunkedBuilder::new(name, rg.len());
-    let mut last: Option<(String, String)> = None;
-    for (g, r) in rg.str()?.iter().zip(rid.str()?.iter()) {
-        match g.map(str::trim).filter(|g| !g.is_empty()) {
-            // The common case: a group column. Lower-case each distinct run once.
-            Some(g) => {
-                if last.as_ref().is_none_or(|(raw, _)| raw != g) {
-                    last = Some((g.to_string(), g.to_lowercase()));
-                }
-                out.append_value(&last.as_ref().expect("set above").1);
-            }
-            None => out.append_value(resource_group_of(None, r)),
-        }
-    }
-    Ok(out.finish().into_column())
 }
 
 /// Defender for Containers: meter category contains "Defender" and the meter, product or SKU
@@ -214,23 +110,6 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
-fn udf_defender(cs: &mut [Column]) -> PolarsResult<Column> {
-    let name = cs[0].name().clone();
-    let mut its = cs.iter().map(str_iter).collect::<PolarsResult<Vec<_>>>()?;
-    let n = cs[0].len();
-    let mut out = Vec::with_capacity(n);
-    let mut texts = Vec::with_capacity(its.len());
-    for _ in 0..n {
-        texts.clear();
-        let category = its[0].next().flatten();
-        for it in its[1..].iter_mut() {
-            texts.push(it.next().flatten());
-        }
-        out.push(is_defender_containers(category, &texts));
-    }
-    Ok(Column::new(name, out))
-}
-
 /// The tags cell reduced to the keys in `keys` (lower-case), as a JSON object with the
 /// original key spelling and values; "" when none is present. Cached per distinct cell.
 pub fn keep_tags(cell: &str, keys: &[String]) -> String {
@@ -246,446 +125,256 @@ pub fn keep_tags(cell: &str, keys: &[String]) -> String {
     }
 }
 
-fn udf_keep_tags(c: Column, keys: &[String]) -> PolarsResult<Column> {
-    let mut cache: std::collections::HashMap<&str, String> = Default::default();
-    let ca = c.str()?;
-    let out: Vec<Option<String>> = ca
-        .iter()
-        .map(|v| v.map(|v| cache.entry(v).or_insert_with(|| keep_tags(v, keys)).clone()))
-        .collect();
-    Ok(Column::new(c.name().clone(), out))
+/// The cells that repeat row after row (dates, meter categories), parsed once per value.
+struct Repeats {
+    last_date: (Vec<u8>, Option<NaiveDate>),
+    dates: HashMap<Vec<u8>, Option<NaiveDate>>,
+    last_category: (Vec<u8>, bool),
 }
 
-fn text_or_empty(e: Expr) -> Expr {
-    e.cast(DataType::String).fill_null(lit(""))
-}
-
-/// The normalised columns of one file, from its raw columns. `name_of(i)` is the scan's
-/// name for header column `i`; `text` tells whether dates and amounts are text cells.
-fn normalised(
-    m: &Mapping,
-    tag_keys: Option<&[String]>,
-    name_of: &dyn Fn(usize) -> String,
-    dtypes: &dyn Fn(usize) -> DataType,
-) -> Vec<Expr> {
-    let c = |i: usize| col(name_of(i));
-    let txt = |i: usize| text_or_empty(c(i));
-    let opt_txt = |i: Option<usize>| i.map(txt).unwrap_or_else(|| lit(""));
-
-    let date = match dtypes(m.date) {
-        DataType::String => c(m.date).map(udf_date, |_, f| {
-            Ok(Field::new(f.name().clone(), DataType::Date))
-        }),
-        DataType::Date | DataType::Datetime(_, _) => c(m.date).cast(DataType::Date),
-        _ => c(m.date).cast(DataType::String).map(udf_date, |_, f| {
-            Ok(Field::new(f.name().clone(), DataType::Date))
-        }),
-    };
-    let int64 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int64));
-    let nanos = match dtypes(m.amount) {
-        DataType::String => c(m.amount).map(udf_nanos_text, int64),
-        _ => c(m.amount).map(udf_nanos_number, int64),
-    };
-    let str_out = |_: &Schema, f: &[Field]| Ok(Field::new(f[0].name().clone(), DataType::String));
-    let subscription = if m.subscription.is_empty() {
-        lit("")
-    } else {
-        let args: Vec<Expr> = m.subscription[1..].iter().map(|&i| txt(i)).collect();
-        txt(m.subscription[0]).map_many(udf_subscription, &args, str_out)
-    };
-    let rid = opt_txt(m.resource_id);
-    let rg =
-        opt_txt(m.resource_group).map_many(udf_resource_group, std::slice::from_ref(&rid), str_out);
-    let defender = match m.meter_category {
-        Some(cat) if !m.descriptors.is_empty() => {
-            let args: Vec<Expr> = m.descriptors.iter().map(|&i| txt(i)).collect();
-            txt(cat).map_many(udf_defender, &args, |_, f| {
-                Ok(Field::new(f[0].name().clone(), DataType::Boolean))
-            })
+impl Repeats {
+    fn new() -> Repeats {
+        Repeats {
+            last_date: (Vec::new(), None),
+            dates: HashMap::new(),
+            last_category: (b"\x00".to_vec(), false),
         }
-        _ => lit(false),
-    };
-    let tags = match (m.tags, tag_keys) {
-        (Some(i), Some(keys)) => {
-            let keys: Vec<String> = keys.iter().map(|k| k.to_lowercase()).collect();
-            txt(i).map(
-                move |c| udf_keep_tags(c, &keys),
-                |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
-            )
-        }
-        (i, _) => opt_txt(i),
-    };
-    vec![
-        date.alias(cols::CHARGE_DATE),
-        subscription.alias(cols::SUBSCRIPTION),
-        // Keyed as given in the scan (one string per group instead of two); lower-cased on
-        // the far smaller aggregate.
-        rid.alias(cols::RESOURCE_ID),
-        rg.alias(cols::RESOURCE_GROUP),
-        tags.alias(cols::TAGS),
-        txt(m.currency)
-            .str()
-            .strip_chars(lit(NULL))
-            .alias(cols::CURRENCY),
-        defender.alias(cols::IS_DEFENDER),
-        nanos.alias(cols::NANOS),
-    ]
-}
-
-/// Classify rows and aggregate them in the scan. `short_row` flags CSV rows with missing
-/// fields; `excluded` holds record indexes already rejected.
-fn aggregate(
-    lf: LazyFrame,
-    exprs: Vec<Expr>,
-    short_row: Expr,
-    window: (NaiveDate, NaiveDate),
-    excluded: &BTreeSet<u64>,
-) -> PolarsResult<DataFrame> {
-    let mut sel = vec![col(ROW)];
-    sel.extend(exprs);
-    sel.push(short_row.alias("__short"));
-    let mut lf = lf.select(sel);
-    if !excluded.is_empty() {
-        let idx: Vec<IdxSize> = excluded.iter().map(|&i| i as IdxSize).collect();
-        let s = Series::new("excluded".into(), idx);
-        lf = lf.filter(col(ROW).is_in(lit(s).implode(false), false).not());
     }
-    let bad = col(cols::CHARGE_DATE)
-        .is_null()
-        .or(col(cols::NANOS).is_null())
-        .or(col(cols::CURRENCY).str().len_bytes().eq(lit(0u32)))
-        .or(col("__short"));
-    let in_window = col(cols::CHARGE_DATE)
-        .gt_eq(lit(window.0))
-        .and(col(cols::CHARGE_DATE).lt(lit(window.1)));
-    let class = when(bad)
-        .then(lit(BAD))
-        .when(in_window)
-        .then(lit(IN_WINDOW))
-        .otherwise(lit(OUTSIDE));
-    let key = |name: &str| {
-        when(col(CLASS).eq(lit(IN_WINDOW)))
-            .then(col(name))
-            .otherwise(lit(NULL).cast(DataType::Null))
-            .alias(name)
-    };
-    let mut keys = vec![col(CLASS)];
-    keys.extend(cols::KEYS.iter().map(|k| key(k)));
-    lf.with_column(class.alias(CLASS))
-        .group_by(keys)
-        .agg([
-            col(cols::NANOS).sum().alias(cols::NANOS),
-            len().cast(DataType::Int64).alias(cols::ROWS),
-            col(ROW).min().alias(ROW),
-        ])
-        .collect_with_engine(Engine::Streaming)
-        .map(|r| r.unwrap_single())
-}
 
-struct Counts {
-    rows: u64,
-    outside: u64,
-    bad: u64,
-    first_bad_row: Option<u64>,
-}
-
-fn counts(df: &DataFrame) -> Result<Counts> {
-    let class = crate::frame::ints(df, CLASS)?;
-    let rows = crate::frame::ints(df, cols::ROWS)?;
-    let first = crate::frame::ints(df, ROW)?;
-    let mut c = Counts {
-        rows: 0,
-        outside: 0,
-        bad: 0,
-        first_bad_row: None,
-    };
-    for i in 0..df.height() {
-        let n = rows[i].unwrap_or(0) as u64;
-        c.rows += n;
-        match class[i].unwrap_or(0) as i32 {
-            OUTSIDE => c.outside += n,
-            BAD => {
-                c.bad += n;
-                c.first_bad_row = first[i].map(|v| v as u64);
+    fn date(&mut self, cell: &str) -> Option<NaiveDate> {
+        if self.last_date.0 == cell.as_bytes() {
+            return self.last_date.1;
+        }
+        let d = match self.dates.get(cell.as_bytes()) {
+            Some(d) => *d,
+            None => {
+                // Exports hold a few distinct date spellings; bound the cache anyway.
+                if self.dates.len() > 4096 {
+                    self.dates.clear();
+                }
+                let d = parse_charge_date(cell);
+                self.dates.insert(cell.as_bytes().to_vec(), d);
+                d
             }
-            _ => {}
+        };
+        self.last_date.0.clear();
+        self.last_date.0.extend_from_slice(cell.as_bytes());
+        self.last_date.1 = d;
+        d
+    }
+
+    /// Whether a meter category names Defender (the first half of the Containers test).
+    fn defender_category(&mut self, cell: &str) -> bool {
+        if self.last_category.0 != cell.as_bytes() {
+            self.last_category.0.clear();
+            self.last_category.0.extend_from_slice(cell.as_bytes());
+            self.last_category.1 = contains_ignore_case(cell, "defender");
+        }
+        self.last_category.1
+    }
+}
+
+fn not_a(m: &Mapping, i: usize, v: &str, expected: &str) -> String {
+    format!(
+        "column {}: '{}' is not {expected}",
+        m.name(i),
+        v.chars().take(80).collect::<String>()
+    )
+}
+
+const EXPECT_DATE: &str = "a date (MM/dd/yyyy or ISO 8601 UTC)";
+const EXPECT_AMOUNT: &str = "a number with a '.' decimal point";
+const EXPECT_CURRENCY: &str = "a currency code";
+
+/// Check one CSV record and fold it in: Ok(true) in the window, Ok(false) outside it,
+/// Err(reason) when bad.
+fn csv_row(
+    f: &Fields,
+    m: &Mapping,
+    window: (NaiveDate, NaiveDate),
+    repeats: &mut Repeats,
+    agg: &mut Aggregator,
+) -> std::result::Result<bool, String> {
+    let n = m.headers.len();
+    if f.len() != n {
+        return Err(format!(
+            "the row has {} fields but the header has {n}",
+            f.len()
+        ));
+    }
+    let text = |i: usize| {
+        std::str::from_utf8(f.get(i)).map_err(|_| format!("column {}: not valid UTF-8", m.name(i)))
+    };
+    let opt = |i: Option<usize>| i.map(text).transpose().map(Option::unwrap_or_default);
+    let date_cell = text(m.date)?;
+    let day = repeats
+        .date(date_cell)
+        .ok_or_else(|| not_a(m, m.date, date_cell, EXPECT_DATE))?;
+    let amount_cell = text(m.amount)?;
+    let nanos =
+        parse_nanos(amount_cell).ok_or_else(|| not_a(m, m.amount, amount_cell, EXPECT_AMOUNT))?;
+    let currency = text(m.currency)?.trim();
+    if currency.is_empty() {
+        return Err(not_a(m, m.currency, currency, EXPECT_CURRENCY));
+    }
+    let mut subscription = "";
+    for &i in &m.subscription {
+        let v = text(i)?.trim();
+        if !v.is_empty() {
+            subscription = v;
+            break;
         }
     }
-    Ok(c)
-}
-
-fn valid_only(df: DataFrame) -> Result<DataFrame> {
-    let mut out = df
-        .lazy()
-        .filter(col(CLASS).eq(lit(IN_WINDOW)))
-        .select(
-            cols::KEYS
-                .iter()
-                .map(|k| col(*k))
-                .chain([col(cols::NANOS), col(cols::ROWS)])
-                .collect::<Vec<_>>(),
-        )
-        .with_columns([
-            col(cols::RESOURCE_ID).alias(cols::RESOURCE_ID_AS_GIVEN),
-            col(cols::RESOURCE_ID).str().to_lowercase(),
-        ])
-        .collect()
-        .ctx("cost aggregate")?;
-    out.rechunk_mut();
-    Ok(out)
-}
-
-/// Read the header record of a CSV file (None when the file is empty).
-fn csv_header(path: &Path, origin: &str) -> Result<Option<Vec<String>>> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::input(origin, format!("cannot open: {e}")))?;
-    let mut rec = csv::ByteRecord::new();
-    match r.read_byte_record(&mut rec) {
-        Ok(false) => Ok(None),
-        Ok(true) => Ok(Some(
-            rec.iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect(),
-        )),
-        Err(e) => Err(Error::input(origin, format!("header row: {e}"))),
+    let defender = match m.meter_category {
+        Some(c) if repeats.defender_category(text(c)?) => {
+            let mut any = false;
+            for &i in &m.descriptors {
+                any |= contains_ignore_case(text(i)?, "containers");
+            }
+            any
+        }
+        _ => false,
+    };
+    let row = RowRef {
+        day,
+        nanos,
+        currency,
+        subscription,
+        resource_id: opt(m.resource_id)?,
+        resource_group: opt(m.resource_group)?,
+        tags: opt(m.tags)?,
+        defender,
+    };
+    if day < window.0 || day >= window.1 {
+        return Ok(false);
     }
+    agg.add(&row);
+    Ok(true)
 }
 
-fn csv_scan(path: &Path, n_fields: usize, truncate_ragged: bool) -> PolarsResult<LazyFrame> {
-    let schema: Schema = (0..n_fields)
-        .map(|i| Field::new(format!("c{i}").into(), DataType::String))
-        .collect();
-    LazyCsvReader::new(PlRefPath::new(path.to_string_lossy().as_ref()))
-        .with_has_header(true)
-        .with_schema(Some(Arc::new(schema)))
-        .with_missing_is_null(false)
-        .with_truncate_ragged_lines(truncate_ragged)
-        .with_row_index(Some(RowIndex {
-            name: ROW.into(),
-            offset: 0,
-        }))
-        .finish()
-}
-
-/// Scan one local CSV file (already decompressed).
+/// Read one CSV file (gzip when `gzip`) from `reader`, streaming, into `agg`.
 pub fn scan_csv(
-    path: &Path,
+    reader: Box<dyn Read + Send>,
+    gzip: bool,
     origin: &str,
     window: (NaiveDate, NaiveDate),
     collect_rejects: bool,
-    tag_keys: Option<&[String]>,
+    agg: &mut Aggregator,
 ) -> Result<FileScan> {
-    let Some(header) = csv_header(path, origin)? else {
-        return Ok(FileScan {
-            mapping: None,
-            rows: 0,
-            rows_outside_window: 0,
-            rejects: Vec::new(),
-            aggregate: empty_aggregate()?,
-        });
-    };
-    let m = Mapping::from_headers(&header, origin)?;
-    let n = header.len();
-    let name_of = |i: usize| format!("c{i}");
-    let string = |_: usize| DataType::String;
-    // With missing_is_null off, a missing trailing field is null while an empty one is "".
-    let short = col(name_of(n - 1)).is_null();
-    let first = csv_scan(path, n, false).and_then(|lf| {
-        aggregate(
-            lf,
-            normalised(&m, tag_keys, &name_of, &string),
-            short.clone(),
-            window,
-            &BTreeSet::new(),
-        )
-    });
-    let problem = match &first {
-        Ok(df) => {
-            let c = counts(df)?;
-            (c.bad > 0).then(|| format!("{} bad rows", c.bad))
-        }
-        Err(e) => Some(e.to_string()),
-    };
-    let Some(problem) = problem else {
-        let df = first.expect("checked");
-        let c = counts(&df)?;
-        return Ok(FileScan {
-            mapping: Some(m),
-            rows: c.rows,
-            rows_outside_window: c.outside,
-            rejects: Vec::new(),
-            aggregate: valid_only(df)?,
-        });
-    };
-    // Something is wrong: find it exactly.
-    let rejects = diagnose_csv(path, origin, &m, collect_rejects)?;
-    if !collect_rejects {
-        return Err(match rejects.first() {
-            Some(r) => Error::input(
-                format!("{origin}, line {}", r.line),
-                format!("{}; the row: {}", r.reason, r.raw),
-            ),
-            None => Error::input(origin, format!("cannot read the file: {problem}")),
-        });
-    }
-    let excluded: BTreeSet<u64> = rejects.iter().map(|r| r.record).collect();
-    let df = csv_scan(path, n, true)
-        .and_then(|lf| {
-            aggregate(
-                lf,
-                normalised(&m, tag_keys, &name_of, &string),
-                short,
-                window,
-                &excluded,
-            )
-        })
-        .ctx(format!(
-            "{origin}: reading after setting aside rejected rows"
-        ))?;
-    let c = counts(&df)?;
-    if c.bad > 0 {
-        return Err(Error::input(
+    let mut mapping: Option<Mapping> = None;
+    let mut header_error: Option<Error> = None;
+    let mut repeats = Repeats::new();
+    let mut outside = 0u64;
+    let mut rejects: Vec<Reject> = Vec::new();
+    let records = csv_stream::for_each_record(
+        csv_stream::blocks(reader, gzip),
+        |index, f| {
+            let Some(m) = &mapping else {
+                let header: Vec<String> = (0..f.len())
+                    .map(|i| String::from_utf8_lossy(f.get(i)).into_owned())
+                    .collect();
+                match Mapping::from_headers(&header, origin) {
+                    Ok(m) => mapping = Some(m),
+                    Err(e) => {
+                        header_error = Some(e);
+                        return Next::Stop;
+                    }
+                }
+                return Next::Continue;
+            };
+            debug_assert!(index > 0);
+            match csv_row(f, m, window, &mut repeats, agg) {
+                Ok(true) => Next::Continue,
+                Ok(false) => {
+                    outside += 1;
+                    Next::Continue
+                }
+                Err(reason) => Next::Bad(reason),
+            }
+        },
+        |index, raw, reason| {
+            rejects.push(Reject {
+                file: origin.to_string(),
+                line: raw.line,
+                record: index - 1,
+                reason,
+                raw: raw.text,
+            });
+            collect_rejects
+        },
+    );
+    let records = records.map_err(|e| match e {
+        ReadFailure::Gzip(e) => Error::input(
             origin,
-            format!(
-                "{} rows are unreadable but could not be located (first at data row {})",
-                c.bad,
-                c.first_bad_row.map(|r| r + 1).unwrap_or(0)
-            ),
+            format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
+        ),
+        ReadFailure::Io(e) => Error::input(origin, format!("read failed: {e}")),
+    })?;
+    if let Some(e) = header_error {
+        return Err(e);
+    }
+    if !collect_rejects && let Some(r) = rejects.first() {
+        return Err(Error::input(
+            format!("{origin}, line {}", r.line),
+            format!("{}; the row: {}", r.reason, r.raw),
         ));
     }
     Ok(FileScan {
-        mapping: Some(m),
-        rows: c.rows + rejects.len() as u64,
-        rows_outside_window: c.outside,
+        mapping,
+        rows: records.saturating_sub(1),
+        rows_outside_window: outside,
         rejects,
-        aggregate: valid_only(df)?,
     })
 }
 
-/// Walk a CSV file record by record and report every bad row (only the first unless
-/// `all`): wrong field count, invalid UTF-8, unparseable date or amount, empty currency.
-fn diagnose_csv(path: &Path, origin: &str, m: &Mapping, all: bool) -> Result<Vec<Reject>> {
-    let open_err = |e: &dyn std::fmt::Display| Error::input(origin, format!("cannot open: {e}"));
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| open_err(&e))?;
-    let mut raw_file = std::fs::File::open(path).map_err(|e| open_err(&e))?;
-    let n = m.headers.len();
-    let mut out = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut record = 0u64;
-    loop {
-        let start = r.position().clone();
-        match r.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                return Err(Error::input(
-                    format!("{origin}, line {}", start.line()),
-                    format!("not valid CSV: {e}"),
-                ));
+/// Batches of a lazy frame, collected by polars' streaming engine on another thread.
+fn streaming_batches(
+    lf: LazyFrame,
+) -> PolarsResult<std::sync::mpsc::Receiver<PolarsResult<DataFrame>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(2);
+    let batches = tx.clone();
+    let sink = lf.sink_batches(
+        PlanCallback::new(move |df: DataFrame| Ok(batches.send(Ok(df)).is_err())),
+        true,
+        None,
+    )?;
+    std::thread::Builder::new()
+        .name("cost-export-parquet".into())
+        .spawn(move || {
+            if let Err(e) = sink.collect_with_engine(Engine::Streaming) {
+                let _ = tx.send(Err(e));
             }
-        }
-        let reason = row_problem(&rec, m, n);
-        if let Some(reason) = reason {
-            let end = r.position().byte();
-            let pos = rec.position().unwrap_or(&start);
-            // With CRLF line ends a record's start position can sit on the previous
-            // record's '\n': skip it, and count it as a line.
-            let raw = raw_text(&mut raw_file, pos.byte(), end);
-            let skipped = raw.len() - raw.trim_start_matches(['\r', '\n']).len();
-            let newlines = raw[..skipped].matches('\n').count() as u64;
-            out.push(Reject {
-                file: origin.to_string(),
-                line: pos.line() + newlines,
-                record,
-                reason,
-                raw: raw[skipped..].to_string(),
-            });
-            if !all {
-                break;
-            }
-        }
-        record += 1;
-    }
-    Ok(out)
+        })
+        .expect("spawning a thread");
+    Ok(rx)
 }
 
-fn row_problem(rec: &csv::ByteRecord, m: &Mapping, n: usize) -> Option<String> {
-    if rec.len() != n {
-        return Some(format!(
-            "the row has {} fields but the header has {n}",
-            rec.len()
-        ));
-    }
-    let cell = |i: usize| std::str::from_utf8(&rec[i]);
-    for (i, what) in [
-        (m.date, "date"),
-        (m.amount, "amount"),
-        (m.currency, "currency"),
-    ] {
-        let Ok(v) = cell(i) else {
-            return Some(format!("column {}: not valid UTF-8", m.name(i)));
-        };
-        let ok = match what {
-            "date" => parse_charge_date(v).is_some(),
-            "amount" => parse_nanos(v).is_some(),
-            _ => !v.trim().is_empty(),
-        };
-        if !ok {
-            let expected = match what {
-                "date" => "a date (MM/dd/yyyy or ISO 8601 UTC)",
-                "amount" => "a number with a '.' decimal point",
-                _ => "a currency code",
-            };
-            return Some(format!(
-                "column {}: '{}' is not {expected}",
-                m.name(i),
-                v.chars().take(80).collect::<String>()
-            ));
-        }
-    }
-    None
-}
+const ROW: &str = "__row";
 
-fn raw_text(f: &mut std::fs::File, begin: u64, end: u64) -> String {
-    let len = end.saturating_sub(begin).min(4096) as usize;
-    let mut buf = vec![0u8; len];
-    if f.seek(SeekFrom::Start(begin)).is_err() || f.read_exact(&mut buf).is_err() {
-        return String::new();
-    }
-    String::from_utf8_lossy(&buf)
-        .trim_end_matches(['\r', '\n'])
-        .to_string()
-}
-
-/// Scan one local Parquet file.
+/// Read one local Parquet file into `agg`: a polars lazy scan of the columns the mapping
+/// needs, streamed in batches. Typed dates and amounts are taken as typed; text ones are
+/// parsed like CSV cells.
 pub fn scan_parquet(
     path: &Path,
     origin: &str,
     window: (NaiveDate, NaiveDate),
     collect_rejects: bool,
-    tag_keys: Option<&[String]>,
+    agg: &mut Aggregator,
 ) -> Result<FileScan> {
-    let open = || {
-        LazyFrame::scan_parquet(
-            PlRefPath::new(path.to_string_lossy().as_ref()),
-            ScanArgsParquet {
-                row_index: Some(RowIndex {
-                    name: ROW.into(),
-                    offset: 0,
-                }),
-                ..Default::default()
-            },
-        )
-    };
-    let schema = open()
-        .and_then(|mut lf| lf.collect_schema())
+    let lf = LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        ScanArgsParquet {
+            row_index: Some(RowIndex {
+                name: ROW.into(),
+                offset: 0,
+            }),
+            ..Default::default()
+        },
+    )
+    .ctx(format!("{origin}: opening"))?;
+    let schema = lf
+        .clone()
+        .collect_schema()
         .ctx(format!("{origin}: reading the Parquet schema"))?;
     let names: Vec<String> = schema
         .iter_names()
@@ -693,152 +382,176 @@ pub fn scan_parquet(
         .map(|n| n.to_string())
         .collect();
     let m = Mapping::from_headers(&names, origin)?;
-    let dtype_names = names.clone();
-    let dtypes = move |i: usize| {
+    let dtype = |i: usize| {
         schema
-            .get(dtype_names[i].as_str())
+            .get(names[i].as_str())
             .cloned()
             .unwrap_or(DataType::String)
     };
-    let name_of = |i: usize| names[i].clone();
-    let run = |excluded: &BTreeSet<u64>| {
-        open()
-            .and_then(|lf| {
-                aggregate(
-                    lf,
-                    normalised(&m, tag_keys, &name_of, &dtypes),
-                    lit(false),
-                    window,
-                    excluded,
-                )
-            })
-            .ctx(format!("{origin}: reading"))
+    let typed_date = matches!(dtype(m.date), DataType::Date | DataType::Datetime(_, _));
+    let typed_amount = dtype(m.amount).is_primitive_numeric();
+    // Column k of a batch: ROW, date, amount, then the text columns in `texts` order.
+    let mut texts: Vec<usize> = vec![m.currency];
+    texts.extend(&m.subscription);
+    let slot = |texts: &mut Vec<usize>, i: Option<usize>| {
+        i.map(|i| {
+            texts.push(i);
+            texts.len() - 1
+        })
     };
-    let df = run(&BTreeSet::new())?;
-    let c = counts(&df)?;
-    if c.bad == 0 {
-        return Ok(FileScan {
-            mapping: Some(m),
-            rows: c.rows,
-            rows_outside_window: c.outside,
-            rejects: Vec::new(),
-            aggregate: valid_only(df)?,
-        });
+    let rid = slot(&mut texts, m.resource_id);
+    let rg = slot(&mut texts, m.resource_group);
+    let tags = slot(&mut texts, m.tags);
+    let category = slot(&mut texts, m.meter_category);
+    let first_descriptor = texts.len();
+    texts.extend(&m.descriptors);
+    let c = |i: usize| col(names[i].as_str());
+    let mut select = vec![col(ROW)];
+    select.push(if typed_date {
+        c(m.date).cast(DataType::Date).alias("__date")
+    } else {
+        c(m.date).cast(DataType::String).alias("__date")
+    });
+    select.push(if typed_amount {
+        c(m.amount).cast(DataType::Float64).alias("__amount")
+    } else {
+        c(m.amount).cast(DataType::String).alias("__amount")
+    });
+    for (k, &i) in texts.iter().enumerate() {
+        select.push(c(i).cast(DataType::String).alias(format!("__t{k}")));
     }
-    // Locate the bad rows: recompute the checks on them with their raw values.
-    let bad = open()
-        .and_then(|lf| {
-            let mut sel = vec![col(ROW)];
-            sel.extend(normalised(&m, tag_keys, &name_of, &dtypes));
-            let raw: Vec<Expr> = [m.date, m.amount, m.currency]
-                .iter()
-                .map(|&i| {
-                    col(name_of(i))
-                        .cast(DataType::String)
-                        .alias(format!("raw{i}"))
-                })
-                .collect();
-            sel.extend(raw);
-            lf.select(sel)
-                .filter(
-                    col(cols::CHARGE_DATE)
-                        .is_null()
-                        .or(col(cols::NANOS).is_null())
-                        .or(col(cols::CURRENCY).str().len_bytes().eq(lit(0u32))),
-                )
-                .collect_with_engine(Engine::Streaming)
-                .map(|r| r.unwrap_single())
-        })
-        .ctx(format!("{origin}: locating bad rows"))?;
-    let rows = crate::frame::ints(&bad, ROW)?;
-    // Every column read once, not once per bad row.
-    let raw_cols: Vec<(usize, Vec<Option<String>>)> = [m.date, m.amount, m.currency]
-        .iter()
-        .map(|&i| {
-            (
-                i,
-                crate::frame::strs(&bad, &format!("raw{i}")).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let parsed_dates = crate::frame::dates(&bad, cols::CHARGE_DATE).unwrap_or_default();
-    let parsed_nanos = crate::frame::ints(&bad, cols::NANOS).unwrap_or_default();
+    let batches = streaming_batches(lf.select(select)).ctx(format!("{origin}: reading"))?;
+
+    let mut repeats = Repeats::new();
+    let (mut rows, mut outside) = (0u64, 0u64);
     let mut rejects = Vec::new();
-    for (k, row) in rows.iter().enumerate() {
-        let row = row.unwrap_or(0) as u64;
-        let raw: Vec<(usize, Option<String>)> = raw_cols
-            .iter()
-            .map(|(i, v)| (*i, v.get(k).cloned().flatten()))
-            .collect();
-        let reason = raw
-            .iter()
-            .map(|(i, v)| {
-                let v = v.as_deref().unwrap_or("");
-                let what = if *i == m.date {
-                    ("a date", parsed_dates.get(k).copied().flatten().is_some())
-                } else if *i == m.amount {
-                    (
-                        "a finite number",
-                        parsed_nanos.get(k).copied().flatten().is_some(),
-                    )
+    for batch in batches {
+        let df = batch.ctx(format!("{origin}: reading"))?;
+        let row_no = df.column(ROW).ctx(origin)?.cast(&IDX_DTYPE).ctx(origin)?;
+        let row_no = row_no.idx().ctx(origin)?;
+        let date = df.column("__date").ctx(origin)?;
+        let amount = df.column("__amount").ctx(origin)?;
+        let text_cols: Vec<&StringChunked> = (0..texts.len())
+            .map(|k| df.column(&format!("__t{k}")).and_then(|c| c.str()))
+            .collect::<PolarsResult<_>>()
+            .ctx(origin)?;
+        let date_days = if typed_date {
+            Some(date.date().ctx(origin)?.physical().clone())
+        } else {
+            None
+        };
+        let date_text = if typed_date {
+            None
+        } else {
+            Some(date.str().ctx(origin)?)
+        };
+        let amount_f = if typed_amount {
+            Some(amount.f64().ctx(origin)?)
+        } else {
+            None
+        };
+        let amount_text = if typed_amount {
+            None
+        } else {
+            Some(amount.str().ctx(origin)?)
+        };
+        for i in 0..df.height() {
+            rows += 1;
+            let t = |k: usize| text_cols[k].get(i).unwrap_or_default();
+            let day = match (&date_days, &date_text) {
+                (Some(d), _) => d.get(i).map(|v| EPOCH + chrono::Duration::days(v as i64)),
+                (_, Some(s)) => s.get(i).and_then(|v| repeats.date(v)),
+                _ => None,
+            };
+            let nanos = match (&amount_f, &amount_text) {
+                (Some(a), _) => a.get(i).filter(|v| v.is_finite()).and_then(nanos_of),
+                (_, Some(s)) => s.get(i).and_then(parse_nanos),
+                _ => None,
+            };
+            let currency = t(0).trim();
+            let problem = if day.is_none() {
+                Some((m.date, EXPECT_DATE))
+            } else if nanos.is_none() {
+                Some((m.amount, EXPECT_AMOUNT))
+            } else if currency.is_empty() {
+                Some((m.currency, EXPECT_CURRENCY))
+            } else {
+                None
+            };
+            if let Some((column, expected)) = problem {
+                let raw = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+                let date_raw = raw(date
+                    .get(i)
+                    .ok()
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.str_value().to_string()));
+                let amount_raw = raw(amount
+                    .get(i)
+                    .ok()
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.str_value().to_string()));
+                let value = if column == m.date {
+                    date_raw.clone()
+                } else if column == m.amount {
+                    amount_raw.clone()
                 } else {
-                    ("a currency code", !v.trim().is_empty())
+                    currency.to_string()
                 };
-                (
-                    format!("column {}: '{v}' is not {}", m.name(*i), what.0),
-                    what.1,
-                )
-            })
-            .find(|(_, ok)| !ok)
-            .map(|(r, _)| r)
-            .unwrap_or_else(|| "unreadable row".to_string());
-        rejects.push(Reject {
-            file: origin.to_string(),
-            line: row + 1,
-            record: row,
-            reason,
-            raw: raw
-                .iter()
-                .map(|(i, v)| format!("{}={}", m.name(*i), v.as_deref().unwrap_or("null")))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-        if !collect_rejects {
-            let r = &rejects[0];
-            return Err(Error::input(
-                format!("{origin}, row {}", r.line),
-                format!("{}; the row: {}", r.reason, r.raw),
-            ));
+                let line = row_no.get(i).unwrap_or(0) as u64;
+                rejects.push(Reject {
+                    file: origin.to_string(),
+                    line: line + 1,
+                    record: line,
+                    reason: format!("column {}: '{value}' is not {expected}", m.name(column)),
+                    raw: format!(
+                        "{}={date_raw}, {}={amount_raw}, {}={currency}",
+                        m.name(m.date),
+                        m.name(m.amount),
+                        m.name(m.currency)
+                    ),
+                });
+                if !collect_rejects {
+                    let r = &rejects[0];
+                    return Err(Error::input(
+                        format!("{origin}, row {}", r.line),
+                        format!("{}; the row: {}", r.reason, r.raw),
+                    ));
+                }
+                continue;
+            }
+            let (day, nanos) = (day.expect("checked"), nanos.expect("checked"));
+            if day < window.0 || day >= window.1 {
+                outside += 1;
+                continue;
+            }
+            let subscription = (1..=m.subscription.len())
+                .map(|k| t(k).trim())
+                .find(|v| !v.is_empty())
+                .unwrap_or_default();
+            let defender = category.is_some_and(|k| repeats.defender_category(t(k)))
+                && (first_descriptor..texts.len())
+                    .any(|k| contains_ignore_case(t(k), "containers"));
+            agg.add(&RowRef {
+                day,
+                nanos,
+                currency,
+                subscription,
+                resource_id: rid.map(t).unwrap_or_default(),
+                resource_group: rg.map(t).unwrap_or_default(),
+                tags: tags.map(t).unwrap_or_default(),
+                defender,
+            });
         }
     }
-    let excluded: BTreeSet<u64> = rejects.iter().map(|r| r.record).collect();
-    let df = run(&excluded)?;
-    let c = counts(&df)?;
     Ok(FileScan {
         mapping: Some(m),
-        rows: c.rows + rejects.len() as u64,
-        rows_outside_window: c.outside,
+        rows,
+        rows_outside_window: outside,
         rejects,
-        aggregate: valid_only(df)?,
     })
 }
 
-/// An aggregate with no rows, in the aggregate's schema.
-pub fn empty_aggregate() -> Result<DataFrame> {
-    let s = |n: &str, dt: DataType| Column::new_empty(n.into(), &dt);
-    crate::frame::frame(vec![
-        s(cols::CHARGE_DATE, DataType::Date),
-        s(cols::SUBSCRIPTION, DataType::String),
-        s(cols::RESOURCE_ID, DataType::String),
-        s(cols::RESOURCE_GROUP, DataType::String),
-        s(cols::TAGS, DataType::String),
-        s(cols::CURRENCY, DataType::String),
-        s(cols::IS_DEFENDER, DataType::Boolean),
-        s(cols::NANOS, DataType::Int64),
-        s(cols::ROWS, DataType::Int64),
-        s(cols::RESOURCE_ID_AS_GIVEN, DataType::String),
-    ])
-}
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
 
 #[cfg(test)]
 mod tests {
