@@ -16,6 +16,10 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+// The same allocator as the defender-ledger binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod frame;
+pub mod hashing;
 pub mod history;
 pub mod kpi;
 pub mod logging;

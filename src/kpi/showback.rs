@@ -8,6 +8,7 @@
 use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
 use crate::error::{Error, Result};
 use crate::frame::{self, bools, dates, ints, strs};
+use crate::hashing::{FastMap, FastSet, fast_map, fast_set};
 use crate::kpi::owners::{UNALLOCATED, owner_in, parse_tags};
 use crate::kpi::resource_days as rd;
 use crate::kpi::{DefenderAllocation, Parameters, ShowbackKpis};
@@ -125,7 +126,7 @@ fn units(nanos: i128) -> f64 {
 
 /// Protected vCores per owner for each (snapshot date, subscription), and the snapshot days.
 struct VcoreIndex {
-    by_day_sub: HashMap<(NaiveDate, String), BTreeMap<String, i64>>,
+    by_day_sub: HashMap<NaiveDate, HashMap<String, BTreeMap<String, i64>>>,
     snapshot_days: BTreeSet<NaiveDate>,
 }
 
@@ -149,7 +150,9 @@ fn vcore_index(resources: &DataFrame) -> Result<VcoreIndex> {
             let s = sub[i].clone().unwrap_or_default().to_lowercase();
             let o = owner[i].clone().unwrap_or_else(|| UNALLOCATED.to_string());
             *idx.by_day_sub
-                .entry((day, s))
+                .entry(day)
+                .or_default()
+                .entry(s)
                 .or_default()
                 .entry(o)
                 .or_default() += v;
@@ -158,18 +161,63 @@ fn vcore_index(resources: &DataFrame) -> Result<VcoreIndex> {
     Ok(idx)
 }
 
-#[derive(Default)]
 struct OwnerTotals {
     nanos: i128,
     defender: i128,
-    resources: BTreeSet<String>,
+    /// Distinct resources (by `same_resource` index) with a non-empty id.
+    resources: FastSet<u32>,
+}
+
+impl Default for OwnerTotals {
+    fn default() -> Self {
+        OwnerTotals {
+            nanos: 0,
+            defender: 0,
+            resources: fast_set(),
+        }
+    }
 }
 
 #[derive(Default)]
-struct ResourceTotals {
-    given: String,
+struct ResourceTotals<'a> {
+    given: &'a str,
     nanos: i128,
     rows: i64,
+}
+
+/// For each resource of the (sorted) cost resources, the index of the first one with the same
+/// subscription, id and group: entries that differ only in tags are one showback resource.
+fn same_resource(resources: &[crate::collect::cost_exports::Resource]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(resources.len());
+    for (i, r) in resources.iter().enumerate() {
+        let first = match i.checked_sub(1).map(|p| &resources[p]) {
+            Some(p) if p.subscription == r.subscription && p.id == r.id && p.group == r.group => {
+                out[i - 1]
+            }
+            _ => i as u32,
+        };
+        out.push(first);
+    }
+    out
+}
+
+/// Owner names, interned (keys of the accumulation maps stay small and cheap to hash).
+#[derive(Default)]
+struct OwnerNames {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl OwnerNames {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        self.names.push(name.to_string());
+        let i = (self.names.len() - 1) as u32;
+        self.ids.insert(name.to_string(), i);
+        i
+    }
 }
 
 /// Compute showback for `period` from the loaded cost data.
@@ -190,19 +238,22 @@ pub fn compute(
         .iter()
         .map(|(s, t)| (s.to_lowercase(), owner_in(&parse_tags(t.as_deref()), keys)))
         .collect();
-    let mut tag_cache: HashMap<String, Option<String>> = HashMap::new();
+    let mut tag_cache: FastMap<&str, Option<String>> = fast_map();
+    let same = same_resource(&r.resources);
+    let mut names = OwnerNames::default();
+    let unallocated = names.id(UNALLOCATED);
 
-    let mut export_total: BTreeMap<String, i128> = BTreeMap::new();
-    let mut defender_total: BTreeMap<String, i128> = BTreeMap::new();
+    let n_currencies = r.currencies.len();
+    let mut export_nanos: Vec<Option<i128>> = vec![None; n_currencies];
+    let mut defender_nanos: Vec<Option<i128>> = vec![None; n_currencies];
     let mut rows_in_period = 0i64;
-    let mut owners: BTreeMap<(String, String), OwnerTotals> = BTreeMap::new();
-    // (currency, subscription, resource id lower, resource group, owner, source)
-    let mut by_res: BTreeMap<
-        (String, String, String, String, String, &'static str),
-        ResourceTotals,
-    > = BTreeMap::new();
+    // (currency, owner) and (currency, resource, owner, source), by index; sorted at the end.
+    let mut owner_acc: FastMap<(u16, u32), OwnerTotals> = fast_map();
+    let mut res_acc: FastMap<ResIds, ResourceTotals> = fast_map();
     // (date, subscription, currency, owner) -> (owner vCores, subscription vCores, nanos, basis)
-    let mut def_alloc: BTreeMap<AllocKey, AllocValue> = BTreeMap::new();
+    // Defender cells come sorted by date, then subscription (resources sort by subscription
+    // first), so each (date, subscription) is summed at the end of this list, in order.
+    let mut def_rows: Vec<DefenderRow> = Vec::new();
     let mut no_snapshot_days: BTreeSet<NaiveDate> = BTreeSet::new();
 
     // The period's cells: non-Defender cost by month, Defender cost by day (the split is
@@ -221,43 +272,31 @@ pub fn compute(
     for (cell, is_defender) in cells {
         let d = cell.date;
         let resource = r.resource(cell);
+        let key = same[cell.key as usize];
         let m = cell.nanos as i128;
-        let c = r.currency(cell).to_string();
-        let s = resource.subscription.clone();
-        let res = resource.id.clone();
-        let group = resource.group.clone();
+        let cur = cell.currency;
+        let s = resource.subscription.as_str();
         rows_in_period += cell.rows;
-        *export_total.entry(c.clone()).or_default() += m;
+        *export_nanos[cur as usize].get_or_insert(0) += m;
 
-        let mut credit = |owner: String, source: &'static str, amount: i128, defender: bool| {
-            let o = owners.entry((c.clone(), owner.clone())).or_default();
+        let mut credit = |owner: u32, source: &'static str, amount: i128, defender: bool| {
+            let o = owner_acc.entry((cur, owner)).or_default();
             o.nanos += amount;
             if defender {
                 o.defender += amount;
-            } else if !res.is_empty() {
-                o.resources.insert(res.clone());
+            } else if !resource.id.is_empty() {
+                o.resources.insert(key);
             }
-            let e = by_res
-                .entry((
-                    c.clone(),
-                    s.clone(),
-                    res.clone(),
-                    group.clone(),
-                    owner,
-                    source,
-                ))
-                .or_default();
+            let e = res_acc.entry((cur, key, owner, source)).or_default();
             e.nanos += amount;
             e.rows += cell.rows;
-            if e.given.is_empty() {
-                e.given = resource.id_as_given.clone();
-            }
+            e.given = &r.resources[key as usize].id_as_given;
         };
 
         if is_defender {
-            *defender_total.entry(c.clone()).or_default() += m;
+            *defender_nanos[cur as usize].get_or_insert(0) += m;
             let weights = (!s.is_empty())
-                .then(|| vcores.by_day_sub.get(&(d, s.clone())))
+                .then(|| vcores.by_day_sub.get(&d).and_then(|subs| subs.get(s)))
                 .flatten();
             let basis = if s.is_empty() {
                 BASIS_NO_SUBSCRIPTION
@@ -272,46 +311,121 @@ pub fn compute(
             match weights {
                 Some(w) if basis == BASIS_VCORES => {
                     let total_v: i64 = w.values().sum();
-                    let (names, ws): (Vec<&String>, Vec<i64>) = w.iter().unzip();
+                    let (owners_here, ws): (Vec<&String>, Vec<i64>) = w.iter().unzip();
                     for (k, share) in split_exact(m, &ws).into_iter().enumerate() {
-                        credit(names[k].clone(), SOURCE_DEFENDER_SPLIT, share, true);
-                        let e = def_alloc
-                            .entry((d, s.clone(), c.clone(), names[k].clone()))
-                            .or_insert((ws[k], total_v, 0, BASIS_VCORES));
+                        let owner = names.id(owners_here[k]);
+                        credit(owner, SOURCE_DEFENDER_SPLIT, share, true);
+                        let e = defender_row(&mut def_rows, (d, s, cur, owner), || {
+                            (ws[k], total_v, 0, BASIS_VCORES)
+                        });
                         e.2 += share;
                     }
                 }
                 _ => {
-                    credit(UNALLOCATED.to_string(), SOURCE_DEFENDER_UNSPLIT, m, true);
-                    let e = def_alloc
-                        .entry((d, s.clone(), c.clone(), UNALLOCATED.to_string()))
-                        .or_insert((0, 0, 0, basis));
+                    credit(unallocated, SOURCE_DEFENDER_UNSPLIT, m, true);
+                    let e =
+                        defender_row(&mut def_rows, (d, s, cur, unallocated), || (0, 0, 0, basis));
                     e.2 += m;
                 }
             }
             continue;
         }
 
-        let t = &resource.tags;
+        let t = resource.tags.as_str();
         let from_resource = if s.is_empty() {
             None
         } else {
             tag_cache
-                .entry(t.clone())
+                .entry(t)
                 .or_insert_with(|| owner_in(&parse_tags(Some(t)), keys))
-                .clone()
+                .as_deref()
         };
         let (owner, source) = if s.is_empty() {
-            (UNALLOCATED.to_string(), SOURCE_UNALLOCATED)
+            (unallocated, SOURCE_UNALLOCATED)
         } else if let Some(o) = from_resource {
-            (o, SOURCE_RESOURCE_TAG)
-        } else if let Some(Some(o)) = sub_owner.get(&s) {
-            (o.clone(), SOURCE_SUBSCRIPTION_TAG)
+            (names.id(o), SOURCE_RESOURCE_TAG)
+        } else if let Some(Some(o)) = sub_owner.get(s) {
+            (names.id(o), SOURCE_SUBSCRIPTION_TAG)
         } else {
-            (UNALLOCATED.to_string(), SOURCE_UNALLOCATED)
+            (unallocated, SOURCE_UNALLOCATED)
         };
         credit(owner, source, m, false);
     }
+
+    // Back to names, in the published order (a currency is listed when it has cells, even
+    // if they net to zero).
+    let by_currency_name = |v: &[Option<i128>]| -> BTreeMap<String, i128> {
+        v.iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.map(|m| (r.currencies[i].clone(), m)))
+            .collect()
+    };
+    let export_total = by_currency_name(&export_nanos);
+    let defender_total = by_currency_name(&defender_nanos);
+    // Within each (date, subscription): by currency, then owner name.
+    let mut start = 0;
+    while start < def_rows.len() {
+        let (d, s) = (def_rows[start].0.0, def_rows[start].0.1);
+        let end = start
+            + def_rows[start..]
+                .iter()
+                .take_while(|e| e.0.0 == d && e.0.1 == s)
+                .count();
+        def_rows[start..end].sort_by(|a, b| {
+            (a.0.2.cmp(&b.0.2))
+                .then_with(|| names.names[a.0.3 as usize].cmp(&names.names[b.0.3 as usize]))
+        });
+        start = end;
+    }
+    let def_alloc: Vec<(AllocKey, AllocValue)> = def_rows
+        .into_iter()
+        .map(|((d, s, c, o), v)| {
+            let key = (
+                d,
+                s,
+                r.currencies[c as usize].as_str(),
+                names.names[o as usize].as_str(),
+            );
+            (key, v)
+        })
+        .collect();
+    let owners: BTreeMap<(String, String), OwnerTotals> = owner_acc
+        .into_iter()
+        .map(|((c, o), t)| {
+            (
+                (
+                    r.currencies[c as usize].clone(),
+                    names.names[o as usize].clone(),
+                ),
+                t,
+            )
+        })
+        .collect();
+    let mut res_rows: Vec<(ResIds, ResourceTotals)> = res_acc.into_iter().collect();
+    res_rows.sort_by(|a, b| {
+        let (x, y) = (&a.0, &b.0);
+        (x.0, x.1)
+            .cmp(&(y.0, y.1))
+            .then_with(|| names.names[x.2 as usize].cmp(&names.names[y.2 as usize]))
+            .then(x.3.cmp(y.3))
+    });
+    let by_res: Vec<(ResKey, ResourceTotals)> = res_rows
+        .into_iter()
+        .map(|((c, k, o, source), t)| {
+            let res = &r.resources[k as usize];
+            (
+                (
+                    r.currencies[c as usize].as_str(),
+                    res.subscription.as_str(),
+                    res.id.as_str(),
+                    res.group.as_str(),
+                    names.names[o as usize].as_str(),
+                    source,
+                ),
+                t,
+            )
+        })
+        .collect();
 
     // Invariant on the integers: every nano-unit of the period went to exactly one owner.
     let mut shown: BTreeMap<String, i128> = BTreeMap::new();
@@ -345,9 +459,9 @@ pub fn compute(
             .or_default()
             .insert(o.clone(), units(t.nanos));
     }
-    let mut alloc: BTreeMap<(String, String, String), i128> = BTreeMap::new();
+    let mut alloc: BTreeMap<(&str, &str, &str), i128> = BTreeMap::new();
     for ((_, s, c, o), (_, _, m, _)) in &def_alloc {
-        *alloc.entry((s.clone(), c.clone(), o.clone())).or_default() += m;
+        *alloc.entry((s, c, o)).or_default() += m;
     }
     let kpis = ShowbackKpis {
         source_exports: cost.exports.clone(),
@@ -358,9 +472,9 @@ pub fn compute(
         defender_allocation: alloc
             .into_iter()
             .map(|((s, c, o), m)| DefenderAllocation {
-                subscriptionId: s,
-                currency: c,
-                owner: o,
+                subscriptionId: s.to_string(),
+                currency: c.to_string(),
+                owner: o.to_string(),
                 amount: units(m),
             })
             .collect(),
@@ -443,26 +557,30 @@ fn owner_frame(
     ])
 }
 
-type ResKey = (String, String, String, String, String, &'static str);
+/// (currency index, `same_resource` index, owner id, source) while summing.
+type ResIds = (u16, u32, u32, &'static str);
 
-fn resource_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame> {
-    let rows: Vec<(&ResKey, &ResourceTotals)> = by_res.iter().collect();
+/// (currency, subscription, resource id lower, resource group, owner, source)
+type ResKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'static str);
+
+fn resource_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
+    let rows: Vec<(&ResKey, &ResourceTotals)> = by_res.iter().map(|(k, t)| (k, t)).collect();
     frame::frame(vec![
         Column::new(
             "resource_id".into(),
-            rows.iter().map(|r| r.1.given.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.1.given).collect::<Vec<_>>(),
         ),
         Column::new(
             "subscription_id".into(),
-            rows.iter().map(|r| r.0.1.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
         ),
         Column::new(
             "resource_group".into(),
-            rows.iter().map(|r| r.0.3.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
         ),
         Column::new(
             "owner".into(),
-            rows.iter().map(|r| r.0.4.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.4).collect::<Vec<_>>(),
         ),
         Column::new(
             "owner_source".into(),
@@ -470,7 +588,7 @@ fn resource_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
         ),
         Column::new(
             "currency".into(),
-            rows.iter().map(|r| r.0.0.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.0).collect::<Vec<_>>(),
         ),
         Column::new(
             "amount".into(),
@@ -479,27 +597,28 @@ fn resource_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
     ])
 }
 
-fn untagged_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame> {
+fn untagged_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
     let rows: Vec<(&ResKey, &ResourceTotals)> = by_res
         .iter()
+        .map(|(k, t)| (k, t))
         .filter(|(k, _)| k.5 == SOURCE_UNALLOCATED && !k.2.is_empty())
         .collect();
     frame::frame(vec![
         Column::new(
             "resource_id".into(),
-            rows.iter().map(|r| r.1.given.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.1.given).collect::<Vec<_>>(),
         ),
         Column::new(
             "subscription_id".into(),
-            rows.iter().map(|r| r.0.1.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
         ),
         Column::new(
             "resource_group".into(),
-            rows.iter().map(|r| r.0.3.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
         ),
         Column::new(
             "currency".into(),
-            rows.iter().map(|r| r.0.0.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.0).collect::<Vec<_>>(),
         ),
         Column::new(
             "amount".into(),
@@ -512,13 +631,37 @@ fn untagged_frame(by_res: &BTreeMap<ResKey, ResourceTotals>) -> Result<DataFrame
     ])
 }
 
+/// (charge date, subscription, currency index, owner id) and its allocation.
+type DefenderRow<'a> = ((NaiveDate, &'a str, u16, u32), AllocValue);
+
+/// The row of `key` in the current (date, subscription) run at the end of `rows`.
+fn defender_row<'r, 'a>(
+    rows: &'r mut Vec<DefenderRow<'a>>,
+    key: (NaiveDate, &'a str, u16, u32),
+    new: impl FnOnce() -> AllocValue,
+) -> &'r mut AllocValue {
+    let run = rows
+        .iter()
+        .rev()
+        .take_while(|e| e.0.0 == key.0 && e.0.1 == key.1)
+        .count();
+    let from = rows.len() - run;
+    match rows[from..].iter().position(|e| e.0 == key) {
+        Some(i) => &mut rows[from + i].1,
+        None => {
+            rows.push((key, new()));
+            &mut rows.last_mut().expect("pushed").1
+        }
+    }
+}
+
 /// (charge date, subscription, currency, owner)
-type AllocKey = (NaiveDate, String, String, String);
+type AllocKey<'a> = (NaiveDate, &'a str, &'a str, &'a str);
 /// (owner's protected vCores, subscription's protected vCores, nano-units, basis)
 type AllocValue = (i64, i64, i128, &'static str);
 
-fn defender_frame(alloc: &BTreeMap<AllocKey, AllocValue>) -> Result<DataFrame> {
-    let rows: Vec<(&AllocKey, &AllocValue)> = alloc.iter().collect();
+fn defender_frame(alloc: &[(AllocKey, AllocValue)]) -> Result<DataFrame> {
+    let rows: Vec<(&AllocKey, &AllocValue)> = alloc.iter().map(|(k, v)| (k, v)).collect();
     frame::frame(vec![
         frame::date_column(
             "charge_date",
@@ -526,15 +669,15 @@ fn defender_frame(alloc: &BTreeMap<AllocKey, AllocValue>) -> Result<DataFrame> {
         ),
         Column::new(
             "subscription_id".into(),
-            rows.iter().map(|r| r.0.1.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
         ),
         Column::new(
             "currency".into(),
-            rows.iter().map(|r| r.0.2.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.2).collect::<Vec<_>>(),
         ),
         Column::new(
             "owner".into(),
-            rows.iter().map(|r| r.0.3.as_str()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
         ),
         Column::new(
             "protected_vcores".into(),

@@ -14,13 +14,8 @@
 
 use super::scan::{keep_tags, normalise_subscription, resource_group_of};
 use chrono::{Datelike, NaiveDate};
-use std::collections::HashMap;
 
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-
-fn fast_map<K, V>() -> FastMap<K, V> {
-    HashMap::with_hasher(foldhash::fast::FixedState::default())
-}
+use crate::hashing::{FastMap, fast_map};
 
 /// One resource as showback reports it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,7 +87,10 @@ impl CostRows {
 
     /// An aggregate of already-normalised rows (tests and tools that build cost by hand).
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, RowRef<'a>)>) -> CostRows {
-        let mut agg = Aggregator::new(None);
+        let rows: Vec<(&str, RowRef)> = rows.into_iter().collect();
+        let first = rows.iter().map(|r| r.1.day).min().unwrap_or(EPOCH);
+        let last = rows.iter().map(|r| r.1.day).max().unwrap_or(EPOCH);
+        let mut agg = Aggregator::new((first, last + chrono::Duration::days(1)), None);
         for (export, row) in rows {
             agg.set_export(export);
             agg.add(&row);
@@ -119,12 +117,56 @@ struct Interned {
     resource: Resource,
     is_cluster: bool,
     group: u32,
+    /// The last (currency, export, slot) of this resource: rows of one resource almost
+    /// always share them, so the slot is found without a lookup.
+    last_slot: Option<(u16, u16, u32)>,
 }
 
-type CellKey = (i32, u32, u16, u16);
+/// What one (resource, currency, export) sums into: its rows in the dense tables.
+struct Slot {
+    resource: u32,
+    currency: u16,
+    export: u16,
+    monthly: u32,
+    /// Allocated on the first Defender row / first row of a cluster resource.
+    defender: Option<u32>,
+    cluster: Option<u32>,
+    /// The slot of (resource group, currency, export) in `group_daily`.
+    group: u32,
+}
 
-/// Accumulates rows of any number of files and exports.
+/// Sums per slot and day (or month) of the load window in one flat vector, a slot's days side
+/// by side: adding a row is an index, not a hash lookup, and the size follows the number of
+/// resources and groups times the days of the window (about 45), never the rows.
+struct Dense {
+    width: usize,
+    sums: Vec<(i64, i64)>,
+}
+
+impl Dense {
+    fn new(width: usize) -> Dense {
+        Dense {
+            width: width.max(1),
+            sums: Vec::new(),
+        }
+    }
+    fn new_slot(&mut self) -> u32 {
+        let slot = self.sums.len() / self.width;
+        self.sums.resize(self.sums.len() + self.width, (0, 0));
+        slot as u32
+    }
+    fn add(&mut self, slot: u32, offset: usize, nanos: i64) {
+        let e = &mut self.sums[slot as usize * self.width + offset];
+        e.0 += nanos;
+        e.1 += 1;
+    }
+}
+
+/// Accumulates rows of any number of files and exports charged in the window.
 pub struct Aggregator {
+    window: (NaiveDate, NaiveDate),
+    first_month: NaiveDate,
+    last_day: Option<(NaiveDate, (usize, usize))>,
     tag_keys: Option<Vec<String>>,
     export: u16,
     exports: Vec<String>,
@@ -132,23 +174,21 @@ pub struct Aggregator {
     last_currency: (String, u16),
     resources: Vec<Interned>,
     by_normalised: FastMap<(String, String, String, String), u32>,
-    by_raw: FastMap<Box<[u8]>, u32>,
-    raw: Vec<u8>,
-    last_raw: (Vec<u8>, u32),
+    raw: RawKeys,
     groups: Vec<(String, String)>,
     group_ids: FastMap<(String, String), u32>,
     tag_cache: FastMap<Box<str>, String>,
-    monthly: FastMap<CellKey, (i64, i64)>,
-    defender_daily: FastMap<CellKey, (i64, i64)>,
-    cluster_daily: FastMap<CellKey, (i64, i64)>,
-    group_daily: FastMap<CellKey, (i64, i64)>,
+    slots: Vec<Slot>,
+    slot_ids: FastMap<(u32, u16, u16), u32>,
+    group_slots: Vec<(u32, u16, u16)>,
+    group_slot_ids: FastMap<(u32, u16, u16), u32>,
+    monthly: Dense,
+    defender_daily: Dense,
+    cluster_daily: Dense,
+    group_daily: Dense,
 }
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-
-fn day_number(d: NaiveDate) -> i32 {
-    (d - EPOCH).num_days() as i32
-}
 
 fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("day 1 exists")
@@ -161,16 +201,105 @@ fn is_cluster_id(id: &str) -> bool {
         || id.contains("/providers/microsoft.kubernetes/connectedclusters/")
 }
 
-fn add_to(map: &mut FastMap<CellKey, (i64, i64)>, key: CellKey, nanos: i64) {
-    let e = map.entry(key).or_insert((0, 0));
-    e.0 += nanos;
-    e.1 += 1;
+/// The raw cells (subscription, resource id, resource group, tags) of every distinct resource
+/// spelling, in one byte arena, found by hash: a row is matched without copying its cells,
+/// and the whole table frees in one go.
+#[derive(Default)]
+struct RawKeys {
+    arena: Vec<u8>,
+    /// Per entry: where its four cells start in `arena`, their lengths, its resource, and
+    /// the next entry with the same hash (u32::MAX: none).
+    entries: Vec<RawEntry>,
+    by_hash: FastMap<u64, u32>,
+    last: Option<u32>,
+}
+
+struct RawEntry {
+    start: usize,
+    lens: [u32; 4],
+    resource: u32,
+    next: u32,
+}
+
+impl RawKeys {
+    fn hash(&self, fields: &[&[u8]; 4]) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
+        for f in fields {
+            h.write(f);
+            h.write_usize(f.len());
+        }
+        h.finish()
+    }
+
+    fn matches(&self, e: &RawEntry, fields: &[&[u8]; 4]) -> bool {
+        let mut at = e.start;
+        for (f, &len) in fields.iter().zip(&e.lens) {
+            let len = len as usize;
+            if f.len() != len || self.arena[at..at + len] != **f {
+                return false;
+            }
+            at += len;
+        }
+        true
+    }
+
+    /// The resource of the previous row when this row has the same cells (runs are common).
+    fn last_if(&self, fields: &[&[u8]; 4]) -> Option<u32> {
+        let e = &self.entries[self.last? as usize];
+        self.matches(e, fields).then_some(e.resource)
+    }
+
+    fn find(&mut self, hash: u64, fields: &[&[u8]; 4]) -> Option<u32> {
+        let mut at = *self.by_hash.get(&hash)?;
+        while at != u32::MAX {
+            let e = &self.entries[at as usize];
+            if self.matches(e, fields) {
+                self.last = Some(at);
+                return Some(e.resource);
+            }
+            at = e.next;
+        }
+        None
+    }
+
+    fn insert(&mut self, hash: u64, fields: &[&[u8]; 4], resource: u32) {
+        let at = self.entries.len() as u32;
+        let start = self.arena.len();
+        for f in fields {
+            self.arena.extend_from_slice(f);
+        }
+        let next = self.by_hash.insert(hash, at).unwrap_or(u32::MAX);
+        self.entries.push(RawEntry {
+            start,
+            lens: fields.map(|f| f.len() as u32),
+            resource,
+            next,
+        });
+        self.last = Some(at);
+    }
+}
+
+fn month_index(first: NaiveDate, d: NaiveDate) -> usize {
+    ((d.year() - first.year()) * 12 + d.month() as i32 - first.month() as i32) as usize
+}
+
+fn add_months(first: NaiveDate, k: usize) -> NaiveDate {
+    first + chrono::Months::new(k as u32)
 }
 
 impl Aggregator {
-    /// `tag_keys`: keep only these tag keys (case-insensitive) in `Resource::tags`.
-    pub fn new(tag_keys: Option<&[String]>) -> Aggregator {
+    /// Rows charged in `window` (`[from, to)`); `tag_keys`: keep only these tag keys
+    /// (case-insensitive) in `Resource::tags`.
+    pub fn new(window: (NaiveDate, NaiveDate), tag_keys: Option<&[String]>) -> Aggregator {
+        let days = (window.1 - window.0).num_days().max(1) as usize;
+        let first_month = month_start(window.0);
+        let last = window.1.pred_opt().unwrap_or(window.1).max(window.0);
+        let months = month_index(first_month, last) + 1;
         Aggregator {
+            window,
+            first_month,
+            last_day: None,
             tag_keys: tag_keys.map(|k| k.iter().map(|k| k.to_lowercase()).collect()),
             export: 0,
             exports: Vec::new(),
@@ -178,16 +307,18 @@ impl Aggregator {
             last_currency: (String::new(), u16::MAX),
             resources: Vec::new(),
             by_normalised: fast_map(),
-            by_raw: fast_map(),
-            raw: Vec::new(),
-            last_raw: (Vec::new(), u32::MAX),
+            raw: RawKeys::default(),
             groups: Vec::new(),
             group_ids: fast_map(),
             tag_cache: fast_map(),
-            monthly: fast_map(),
-            defender_daily: fast_map(),
-            cluster_daily: fast_map(),
-            group_daily: fast_map(),
+            slots: Vec::new(),
+            slot_ids: fast_map(),
+            group_slots: Vec::new(),
+            group_slot_ids: fast_map(),
+            monthly: Dense::new(months),
+            defender_daily: Dense::new(days),
+            cluster_daily: Dense::new(days),
+            group_daily: Dense::new(days),
         }
     }
 
@@ -202,39 +333,91 @@ impl Aggregator {
         };
     }
 
+    /// Fold one row in; rows outside the window are the caller's to count (ignored here).
     pub fn add(&mut self, row: &RowRef) {
+        if row.day < self.window.0 || row.day >= self.window.1 {
+            return;
+        }
         let resource = self.resource_of(row);
         let currency = self.currency_of(row.currency);
-        let day = day_number(row.day);
-        let r = &self.resources[resource as usize];
-        let (is_cluster, group) = (r.is_cluster, r.group);
-        let export = self.export;
+        let slot = self.slot_of(resource, currency) as usize;
+        let (day, month) = self.offsets(row.day);
         if row.defender {
-            add_to(
-                &mut self.defender_daily,
-                (day, resource, currency, export),
-                row.nanos,
-            );
+            let s = match self.slots[slot].defender {
+                Some(s) => s,
+                None => *self.slots[slot]
+                    .defender
+                    .insert(self.defender_daily.new_slot()),
+            };
+            self.defender_daily.add(s, day, row.nanos);
         } else {
-            let month = day_number(month_start(row.day));
-            add_to(
-                &mut self.monthly,
-                (month, resource, currency, export),
-                row.nanos,
-            );
+            self.monthly.add(self.slots[slot].monthly, month, row.nanos);
         }
-        if is_cluster {
-            add_to(
-                &mut self.cluster_daily,
-                (day, resource, currency, export),
-                row.nanos,
-            );
+        if self.resources[resource as usize].is_cluster {
+            let s = match self.slots[slot].cluster {
+                Some(s) => s,
+                None => *self.slots[slot]
+                    .cluster
+                    .insert(self.cluster_daily.new_slot()),
+            };
+            self.cluster_daily.add(s, day, row.nanos);
         }
-        add_to(
-            &mut self.group_daily,
-            (day, group, currency, export),
-            row.nanos,
+        self.group_daily.add(self.slots[slot].group, day, row.nanos);
+    }
+
+    /// (day, month) offsets of a date in the window; dates repeat row after row.
+    fn offsets(&mut self, d: NaiveDate) -> (usize, usize) {
+        if let Some((last, offsets)) = self.last_day
+            && last == d
+        {
+            return offsets;
+        }
+        let offsets = (
+            (d - self.window.0).num_days() as usize,
+            month_index(self.first_month, d),
         );
+        self.last_day = Some((d, offsets));
+        offsets
+    }
+
+    /// The slot of (resource, currency, the current export).
+    fn slot_of(&mut self, resource: u32, currency: u16) -> u32 {
+        let export = self.export;
+        if let Some((c, e, s)) = self.resources[resource as usize].last_slot
+            && c == currency
+            && e == export
+        {
+            return s;
+        }
+        let slot = match self.slot_ids.get(&(resource, currency, export)) {
+            Some(&s) => s,
+            None => {
+                let group = self.resources[resource as usize].group;
+                let g = match self.group_slot_ids.get(&(group, currency, export)) {
+                    Some(&g) => g,
+                    None => {
+                        let g = self.group_daily.new_slot();
+                        self.group_slots.push((group, currency, export));
+                        self.group_slot_ids.insert((group, currency, export), g);
+                        g
+                    }
+                };
+                let s = self.slots.len() as u32;
+                self.slots.push(Slot {
+                    resource,
+                    currency,
+                    export,
+                    monthly: self.monthly.new_slot(),
+                    defender: None,
+                    cluster: None,
+                    group: g,
+                });
+                self.slot_ids.insert((resource, currency, export), s);
+                s
+            }
+        };
+        self.resources[resource as usize].last_slot = Some((currency, export, slot));
+        slot
     }
 
     fn currency_of(&mut self, raw: &str) -> u16 {
@@ -255,30 +438,21 @@ impl Aggregator {
 
     /// The interned resource of a row, by its raw cells (fast path: same as the last row).
     fn resource_of(&mut self, row: &RowRef) -> u32 {
-        self.raw.clear();
-        for part in [
-            row.subscription,
-            row.resource_id,
-            row.resource_group,
-            row.tags,
-        ] {
-            self.raw.extend_from_slice(part.as_bytes());
-            self.raw.push(0x1f);
+        let fields = [
+            row.subscription.as_bytes(),
+            row.resource_id.as_bytes(),
+            row.resource_group.as_bytes(),
+            row.tags.as_bytes(),
+        ];
+        if let Some(id) = self.raw.last_if(&fields) {
+            return id;
         }
-        if self.last_raw.1 != u32::MAX && self.last_raw.0 == self.raw {
-            return self.last_raw.1;
+        let hash = self.raw.hash(&fields);
+        if let Some(id) = self.raw.find(hash, &fields) {
+            return id;
         }
-        let id = match self.by_raw.get(self.raw.as_slice()) {
-            Some(&id) => id,
-            None => {
-                let id = self.intern(row);
-                self.by_raw.insert(self.raw.clone().into_boxed_slice(), id);
-                id
-            }
-        };
-        self.last_raw.0.clear();
-        self.last_raw.0.extend_from_slice(&self.raw);
-        self.last_raw.1 = id;
+        let id = self.intern(row);
+        self.raw.insert(hash, &fields, id);
         id
     }
 
@@ -330,6 +504,7 @@ impl Aggregator {
                 id_as_given: row.resource_id.to_string(),
             },
             group: group_id,
+            last_slot: None,
         });
         self.by_normalised.insert(key, i);
         i
@@ -341,47 +516,102 @@ impl Aggregator {
     pub fn finish(self) -> CostRows {
         fn order<T: Ord>(items: &[T]) -> (Vec<usize>, Vec<u32>) {
             let mut idx: Vec<usize> = (0..items.len()).collect();
-            idx.sort_by(|&a, &b| items[a].cmp(&items[b]));
+            idx.sort_unstable_by(|&a, &b| items[a].cmp(&items[b]));
             let mut remap = vec![0u32; items.len()];
             for (new, &old) in idx.iter().enumerate() {
                 remap[old] = new as u32;
             }
             (idx, remap)
         }
+        fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+            let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+            order
+                .iter()
+                .map(|&i| items[i].take().expect("a permutation"))
+                .collect()
+        }
+        // The lookup tables are done with: free them before the output is built (peak memory).
+        drop(self.raw);
+        drop(self.by_normalised);
+        drop(self.slot_ids);
+        drop(self.group_slot_ids);
+        drop(self.group_ids);
+        drop(self.tag_cache);
         let resources: Vec<Resource> = self.resources.into_iter().map(|r| r.resource).collect();
         let (r_order, r_map) = order(&resources);
         let (g_order, g_map) = order(&self.groups);
         let (c_order, c_map) = order(&self.currencies);
         let (e_order, e_map) = order(&self.exports);
-        let cells = |map: FastMap<CellKey, (i64, i64)>, keys: &[u32]| {
-            let mut out: Vec<Cell> = map
-                .into_iter()
-                .map(|((day, key, currency, export), (nanos, rows))| Cell {
-                    date: EPOCH + chrono::Duration::days(day as i64),
-                    key: keys[key as usize],
-                    currency: c_map[currency as usize] as u16,
-                    export: e_map[export as usize] as u16,
-                    nanos,
-                    rows,
-                })
-                .collect();
-            out.sort_by_key(|c| (c.date, c.key, c.currency, c.export));
+        let days: Vec<NaiveDate> = (0..self.group_daily.width)
+            .map(|k| self.window.0 + chrono::Duration::days(k as i64))
+            .collect();
+        let months: Vec<NaiveDate> = (0..self.monthly.width)
+            .map(|k| add_months(self.first_month, k))
+            .collect();
+        // Each dense table's slots with their published (key, currency, export), sorted, so
+        // reading the table date by date gives cells already in (date, key, currency,
+        // export) order.
+        let mut monthly_slots = Vec::new();
+        let mut defender_slots = Vec::new();
+        let mut cluster_slots = Vec::new();
+        for s in &self.slots {
+            let key = (
+                r_map[s.resource as usize],
+                c_map[s.currency as usize] as u16,
+                e_map[s.export as usize] as u16,
+            );
+            monthly_slots.push((key, s.monthly));
+            if let Some(d) = s.defender {
+                defender_slots.push((key, d));
+            }
+            if let Some(c) = s.cluster {
+                cluster_slots.push((key, c));
+            }
+        }
+        let group_slots: Vec<((u32, u16, u16), u32)> = self
+            .group_slots
+            .iter()
+            .enumerate()
+            .map(|(slot, &(g, c, e))| {
+                (
+                    (
+                        g_map[g as usize],
+                        c_map[c as usize] as u16,
+                        e_map[e as usize] as u16,
+                    ),
+                    slot as u32,
+                )
+            })
+            .collect();
+        let cells = |dense: &Dense, mut slots: Vec<((u32, u16, u16), u32)>, dates: &[NaiveDate]| {
+            slots.sort_unstable();
+            let mut out = Vec::new();
+            for (offset, &date) in dates.iter().enumerate().take(dense.width) {
+                for &((key, currency, export), slot) in &slots {
+                    let (nanos, rows) = dense.sums[slot as usize * dense.width + offset];
+                    if rows > 0 {
+                        out.push(Cell {
+                            date,
+                            key,
+                            currency,
+                            export,
+                            nanos,
+                            rows,
+                        });
+                    }
+                }
+            }
             out
         };
-        let monthly = cells(self.monthly, &r_map);
-        let defender_daily = cells(self.defender_daily, &r_map);
-        let cluster_daily = cells(self.cluster_daily, &r_map);
-        let group_daily = cells(self.group_daily, &g_map);
-        let pick = |v: &[String], o: &[usize]| o.iter().map(|&i| v[i].clone()).collect();
         CostRows {
-            groups: g_order.iter().map(|&i| self.groups[i].clone()).collect(),
-            currencies: pick(&self.currencies, &c_order),
-            exports: pick(&self.exports, &e_order),
-            resources: r_order.iter().map(|&i| resources[i].clone()).collect(),
-            monthly,
-            defender_daily,
-            cluster_daily,
-            group_daily,
+            monthly: cells(&self.monthly, monthly_slots, &months),
+            defender_daily: cells(&self.defender_daily, defender_slots, &days),
+            cluster_daily: cells(&self.cluster_daily, cluster_slots, &days),
+            group_daily: cells(&self.group_daily, group_slots, &days),
+            groups: reorder(self.groups, &g_order),
+            currencies: reorder(self.currencies, &c_order),
+            exports: reorder(self.exports, &e_order),
+            resources: reorder(resources, &r_order),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! (`csv-core`) keeps its state from one block to the next.
 
 use std::io::{BufReader, Read};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 
 /// Decompressed bytes handed over at a time.
 const BLOCK: usize = 4 << 20;
@@ -32,10 +32,18 @@ pub enum ReadFailure {
     Io(std::io::Error),
 }
 
+/// Blocks from the reader thread, and the way back for their buffers (reused, so the reader
+/// does not fault in fresh memory for every block).
+pub struct Blocks {
+    pub blocks: Receiver<Result<Block, ReadFailure>>,
+    pub recycle: Sender<Vec<u8>>,
+}
+
 /// Read `reader` on a background thread; blocks arrive in order, the last one marked `end`
 /// (or a `ReadFailure` arrives instead). Dropping the receiver stops the thread.
-pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Receiver<Result<Block, ReadFailure>> {
+pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Blocks {
     let (tx, rx) = sync_channel(IN_FLIGHT);
+    let (recycle, spare) = channel::<Vec<u8>>();
     std::thread::Builder::new()
         .name("cost-export-reader".into())
         .spawn(move || {
@@ -48,7 +56,8 @@ pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Receiver<Result<Block
             };
             let mut newlines = 0u64;
             loop {
-                let mut buf = vec![0u8; BLOCK];
+                let mut buf = spare.try_recv().unwrap_or_default();
+                buf.resize(BLOCK, 0);
                 let mut filled = 0;
                 while filled < BLOCK {
                     match source.read(&mut buf[filled..]) {
@@ -88,7 +97,10 @@ pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Receiver<Result<Block
             }
         })
         .expect("spawning a thread");
-    rx
+    Blocks {
+        blocks: rx,
+        recycle,
+    }
 }
 
 /// Where a record starts, for messages: 1-based line, and its raw text (up to 4 KiB).
@@ -130,7 +142,7 @@ pub enum Next {
 /// the record's line and text, and answers whether to go on. Returns the number of records
 /// seen, or the read failure.
 pub fn for_each_record(
-    blocks: Receiver<Result<Block, ReadFailure>>,
+    source: Blocks,
     mut on_record: impl FnMut(u64, &Fields) -> Next,
     mut on_bad: impl FnMut(u64, RawRecord, String) -> bool,
 ) -> Result<u64, ReadFailure> {
@@ -144,6 +156,7 @@ pub fn for_each_record(
     let mut carried_line: Option<u64> = None;
     let mut finished = false;
     let mut stop = false;
+    let Blocks { blocks, recycle } = source;
     let mut blocks = blocks.into_iter();
     while !finished && !stop {
         let (block, eof) = match blocks.next() {
@@ -233,6 +246,7 @@ pub fn for_each_record(
                 }
             }
         }
+        let _ = recycle.send(block.bytes);
     }
     Ok(record)
 }
@@ -287,6 +301,11 @@ mod tests {
         }))
         .unwrap();
         drop(tx);
+        let (recycle, _spare) = channel();
+        let rx = Blocks {
+            blocks: rx,
+            recycle,
+        };
         let mut got = Vec::new();
         let mut lines = Vec::new();
         for_each_record(

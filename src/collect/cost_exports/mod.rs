@@ -300,7 +300,7 @@ pub fn load(
             }
         }
     }
-    let mut agg = aggregate::Aggregator::new(opts.tag_keys.as_deref());
+    let mut agg = aggregate::Aggregator::new((from, to_exclusive), opts.tag_keys.as_deref());
     let mut all_rejects = Vec::new();
     let mut provenance = Vec::new();
     let mut covered: Option<(NaiveDate, NaiveDate)> = None;
@@ -465,18 +465,37 @@ pub fn load(
 
 /// Two selected exports covering the same subscription and day would count its cost twice.
 fn overlap_warnings(rows: &CostRows) -> Vec<String> {
-    let mut seen: BTreeMap<(NaiveDate, &str), BTreeSet<String>> = BTreeMap::new();
-    for c in &rows.group_daily {
-        let s = rows.groups[c.key as usize].0.as_str();
-        if !s.is_empty() {
-            seen.entry((c.date, s))
-                .or_default()
-                .insert(rows.export(c).to_string());
+    // `group_daily` is sorted by date, then group (groups sorted by subscription): the cells of
+    // one subscription-day are adjacent.
+    let cells = &rows.group_daily;
+    let mut seen: Vec<((NaiveDate, &str), Vec<u16>)> = Vec::new();
+    let mut i = 0;
+    while i < cells.len() {
+        let day = cells[i].date;
+        let sub = rows.groups[cells[i].key as usize].0.as_str();
+        let mut exports: Vec<u16> = Vec::new();
+        while i < cells.len() && cells[i].date == day && rows.groups[cells[i].key as usize].0 == sub
+        {
+            if !exports.contains(&cells[i].export) {
+                exports.push(cells[i].export);
+            }
+            i += 1;
+        }
+        if !sub.is_empty() && exports.len() > 1 {
+            exports.sort_unstable();
+            seen.push(((day, sub), exports));
         }
     }
+    let seen = seen.into_iter().map(|(k, e)| {
+        let names: BTreeSet<String> = e
+            .iter()
+            .map(|&x| rows.exports[x as usize].clone())
+            .collect();
+        (k, names)
+    });
     let mut by_pair: BTreeMap<Vec<String>, (usize, NaiveDate, NaiveDate, BTreeSet<&str>)> =
         BTreeMap::new();
-    for ((d, s), e) in seen.into_iter().filter(|(_, e)| e.len() > 1) {
+    for ((d, s), e) in seen {
         let entry = by_pair
             .entry(e.into_iter().collect())
             .or_insert((0, d, d, BTreeSet::new()));

@@ -327,26 +327,40 @@ pub fn scan_csv(
     })
 }
 
-/// Batches of a lazy frame, collected by polars' streaming engine on another thread.
-fn streaming_batches(
+/// The query's rows one Parquet row group at a time, collected on another thread one group
+/// ahead of the caller: decoding overlaps folding, and memory holds at most two row groups
+/// whatever the file size (polars' streaming engine decodes several groups ahead).
+fn row_group_batches(
     lf: LazyFrame,
-) -> PolarsResult<std::sync::mpsc::Receiver<PolarsResult<DataFrame>>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(2);
-    let batches = tx.clone();
-    let sink = lf.sink_batches(
-        PlanCallback::new(move |df: DataFrame| Ok(batches.send(Ok(df)).is_err())),
-        true,
-        None,
-    )?;
+    row_groups: Vec<usize>,
+) -> std::sync::mpsc::Receiver<PolarsResult<DataFrame>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
     std::thread::Builder::new()
         .name("cost-export-parquet".into())
         .spawn(move || {
-            if let Err(e) = sink.collect_with_engine(Engine::Streaming) {
-                let _ = tx.send(Err(e));
+            let mut offset = 0usize;
+            for n in row_groups {
+                let batch = lf.clone().slice(offset as i64, n as IdxSize).collect();
+                offset += n;
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    return;
+                }
             }
         })
         .expect("spawning a thread");
-    Ok(rx)
+    rx
+}
+
+fn row_group_sizes(path: &Path) -> PolarsResult<Vec<usize>> {
+    let file = std::fs::File::open(path)?;
+    let mut reader = ParquetReader::new(file);
+    Ok(reader
+        .get_metadata()?
+        .row_groups
+        .iter()
+        .map(|g| g.num_rows())
+        .collect())
 }
 
 const ROW: &str = "__row";
@@ -420,13 +434,17 @@ pub fn scan_parquet(
     for (k, &i) in texts.iter().enumerate() {
         select.push(c(i).cast(DataType::String).alias(format!("__t{k}")));
     }
-    let batches = streaming_batches(lf.select(select)).ctx(format!("{origin}: reading"))?;
+    let row_groups = row_group_sizes(path).ctx(format!("{origin}: reading the Parquet footer"))?;
+    let batches = row_group_batches(lf.select(select), row_groups);
 
     let mut repeats = Repeats::new();
+    let mut last_typed_day = (i32::MIN, EPOCH);
     let (mut rows, mut outside) = (0u64, 0u64);
     let mut rejects = Vec::new();
     for batch in batches {
-        let df = batch.ctx(format!("{origin}: reading"))?;
+        let mut df = batch.ctx(format!("{origin}: reading"))?;
+        // One chunk per column, so reading row i is a direct index.
+        df.rechunk_mut();
         let row_no = df.column(ROW).ctx(origin)?.cast(&IDX_DTYPE).ctx(origin)?;
         let row_no = row_no.idx().ctx(origin)?;
         let date = df.column("__date").ctx(origin)?;
@@ -459,7 +477,12 @@ pub fn scan_parquet(
             rows += 1;
             let t = |k: usize| text_cols[k].get(i).unwrap_or_default();
             let day = match (&date_days, &date_text) {
-                (Some(d), _) => d.get(i).map(|v| EPOCH + chrono::Duration::days(v as i64)),
+                (Some(d), _) => d.get(i).map(|v| {
+                    if last_typed_day.0 != v {
+                        last_typed_day = (v, EPOCH + chrono::Duration::days(v as i64));
+                    }
+                    last_typed_day.1
+                }),
                 (_, Some(s)) => s.get(i).and_then(|v| repeats.date(v)),
                 _ => None,
             };
