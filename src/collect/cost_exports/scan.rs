@@ -1,7 +1,7 @@
 //! Reading one export file into the cost aggregate, streaming.
 //!
 //! CSV (plain or gzip) is inflated and tokenised in one pass (`csv_stream`); Parquet is read by
-//! a polars lazy scan on the streaming engine, batch by batch. Either way each row is checked
+//! a polars lazy scan of the needed columns, one row group at a time (`row_group_batches`). Either way each row is checked
 //! (date, amount, currency, field count), normalised and folded into the `Aggregator` as it
 //! passes, so a ten-million-row export is never held in memory. A bad row stops the load with
 //! its file, line and column, or in rejects mode is set aside with its raw text.
