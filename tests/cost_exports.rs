@@ -869,3 +869,64 @@ fn a_bad_parquet_row_names_its_row_and_column_or_becomes_a_reject() {
     let total: i64 = cost.rows.monthly.iter().map(|c| c.nanos).sum();
     assert_eq!(total, 3_750_000_000);
 }
+
+#[test]
+fn a_cluster_billed_inside_another_clusters_node_resource_group_counts_once() {
+    // c1's node resource group MC_x holds 8.00/day of VMs and, oddly, the cluster resource of
+    // c3 (1.00/day, 50.00 on 09-10). A row counts for the cluster it names first, so:
+    // c1 = 8.00 every day (no anomaly); c3 on 09-10 = 50.00 against a median of 1.00 → ratio
+    // 50. Counted in both, c1 would read 58.00 against a median of 9.00 and be flagged too.
+    let c1 = cluster(S1, "c1");
+    let c3 = format!(
+        "/subscriptions/{S1}/resourceGroups/MC_x/providers/Microsoft.ContainerService/managedClusters/c3"
+    );
+    let vm = format!(
+        "/subscriptions/{S1}/resourceGroups/MC_x/providers/Microsoft.Compute/virtualMachines/v"
+    );
+    let mut rows = Vec::new();
+    for day in d("2026-08-18")
+        .iter_days()
+        .take_while(|x| *x < d("2026-10-01"))
+    {
+        rows.push((day, S1, vm.clone(), "MC_x", 8.0));
+        let c3_cost = if day == d("2026-09-10") { 50.0 } else { 1.0 };
+        rows.push((day, S1, c3.clone(), "MC_x", c3_cost));
+    }
+    let cost = cost_rows("2026-08-18", "2026-10-01", &rows);
+    let res = resources(&[
+        (
+            "2026-09-10",
+            "aks",
+            &c1,
+            S1,
+            Some("MC_x"),
+            8,
+            true,
+            "",
+            "team-a",
+        ),
+        (
+            "2026-09-10",
+            "aks",
+            &c3,
+            S1,
+            Some("MC_c3"),
+            4,
+            true,
+            "",
+            "team-b",
+        ),
+    ]);
+    let (found, _) = anomalies::compute(&cost, &res, &Parameters::default(), period()).unwrap();
+    let got: Vec<(String, String, f64, f64)> = found
+        .iter()
+        .map(|a| {
+            let name = a.clusterId.rsplit('/').next().unwrap().to_string();
+            (name, a.date.to_string(), a.cost, a.median_previous)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("c3".to_string(), "2026-09-10".to_string(), 50.0, 1.0)]
+    );
+}
