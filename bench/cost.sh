@@ -6,6 +6,8 @@
 #   BENCH_DIR=/tmp/bench bench/cost.sh 1000000 10000000
 #   BENCH_PARQUET=0 bench/cost.sh 10000000      (gzip CSV only)
 #   BENCH_REPEAT=1 bench/cost.sh                 (one run per tool instead of the median of 3)
+#   BENCH_SPLIT=10 bench/cost.sh 10000000        (each charge as 10 rows: 10x the rows of the
+#                                                 1M-row tenant, same resources; memory stays flat)
 #
 # Needs: python3 (the sample-data generator), /usr/bin/time (Debian package `time`), and from
 # PyPI `duckdb` (and `pyarrow` for the Parquet variant; skipped when it cannot be installed).
@@ -18,6 +20,8 @@ GENERATOR="${GENERATOR:-$ROOT/sample-data/generate.py}"
 EXPORT=focus-monthly
 PERIOD=2026-09
 ROWS=("${@:-1000000}")
+SPLIT="${BENCH_SPLIT:-1}"
+SUFFIX=""; [ "$SPLIT" = 1 ] || SUFFIX="-split$SPLIT"
 
 [ -f "$GENERATOR" ] || { echo "no generator at $GENERATOR (set GENERATOR=...)" >&2; exit 2; }
 if [ ! -x /usr/bin/time ]; then
@@ -100,18 +104,18 @@ PY
 }
 
 for n in "${ROWS[@]}"; do
-  dir="$BENCH_DIR/focus-$n"
+  dir="$BENCH_DIR/focus-$n$SUFFIX"
   if [ ! -f "$dir/.done" ]; then
     echo "generating $n rows in $dir" >&2
     rm -rf "$dir"
-    python3 "$GENERATOR" --cost-only --cost-rows "$n" --out "$dir" >/dev/null
+    python3 "$GENERATOR" --cost-only --cost-rows "$n" --split "$SPLIT" --out "$dir" >/dev/null
     touch "$dir/.done"
   fi
   exports="$dir/cost-exports"
   files=$(find "$exports" -name 'part_*.csv.gz' | sort)
   bytes=$(cat $files | wc -c)
   raw=$(zcat $files | wc -c)
-  echo "== $n rows: $(echo "$files" | wc -l) gzip part(s), $((bytes / 1048576)) MB compressed, $((raw / 1048576)) MB CSV"
+  echo "== $n rows$SUFFIX: $(echo "$files" | wc -l) gzip part(s), $((bytes / 1048576)) MB compressed, $((raw / 1048576)) MB CSV"
   measure "zcat > /dev/null" sh -c "zcat $files > /dev/null"; t_zcat=$SECONDS_TAKEN
   measure "defender-ledger showback" "$BIN" "$exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN; rss_ours=$RSS_MB
   grep -E "rows_read|resources|aggregate_cells|total_|load_seconds|showback_seconds" "$LAST_OUT" | sed 's/^/    /'
@@ -122,11 +126,11 @@ for n in "${ROWS[@]}"; do
   python3 -c "print(f'  ratios: ours/zcat = {$t_ours/max($t_zcat,0.01):.2f}, ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}; peak RSS ours {$rss_ours} MB')"
 
   if [ "$HAVE_PARQUET" = 1 ]; then
-    pdir="$BENCH_DIR/focus-$n-parquet"
+    pdir="$BENCH_DIR/focus-$n$SUFFIX-parquet"
     if [ ! -f "$pdir/.done" ]; then
       echo "generating $n rows as Parquet in $pdir" >&2
       rm -rf "$pdir"
-      python3 "$GENERATOR" --cost-only --cost-rows "$n" --format parquet --out "$pdir" >/dev/null
+      python3 "$GENERATOR" --cost-only --cost-rows "$n" --split "$SPLIT" --format parquet --out "$pdir" >/dev/null
       touch "$pdir/.done"
     fi
     pfiles=$(find "$pdir/cost-exports" -name '*.parquet' | sort)

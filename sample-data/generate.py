@@ -19,6 +19,7 @@ Usage:
     python3 sample-data/generate.py --out /tmp/big --scale 100
     python3 sample-data/generate.py --out /tmp/cost1m --cost-only --cost-rows 1000000
     python3 sample-data/generate.py --out /tmp/cost1m --cost-only --cost-rows 1000000 --format parquet
+    python3 sample-data/generate.py --out /tmp/cost10m --cost-only --cost-rows 10000000 --split 10
 
 Standard library only (Python 3.11); ``--format parquet`` needs ``pyarrow``.
 """
@@ -1635,16 +1636,18 @@ def have_pyarrow() -> bool:
     return bool(pa_csv and pa_parquet)
 
 
-def write_large_focus(out: str, seed: int, start: dt.date, end: dt.date, target_rows: int, fmt: str) -> None:
+def write_large_focus(out: str, seed: int, start: dt.date, end: dt.date, target_rows: int, fmt: str,
+                      split: int = 1) -> None:
     if fmt == "parquet" and not have_pyarrow():
         sys.exit("generate.py: --format parquet needs the pyarrow package (pip install pyarrow); "
                  "it is not importable here. Use --format csv, or install pyarrow.")
-    per = rows_per_replica(seed, start, end)
+    per = rows_per_replica(seed, start, end) * split
     n_replicas = max(1, round(target_rows / per))
     export = EXPORTS["focus"]
     container = os.path.join(out, "cost-exports")
     submitted = f"{(end + dt.timedelta(days=2)).isoformat()}T05:14:37.9004126Z"
-    run_id = rng_guid(stream(seed, "runid", "large", start, end, target_rows))
+    extra = () if split == 1 else (split,)
+    run_id = rng_guid(stream(seed, "runid", "large", start, end, target_rows, *extra))
     folder = run_folder(export, start, end, submitted, run_id)
     os.makedirs(os.path.join(container, folder), exist_ok=True)
     days = days_between(start, end)
@@ -1656,7 +1659,12 @@ def write_large_focus(out: str, seed: int, start: dt.date, end: dt.date, target_
             subs = replicate(base, r)
             lines = build_lines(subs)
             for day in days:
-                yield day, day_usage(seed, subs, lines, day)
+                usage = day_usage(seed, subs, lines, day)
+                if split > 1:
+                    # One charge as `split` rows of equal parts (like hourly granularity):
+                    # the rows grow, the resources do not.
+                    usage = [(line, q / split, c / split) for line, q, c in usage for _ in range(split)]
+                yield day, usage
 
     if fmt == "csv":
         name = f"{folder}/part_0_0001.csv.gz"
@@ -1725,6 +1733,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cost-only", action="store_true",
                    help="write only one large FOCUS 1.0r2 export run (benchmarks)")
     p.add_argument("--cost-rows", type=int, help="approximate number of rows of that run (with --cost-only)")
+    p.add_argument("--split", type=int, default=1,
+                   help="write each charge of the --cost-only run as this many rows of equal parts: "
+                        "more rows for the same resources (default 1)")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv",
                    help="file format of the --cost-only run (parquet needs pyarrow)")
     args = p.parse_args(argv)
@@ -1736,6 +1747,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--scale must be at least 1")
     if args.cost_rows is not None and not args.cost_only:
         p.error("--cost-rows goes with --cost-only")
+    if args.split < 1 or (args.split > 1 and not args.cost_only):
+        p.error("--split is at least 1 and goes with --cost-only")
     if args.format == "parquet" and not args.cost_only:
         p.error("--format parquet applies to the --cost-only export; the sample's exports are gzip CSV")
     return args
@@ -1747,7 +1760,7 @@ def main(argv: list[str]) -> int:
     os.makedirs(out, exist_ok=True)
     if args.cost_only:
         rows = args.cost_rows or args.scale * rows_per_replica(args.seed, args.start, args.end)
-        write_large_focus(out, args.seed, args.start, args.end, rows, args.format)
+        write_large_focus(out, args.seed, args.start, args.end, rows, args.format, args.split)
         return 0
     # Replace only the generated trees, so stale runs from another seed cannot linger.
     for sub_dir in ("resource-graph", "cost-exports"):
