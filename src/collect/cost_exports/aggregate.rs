@@ -160,6 +160,14 @@ impl Dense {
         e.0 += nanos;
         e.1 += 1;
     }
+    /// `add` to the slot held in `slot`, taking a new one on first use.
+    fn add_lazily(&mut self, slot: &mut Option<u32>, offset: usize, nanos: i64) {
+        let s = match *slot {
+            Some(s) => s,
+            None => *slot.insert(self.new_slot()),
+        };
+        self.add(s, offset, nanos);
+    }
 }
 
 /// Accumulates rows of any number of files and exports charged in the window.
@@ -343,24 +351,14 @@ impl Aggregator {
         let slot = self.slot_of(resource, currency) as usize;
         let (day, month) = self.offsets(row.day);
         if row.defender {
-            let s = match self.slots[slot].defender {
-                Some(s) => s,
-                None => *self.slots[slot]
-                    .defender
-                    .insert(self.defender_daily.new_slot()),
-            };
-            self.defender_daily.add(s, day, row.nanos);
+            self.defender_daily
+                .add_lazily(&mut self.slots[slot].defender, day, row.nanos);
         } else {
             self.monthly.add(self.slots[slot].monthly, month, row.nanos);
         }
         if self.resources[resource as usize].is_cluster {
-            let s = match self.slots[slot].cluster {
-                Some(s) => s,
-                None => *self.slots[slot]
-                    .cluster
-                    .insert(self.cluster_daily.new_slot()),
-            };
-            self.cluster_daily.add(s, day, row.nanos);
+            self.cluster_daily
+                .add_lazily(&mut self.slots[slot].cluster, day, row.nanos);
         }
         self.group_daily.add(self.slots[slot].group, day, row.nanos);
     }

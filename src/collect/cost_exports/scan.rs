@@ -453,26 +453,17 @@ pub fn scan_parquet(
             .map(|k| df.column(&format!("__t{k}")).and_then(|c| c.str()))
             .collect::<PolarsResult<_>>()
             .ctx(origin)?;
-        let date_days = if typed_date {
-            Some(date.date().ctx(origin)?.physical().clone())
-        } else {
-            None
-        };
-        let date_text = if typed_date {
-            None
-        } else {
-            Some(date.str().ctx(origin)?)
-        };
-        let amount_f = if typed_amount {
-            Some(amount.f64().ctx(origin)?)
-        } else {
-            None
-        };
-        let amount_text = if typed_amount {
-            None
-        } else {
-            Some(amount.str().ctx(origin)?)
-        };
+        // Exactly one of each pair is Some: typed or text.
+        let date_days = typed_date
+            .then(|| date.date().map(|d| d.physical().clone()))
+            .transpose()
+            .ctx(origin)?;
+        let date_text = (!typed_date).then(|| date.str()).transpose().ctx(origin)?;
+        let amount_f = typed_amount.then(|| amount.f64()).transpose().ctx(origin)?;
+        let amount_text = (!typed_amount)
+            .then(|| amount.str())
+            .transpose()
+            .ctx(origin)?;
         for i in 0..df.height() {
             rows += 1;
             let t = |k: usize| text_cols[k].get(i).unwrap_or_default();
