@@ -90,3 +90,23 @@ pub fn ns_to_iso(ns: i64) -> String {
 pub fn frame(columns: Vec<Column>) -> Result<DataFrame> {
     DataFrame::new_infer_height(columns).ctx("building a table")
 }
+
+/// For each key, the index of its row with the latest date; among rows of the same date the
+/// later row wins. Rows without a key or a date are skipped. ("What did the latest snapshot
+/// say about this subscription / cluster / resource / alert?")
+pub fn latest_row_per_key<K: Eq + std::hash::Hash>(
+    keys: impl IntoIterator<Item = Option<K>>,
+    days: &[Option<NaiveDate>],
+) -> std::collections::HashMap<K, usize> {
+    let mut latest: std::collections::HashMap<K, (NaiveDate, usize)> = Default::default();
+    for (i, (key, day)) in keys.into_iter().zip(days).enumerate() {
+        let (Some(key), Some(day)) = (key, *day) else {
+            continue;
+        };
+        let e = latest.entry(key).or_insert((day, i));
+        if day >= e.0 {
+            *e = (day, i);
+        }
+    }
+    latest.into_iter().map(|(k, (_, i))| (k, i)).collect()
+}

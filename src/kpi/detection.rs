@@ -7,14 +7,13 @@
 //! in the high-severity totals).
 
 use crate::error::{PolarsContext, Result};
-use crate::frame::{dates, ns_to_iso, strs, timestamps_ns};
+use crate::frame::{dates, latest_row_per_key, ns_to_iso, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, Snapshots};
 use crate::kpi::owners::UNALLOCATED;
 use crate::kpi::resource_days as rd;
 use crate::kpi::stats::{mean, median, p90_nearest_rank};
 use crate::kpi::{DetectionLatency, LatencyStats, NegativeLatency, Parameters, RuntimeAlerts};
 use crate::period::Period;
-use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -43,17 +42,9 @@ fn stats_of(values: &[f64]) -> LatencyStats {
 fn latest_rows(df: &DataFrame) -> Result<Vec<usize>> {
     let ids = strs(df, "systemAlertId")?;
     let days = dates(df, SNAPSHOT_DATE)?;
-    let mut latest: HashMap<&str, (NaiveDate, usize)> = HashMap::new();
-    for (i, (id, day)) in ids.iter().zip(&days).enumerate() {
-        let (Some(id), Some(day)) = (id.as_deref(), day) else {
-            continue;
-        };
-        let e = latest.entry(id).or_insert((*day, i));
-        if *day >= e.0 {
-            *e = (*day, i);
-        }
-    }
-    let mut idx: Vec<usize> = latest.into_values().map(|(_, i)| i).collect();
+    let mut idx: Vec<usize> = latest_row_per_key(ids.iter().map(|s| s.as_deref()), &days)
+        .into_values()
+        .collect();
     idx.sort_unstable();
     Ok(idx)
 }
@@ -65,24 +56,17 @@ fn cluster_owners(resource_days: &DataFrame) -> Result<HashMap<String, (String, 
     let owners = strs(resource_days, rd::OWNER)?;
     let names = strs(resource_days, rd::NAME)?;
     let days = dates(resource_days, rd::DATE)?;
-    let mut out: HashMap<String, (NaiveDate, String, String)> = HashMap::new();
-    for i in 0..ids.len() {
-        if kinds[i].as_deref() == Some("registry") {
-            continue;
-        }
-        let (Some(id), Some(day)) = (ids[i].clone(), days[i]) else {
-            continue;
-        };
-        let e = out.entry(id).or_insert((day, String::new(), String::new()));
-        if day >= e.0 {
-            *e = (
-                day,
-                owners[i].clone().unwrap_or_default(),
-                names[i].clone().unwrap_or_default(),
-            );
-        }
-    }
-    Ok(out.into_iter().map(|(k, (_, o, n))| (k, (o, n))).collect())
+    let clusters = ids
+        .iter()
+        .zip(&kinds)
+        .map(|(id, kind)| id.clone().filter(|_| kind.as_deref() != Some("registry")));
+    Ok(latest_row_per_key(clusters, &days)
+        .into_iter()
+        .map(|(id, i)| {
+            let owner = owners[i].clone().unwrap_or_default();
+            (id, (owner, names[i].clone().unwrap_or_default()))
+        })
+        .collect())
 }
 
 pub fn compute(

@@ -100,25 +100,21 @@ pub fn findings(
 
     // (day, resource) pairs that were protected, and each resource's latest owner.
     let mut protected: HashSet<(NaiveDate, String)> = HashSet::new();
-    let mut owners: HashMap<String, (NaiveDate, String)> = HashMap::new();
-    {
+    let owners: HashMap<String, String> = {
         let d = dates(resource_days, rd::DATE)?;
         let id = strs(resource_days, rd::ID_LOWER)?;
         let p = frame::bools(resource_days, rd::PROTECTED)?;
         let o = strs(resource_days, rd::OWNER)?;
         for i in 0..d.len() {
-            let (Some(d), Some(id)) = (d[i], id[i].clone()) else {
-                continue;
-            };
-            if p[i] == Some(true) {
-                protected.insert((d, id.clone()));
-            }
-            let e = owners.entry(id).or_insert((d, String::new()));
-            if d >= e.0 {
-                *e = (d, o[i].clone().unwrap_or_default());
+            if let (Some(d), Some(id), Some(true)) = (d[i], id[i].clone(), p[i]) {
+                protected.insert((d, id));
             }
         }
-    }
+        frame::latest_row_per_key(id.iter().cloned(), &d)
+            .into_iter()
+            .map(|(id, i)| (id, o[i].clone().unwrap_or_default()))
+            .collect()
+    };
 
     let first_day_ever = snap.days.first().copied();
     let severity = strs(df, "severity")?;
@@ -155,7 +151,7 @@ pub fn findings(
             subscription: sub[a.row].clone().unwrap_or_default().to_lowercase(),
             owner: owners
                 .get(&res.to_lowercase())
-                .map(|(_, o)| o.clone())
+                .cloned()
                 .unwrap_or_else(|| UNALLOCATED.into()),
             resource_id: res,
             source: source[a.row].clone().unwrap_or_default(),

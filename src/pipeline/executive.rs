@@ -138,12 +138,16 @@ pub fn build(
     );
     let mut unprotected_resources = Vec::new();
     let mut protected_vcores = 0;
-    let mut resource_owners = BTreeMap::new();
+    // Each resource's owner as its latest snapshot names it.
+    let resource_owners: BTreeMap<String, String> =
+        crate::frame::latest_row_per_key(idl.iter().cloned(), &rdate)
+            .into_iter()
+            .map(|(id, i)| (id, owner[i].clone().unwrap_or_default()))
+            .collect();
     let mut container_ids = BTreeSet::new();
     for i in 0..r.height() {
         if let Some(x) = idl[i].clone() {
-            container_ids.insert(x.clone());
-            resource_owners.insert(x, owner[i].clone().unwrap_or_default());
+            container_ids.insert(x);
         }
         if rdate[i] != month_end || month_end.is_none() {
             continue;

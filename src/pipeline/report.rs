@@ -34,17 +34,11 @@ pub fn latest_subscription_tags(snap: &Snapshots) -> Result<BTreeMap<String, Opt
     let d = dates(df, SNAPSHOT_DATE)?;
     let ids = strs(df, "subscriptionId")?;
     let tags = strs(df, "tags")?;
-    let mut latest: BTreeMap<String, (chrono::NaiveDate, Option<String>)> = BTreeMap::new();
-    for i in 0..df.height() {
-        let (Some(day), Some(id)) = (d[i], ids[i].as_deref()) else {
-            continue;
-        };
-        let e = latest.entry(id.to_lowercase()).or_insert((day, None));
-        if day >= e.0 {
-            *e = (day, tags[i].clone());
-        }
-    }
-    Ok(latest.into_iter().map(|(k, (_, t))| (k, t)).collect())
+    let keys = ids.iter().map(|s| s.as_deref().map(str::to_lowercase));
+    Ok(crate::frame::latest_row_per_key(keys, &d)
+        .into_iter()
+        .map(|(id, i)| (id, tags[i].clone()))
+        .collect())
 }
 
 pub struct ReportRequest<'a> {
