@@ -110,3 +110,26 @@ pub fn latest_row_per_key<K: Eq + std::hash::Hash>(
     }
     latest.into_iter().map(|(k, (_, i))| (k, i)).collect()
 }
+
+#[cfg(test)]
+mod latest_tests {
+    use super::*;
+
+    #[test]
+    fn latest_row_per_key_takes_the_latest_date_and_the_later_row_on_a_tie() {
+        let d = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
+        let keys = [Some("a"), Some("b"), Some("a"), Some("a"), None, Some("b")];
+        let days = [
+            d("2026-09-02"),
+            d("2026-09-01"),
+            d("2026-09-01"),
+            d("2026-09-02"),
+            d("2026-09-09"),
+            None,
+        ];
+        let got = latest_row_per_key(keys, &days);
+        // a: rows 0 and 3 share the latest date → row 3; b: row 5 has no date → row 1.
+        assert_eq!(got.len(), 2);
+        assert_eq!((got["a"], got["b"]), (3, 1));
+    }
+}

@@ -8,7 +8,9 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 
 /// `values` rounded to `decimals`, in units of 10^-decimals, summing exactly to the rounded
-/// sum of `values`. Ties go to the earlier value.
+/// sum of `values`. Between equal remainders the larger value wins, then the earlier one: so
+/// the result for a value does not depend on how the caller sorted its list (the PDF lists
+/// owners by name, the CSV by amount), unless two values are equal.
 pub fn round_largest_remainder(values: &[f64], decimals: u32) -> Vec<i64> {
     let scale = 10f64.powi(decimals as i32);
     // Snap values that are a unit count up to float noise (0.29 * 100 = 28.999999999999996).
@@ -33,6 +35,11 @@ pub fn round_largest_remainder(values: &[f64], decimals: u32) -> Vec<i64> {
         let rb = scaled[b] - scaled[b].floor();
         rb.partial_cmp(&ra)
             .unwrap_or(std::cmp::Ordering::Equal)
+            .then(
+                scaled[b]
+                    .partial_cmp(&scaled[a])
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
             .then(a.cmp(&b))
     });
     if missing >= 0 {
@@ -98,6 +105,21 @@ mod tests {
         assert_eq!(
             round_largest_remainder(&[1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0], 2),
             vec![34, 33, 33]
+        );
+    }
+
+    #[test]
+    fn equal_remainders_go_to_the_larger_value_in_any_order() {
+        // 10.125 + 20.125 = 30.25: floors 1012, 2012 (remainders exactly .5 each), target
+        // 3025 → one unit missing → the larger value gets it, listed first or last:
+        // 10.12 + 20.13 (the PDF lists owners by name, the CSV by amount; both agree).
+        assert_eq!(
+            round_largest_remainder(&[10.125, 20.125], 2),
+            vec![1012, 2013]
+        );
+        assert_eq!(
+            round_largest_remainder(&[20.125, 10.125], 2),
+            vec![2013, 1012]
         );
     }
 
