@@ -518,4 +518,42 @@ fn whole_run_published_to_blob_with_exports_read_from_blob() {
         serde_json::from_slice(&reports.get(&format!("{run}/kpis.json")).unwrap()).unwrap();
     assert_eq!(from_blob["showback"], from_folder["showback"]);
     assert_eq!(from_blob["anomalies"], from_folder["anomalies"]);
+
+    // The recorded Resource Graph pages replayed from a blob prefix too (opened with the
+    // configured storage options): the same KPIs as the folder replay.
+    let (replay_url, _) = azurite::fresh_location("replay", "tenant");
+    let replay = Store::open_with(&replay_url, false, &azurite::options(&ep)).unwrap();
+    let sample = repo.join("sample-data");
+    for f in support::fs::files_under(&sample.join("resource-graph")) {
+        let rel = f
+            .strip_prefix(&sample)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        replay
+            .put_new(&rel, Bytes::from(std::fs::read(&f).unwrap()))
+            .unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
+        .current_dir(&repo)
+        .args([
+            "--out",
+            out.path().to_str().unwrap(),
+            "run",
+            "--period",
+            "2026-10",
+        ])
+        .env("DEFENDER_LEDGER_LOG", "warn")
+        .env("DEFENDER_LEDGER_RUN_ID", "20261101T060000Z")
+        .env("DEFENDER_LEDGER_SOURCE_REPLAY_DIR", &replay_url)
+        .env("DEFENDER_LEDGER_COST_LOCATION", &exports_url)
+        .env("AZURE_STORAGE_CONNECTION_STRING", &cs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let replayed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join(run).join("kpis.json")).unwrap())
+            .unwrap();
+    assert_eq!(replayed, from_folder);
 }

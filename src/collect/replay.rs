@@ -6,7 +6,7 @@ use super::{Collected, Source, pages_to_frame};
 use crate::error::{Error, Result};
 use crate::model::Contract;
 use crate::model::page::{Page, page_from_value};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 use chrono::NaiveDate;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -16,8 +16,14 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// A replay folder or blob prefix, reached with default store options.
     pub fn open(dir: &str) -> Result<Replay> {
-        let store = Store::open(dir, false)
+        Replay::open_with(dir, &StoreOptions::default())
+    }
+
+    /// With the configured credential and retries (a replay kept in a private container).
+    pub fn open_with(dir: &str, options: &StoreOptions) -> Result<Replay> {
+        let store = Store::open_with(dir, false, options)
             .map_err(|e| Error::config(format!("replay source {dir}: {e}")))?;
         Ok(Replay { store })
     }

@@ -32,7 +32,7 @@ pub fn replay_source(cfg: &Config) -> Result<Replay> {
     let dir = cfg.source.replay_dir.as_deref().ok_or_else(|| {
         Error::config("no replay source: pass --source DIR or set [source] replay_dir")
     })?;
-    Replay::open(dir)
+    Replay::open_with(dir, &StoreOptions::from_config(cfg)?)
 }
 
 /// Short name of a source for summaries.
