@@ -111,6 +111,14 @@ pub fn latest_row_per_key<K: Eq + std::hash::Hash>(
     latest.into_iter().map(|(k, (_, i))| (k, i)).collect()
 }
 
+/// A column named `name` with `value(row)` for each of `rows` (tables built from Rust rows).
+pub fn column<'r, T, V>(name: &str, rows: &'r [T], value: impl Fn(&'r T) -> V) -> Column
+where
+    Series: NamedFrom<Vec<V>, [V]>,
+{
+    Column::new(name.into(), rows.iter().map(value).collect::<Vec<V>>())
+}
+
 #[cfg(test)]
 mod latest_tests {
     use super::*;

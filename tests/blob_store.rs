@@ -436,6 +436,23 @@ fn history_round_trips_through_blob() {
 /// The whole job with Azure Blob on both sides: cost exports read from one container, the
 /// run and its history published to another. The published run re-hashes against its
 /// manifest, and the showback equals what the same exports give from a folder.
+/// Upload every file under `root` to `store`, at `prefix` + its path below `root`.
+fn upload_tree(store: &Store, root: &std::path::Path, prefix: &str) {
+    for f in support::fs::files_under(root) {
+        let rel = f
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        store
+            .put_new(
+                &format!("{prefix}{rel}"),
+                Bytes::from(std::fs::read(&f).unwrap()),
+            )
+            .unwrap();
+    }
+}
+
 #[test]
 fn whole_run_published_to_blob_with_exports_read_from_blob() {
     let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -449,17 +466,7 @@ fn whole_run_published_to_blob_with_exports_read_from_blob() {
 
     // Upload the sample's export container as it would be in Azure.
     let exports = Store::open_with(&exports_url, false, &azurite::options(&ep)).unwrap();
-    let root = repo.join("sample-data/cost-exports");
-    for f in support::fs::files_under(&root) {
-        let rel = f
-            .strip_prefix(&root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        exports
-            .put_new(&rel, Bytes::from(std::fs::read(&f).unwrap()))
-            .unwrap();
-    }
+    upload_tree(&exports, &repo.join("sample-data/cost-exports"), "");
 
     let ledger = |out: &str, cost: Option<&str>, run_id: &str| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_defender-ledger"));
@@ -523,17 +530,11 @@ fn whole_run_published_to_blob_with_exports_read_from_blob() {
     // configured storage options): the same KPIs as the folder replay.
     let (replay_url, _) = azurite::fresh_location("replay", "tenant");
     let replay = Store::open_with(&replay_url, false, &azurite::options(&ep)).unwrap();
-    let sample = repo.join("sample-data");
-    for f in support::fs::files_under(&sample.join("resource-graph")) {
-        let rel = f
-            .strip_prefix(&sample)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        replay
-            .put_new(&rel, Bytes::from(std::fs::read(&f).unwrap()))
-            .unwrap();
-    }
+    upload_tree(
+        &replay,
+        &repo.join("sample-data/resource-graph"),
+        "resource-graph/",
+    );
     let out = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
         .current_dir(&repo)

@@ -723,31 +723,14 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
             "last_seen",
             &rows.iter().map(|r| r.last).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "days_present".into(),
-            rows.iter().map(|r| r.days.len() as i64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "days_protected".into(),
-            rows.iter()
-                .map(|r| r.protected.len() as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "days_unprotected".into(),
-            rows.iter()
-                .map(|r| (r.days.len() - r.protected.len()) as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "protected_on_last_day".into(),
-            rows.iter().map(|r| r.last_protected).collect::<Vec<_>>(),
-        ),
+        frame::column("days_present", &rows, |r| r.days.len() as i64),
+        frame::column("days_protected", &rows, |r| r.protected.len() as i64),
+        frame::column("days_unprotected", &rows, |r| {
+            (r.days.len() - r.protected.len()) as i64
+        }),
+        frame::column("protected_on_last_day", &rows, |r| r.last_protected),
         Column::new("reason_on_last_day".into(), s(|r| &r.last_reason)),
-        Column::new(
-            "vcores_on_last_day".into(),
-            rows.iter().map(|r| r.last_vcores).collect::<Vec<_>>(),
-        ),
+        frame::column("vcores_on_last_day", &rows, |r| r.last_vcores),
     ])?;
 
     // Raw rows of the three datasets in the period that never became a resource-day.
@@ -907,15 +890,10 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
             "states".into(),
             n(|c| c.compliant + c.non_compliant + c.exempt + c.other),
         ),
-        Column::new(
-            "rate".into(),
-            vals.iter()
-                .map(|c| {
-                    let den = c.compliant + c.non_compliant;
-                    (den > 0).then(|| c.compliant as f64 / den as f64 * 100.0)
-                })
-                .collect::<Vec<_>>(),
-        ),
+        frame::column("rate", &vals, |c| {
+            let den = c.compliant + c.non_compliant;
+            (den > 0).then(|| c.compliant as f64 / den as f64 * 100.0)
+        }),
     ])?;
     let counted: i64 = vals
         .iter()

@@ -129,14 +129,8 @@ pub fn population_table(pops: &[&Population]) -> Result<DataFrame> {
         Column::new("unit".into(), s(&|p| p.unit.clone())),
         Column::new("rows".into(), i(&|p| p.rows)),
         Column::new("excluded".into(), i(&|p| p.excluded_total())),
-        Column::new(
-            "reported_total".into(),
-            pops.iter().map(|p| p.reported_total).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "reconciles".into(),
-            pops.iter().map(|p| p.reconciles()).collect::<Vec<_>>(),
-        ),
+        frame::column("reported_total", pops, |p| p.reported_total),
+        frame::column("reconciles", pops, |p| p.reconciles()),
         Column::new(
             "exclusions".into(),
             s(&|p| {
@@ -216,12 +210,9 @@ pub fn exclusions_table(pops: &[&Population]) -> Result<DataFrame> {
         })
         .collect();
     frame::frame(vec![
-        Column::new("item".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-        Column::new(
-            "reason".into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        ),
-        Column::new("rows".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+        frame::column("item", &rows, |r| r.0),
+        frame::column("reason", &rows, |r| r.1),
+        frame::column("rows", &rows, |r| r.2),
     ])
 }
 

@@ -198,54 +198,17 @@ pub fn compute(
             "date",
             &rows.iter().map(|r| Some(r.2.date)).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "cluster_id".into(),
-            rows.iter().map(|r| r.0.id.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cluster_name".into(),
-            rows.iter().map(|r| r.0.name.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "kind".into(),
-            rows.iter().map(|r| r.0.kind.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "subscription_id".into(),
-            rows.iter()
-                .map(|r| r.0.subscription.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "owner".into(),
-            rows.iter().map(|r| r.0.owner.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "currency".into(),
-            rows.iter()
-                .map(|r| r.2.currency.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cost".into(),
-            rows.iter().map(|r| r.2.cost).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "median_previous".into(),
-            rows.iter().map(|r| r.2.median_previous).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "ratio".into(),
-            rows.iter().map(|r| r.2.ratio).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "protected".into(),
-            rows.iter().map(|r| r.2.protected).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "reason_not_protected".into(),
-            rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>(),
-        ),
+        frame::column("cluster_id", &rows, |r| r.0.id.as_str()),
+        frame::column("cluster_name", &rows, |r| r.0.name.as_str()),
+        frame::column("kind", &rows, |r| r.0.kind.as_str()),
+        frame::column("subscription_id", &rows, |r| r.0.subscription.as_str()),
+        frame::column("owner", &rows, |r| r.0.owner.as_str()),
+        frame::column("currency", &rows, |r| r.2.currency.as_str()),
+        frame::column("cost", &rows, |r| r.2.cost),
+        frame::column("median_previous", &rows, |r| r.2.median_previous),
+        frame::column("ratio", &rows, |r| r.2.ratio),
+        frame::column("protected", &rows, |r| r.2.protected),
+        frame::column("reason_not_protected", &rows, |r| r.3.as_str()),
     ])?;
     Ok((anomalies, table))
 }

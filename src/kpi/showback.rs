@@ -526,34 +526,14 @@ fn owner_frame(
         (t != 0).then(|| m as f64 / t as f64 * 100.0)
     };
     frame::frame(vec![
-        Column::new(
-            "currency".into(),
-            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "owner".into(),
-            rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "amount".into(),
-            rows.iter().map(|r| units(r.2.nanos)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "defender_containers_amount".into(),
-            rows.iter().map(|r| units(r.2.defender)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "share_of_currency_total_pct".into(),
-            rows.iter()
-                .map(|r| share(r.0, r.2.nanos))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "resources".into(),
-            rows.iter()
-                .map(|r| r.2.resources.len() as i64)
-                .collect::<Vec<_>>(),
-        ),
+        frame::column("currency", &rows, |r| r.0.as_str()),
+        frame::column("owner", &rows, |r| r.1.as_str()),
+        frame::column("amount", &rows, |r| units(r.2.nanos)),
+        frame::column("defender_containers_amount", &rows, |r| units(r.2.defender)),
+        frame::column("share_of_currency_total_pct", &rows, |r| {
+            share(r.0, r.2.nanos)
+        }),
+        frame::column("resources", &rows, |r| r.2.resources.len() as i64),
     ])
 }
 
@@ -566,34 +546,13 @@ type ResKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'static str);
 fn resource_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
     let rows: Vec<(&ResKey, &ResourceTotals)> = by_res.iter().map(|(k, t)| (k, t)).collect();
     frame::frame(vec![
-        Column::new(
-            "resource_id".into(),
-            rows.iter().map(|r| r.1.given).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "subscription_id".into(),
-            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "resource_group".into(),
-            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "owner".into(),
-            rows.iter().map(|r| r.0.4).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "owner_source".into(),
-            rows.iter().map(|r| r.0.5).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "currency".into(),
-            rows.iter().map(|r| r.0.0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "amount".into(),
-            rows.iter().map(|r| units(r.1.nanos)).collect::<Vec<_>>(),
-        ),
+        frame::column("resource_id", &rows, |r| r.1.given),
+        frame::column("subscription_id", &rows, |r| r.0.1),
+        frame::column("resource_group", &rows, |r| r.0.3),
+        frame::column("owner", &rows, |r| r.0.4),
+        frame::column("owner_source", &rows, |r| r.0.5),
+        frame::column("currency", &rows, |r| r.0.0),
+        frame::column("amount", &rows, |r| units(r.1.nanos)),
     ])
 }
 
@@ -604,30 +563,12 @@ fn untagged_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
         .filter(|(k, _)| k.5 == SOURCE_UNALLOCATED && !k.2.is_empty())
         .collect();
     frame::frame(vec![
-        Column::new(
-            "resource_id".into(),
-            rows.iter().map(|r| r.1.given).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "subscription_id".into(),
-            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "resource_group".into(),
-            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "currency".into(),
-            rows.iter().map(|r| r.0.0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "amount".into(),
-            rows.iter().map(|r| units(r.1.nanos)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cost_rows".into(),
-            rows.iter().map(|r| r.1.rows).collect::<Vec<_>>(),
-        ),
+        frame::column("resource_id", &rows, |r| r.1.given),
+        frame::column("subscription_id", &rows, |r| r.0.1),
+        frame::column("resource_group", &rows, |r| r.0.3),
+        frame::column("currency", &rows, |r| r.0.0),
+        frame::column("amount", &rows, |r| units(r.1.nanos)),
+        frame::column("cost_rows", &rows, |r| r.1.rows),
     ])
 }
 
@@ -667,34 +608,13 @@ fn defender_frame(alloc: &[(AllocKey, AllocValue)]) -> Result<DataFrame> {
             "charge_date",
             &rows.iter().map(|r| Some(r.0.0)).collect::<Vec<_>>(),
         ),
-        Column::new(
-            "subscription_id".into(),
-            rows.iter().map(|r| r.0.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "currency".into(),
-            rows.iter().map(|r| r.0.2).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "owner".into(),
-            rows.iter().map(|r| r.0.3).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "protected_vcores".into(),
-            rows.iter().map(|r| r.1.0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "subscription_protected_vcores".into(),
-            rows.iter().map(|r| r.1.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "amount".into(),
-            rows.iter().map(|r| units(r.1.2)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "allocation_basis".into(),
-            rows.iter().map(|r| r.1.3).collect::<Vec<_>>(),
-        ),
+        frame::column("subscription_id", &rows, |r| r.0.1),
+        frame::column("currency", &rows, |r| r.0.2),
+        frame::column("owner", &rows, |r| r.0.3),
+        frame::column("protected_vcores", &rows, |r| r.1.0),
+        frame::column("subscription_protected_vcores", &rows, |r| r.1.1),
+        frame::column("amount", &rows, |r| units(r.1.2)),
+        frame::column("allocation_basis", &rows, |r| r.1.3),
     ])
 }
 

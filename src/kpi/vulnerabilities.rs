@@ -250,26 +250,14 @@ fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
         frame::date_column("last_seen", &d(|x| Some(x.last_seen))),
         frame::date_column("due", &d(|x| x.due)),
         frame::date_column("resolved", &d(|x| x.resolved)),
-        Column::new(
-            "due_in_period".into(),
-            f.iter()
-                .map(|x| x.due.is_some_and(|d| period.contains(d)))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "sla_met".into(),
-            f.iter().map(|x| x.resolved_on_time()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "open_past_due".into(),
-            f.iter()
-                .map(|x| x.resolved.is_none() && x.due.is_some_and(|d| d < period.end_exclusive()))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "left_censored".into(),
-            f.iter().map(|x| x.left_censored).collect::<Vec<_>>(),
-        ),
+        frame::column("due_in_period", f, |x| {
+            x.due.is_some_and(|d| period.contains(d))
+        }),
+        frame::column("sla_met", f, |x| x.resolved_on_time()),
+        frame::column("open_past_due", f, |x| {
+            x.resolved.is_none() && x.due.is_some_and(|d| d < period.end_exclusive())
+        }),
+        frame::column("left_censored", f, |x| x.left_censored),
     ])
     .and_then(|df| {
         df.sort(

@@ -143,25 +143,10 @@ impl CostData {
 
 pub fn rejects_frame(rejects: &[Reject]) -> Result<DataFrame> {
     crate::frame::frame(vec![
-        Column::new(
-            "file".into(),
-            rejects.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "line".into(),
-            rejects.iter().map(|r| r.line as i64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "reason".into(),
-            rejects
-                .iter()
-                .map(|r| r.reason.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "raw".into(),
-            rejects.iter().map(|r| r.raw.as_str()).collect::<Vec<_>>(),
-        ),
+        crate::frame::column("file", rejects, |r| r.file.as_str()),
+        crate::frame::column("line", rejects, |r| r.line as i64),
+        crate::frame::column("reason", rejects, |r| r.reason.as_str()),
+        crate::frame::column("raw", rejects, |r| r.raw.as_str()),
     ])
 }
 
