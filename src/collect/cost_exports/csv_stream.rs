@@ -345,4 +345,36 @@ mod tests {
             assert_eq!(got[3].1, ["5", "6"], "block {block}");
         }
     }
+
+    #[test]
+    fn blank_lines_are_not_records() {
+        let (tx, rx) = sync_channel(4);
+        tx.send(Ok(Block {
+            bytes: b"a,b\r\n1,2\r\n\r\n\n3,4\n\n".to_vec(),
+            newlines_before: 0,
+            end: false,
+        }))
+        .unwrap();
+        tx.send(Ok(Block {
+            bytes: Vec::new(),
+            newlines_before: 6,
+            end: true,
+        }))
+        .unwrap();
+        let (recycle, _spare) = channel();
+        let mut seen = Vec::new();
+        let n = for_each_record(
+            Blocks {
+                blocks: rx,
+                recycle,
+            },
+            |_, f| {
+                seen.push(f.len());
+                Next::Continue
+            },
+            |_, _, _| true,
+        )
+        .unwrap();
+        assert_eq!((n, seen), (3, vec![2, 2, 2]));
+    }
 }
