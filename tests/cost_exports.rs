@@ -430,9 +430,11 @@ fn truncated_gzip_names_the_file() {
     let err = load("bad-gzip", "focus-daily", false).unwrap_err();
     let m = err.to_string();
     assert!(
-        m.contains("part_0_0001.csv.gz") && m.contains("gzip"),
+        m.contains("part_0_0001.csv.gz") && m.contains("truncated or corrupt"),
         "{m}"
     );
+    // The file is at fault (exit 3), not the network.
+    assert!(matches!(err, Error::Input { .. }), "{err:?}");
     // Rejects mode cannot set aside a broken stream: still an error.
     assert!(load("bad-gzip", "focus-daily", true).is_err());
 }

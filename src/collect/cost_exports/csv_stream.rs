@@ -27,8 +27,9 @@ pub struct Block {
 /// Why reading stopped early.
 #[derive(Debug)]
 pub enum ReadFailure {
-    /// The gzip stream ended early or is corrupt.
+    /// The gzip stream ended early or is corrupt (the file is at fault).
     Gzip(std::io::Error),
+    /// Reading failed underneath (the network or the disk is at fault).
     Io(std::io::Error),
 }
 
@@ -65,7 +66,15 @@ pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Blocks {
                         Ok(n) => filled += n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         Err(e) => {
-                            let failure = if gzip {
+                            // Corrupt or cut-short compressed data, as opposed to the source
+                            // failing underneath (network, disk).
+                            let bad_data = matches!(
+                                e.kind(),
+                                std::io::ErrorKind::InvalidInput
+                                    | std::io::ErrorKind::InvalidData
+                                    | std::io::ErrorKind::UnexpectedEof
+                            );
+                            let failure = if gzip && bad_data {
                                 ReadFailure::Gzip(e)
                             } else {
                                 ReadFailure::Io(e)

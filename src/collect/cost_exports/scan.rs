@@ -308,7 +308,7 @@ pub fn scan_csv(
             origin,
             format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
         ),
-        ReadFailure::Io(e) => Error::input(origin, format!("read failed: {e}")),
+        ReadFailure::Io(e) => Error::source(origin, format!("read failed: {e}")),
     })?;
     if let Some(e) = header_error {
         return Err(e);
