@@ -1,5 +1,6 @@
 //! The store against Azurite: publishing runs that never overwrite, block uploads, streaming
-//! reads, a server that dies mid-publish, retries through a faulty proxy, history round trips
+//! reads, a server that dies mid-publish, retries through a faulty proxy (publishing and
+//! reading cost exports), history round trips
 //! and a missing container. Azurite is started by `support::azurite` (or taken from
 //! `AZURITE_BLOB_ENDPOINT`).
 
@@ -7,6 +8,8 @@ mod support;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
+use defender_ledger::collect::cost_exports::{self, LoadOptions};
+use defender_ledger::error::Error;
 use defender_ledger::history::{DatasetRecord, History, SnapshotMarker};
 use defender_ledger::model::{DATASETS, contract, rows_to_frame};
 use defender_ledger::period::RunId;
@@ -313,6 +316,53 @@ fn transient_server_errors_are_retried() {
         read_all(&store, &format!("2026-10/{id}/data/d.parquet")),
         bytes
     );
+}
+
+#[test]
+fn cost_exports_stream_through_server_errors_and_a_storm_names_the_request() {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (url, ep) = azurite::fresh_location("costretry", "");
+    let url = url.trim_end_matches('/').to_string();
+    let direct = Store::open_with(&url, false, &azurite::options(&ep)).unwrap();
+    upload_tree(&direct, &repo.join("sample-data/cost-exports"), "");
+    let load = |store: &Store| {
+        cost_exports::load(
+            store,
+            &["focus-monthly".to_string()],
+            NaiveDate::from_ymd_opt(2026, 9, 17).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            &LoadOptions::default(),
+        )
+    };
+    let through = |every: usize, retries: usize| {
+        let proxy = support::faulty_proxy::start(&ep, every);
+        let proxied = url.replace(
+            ep.trim_end_matches(azurite::ACCOUNT).trim_end_matches('/'),
+            &proxy.base,
+        );
+        let opts = azurite::options(&ep).with_retries(retries, Duration::from_secs(20));
+        (Store::open_with(&proxied, false, &opts).unwrap(), proxy)
+    };
+    let folder = Store::open(
+        repo.join("sample-data/cost-exports").to_str().unwrap(),
+        false,
+    )
+    .unwrap();
+    let expected = load(&folder).unwrap();
+
+    // Every second request answered 503: the gzip parts still stream in whole.
+    let (store, proxy) = through(2, 4);
+    let got = load(&store).unwrap();
+    assert!(proxy.injected() >= 3, "only {} faults", proxy.injected());
+    assert_eq!(got.rows.row_count(), expected.rows.row_count());
+    let total = |c: &cost_exports::CostData| c.rows.monthly.iter().map(|x| x.nanos).sum::<i64>();
+    assert_eq!(total(&got), total(&expected));
+
+    // Every request answered 503: a source error (exit 4) naming where, not a partial load.
+    let (store, _proxy) = through(1, 1);
+    let err = load(&store).unwrap_err();
+    assert!(matches!(err, Error::Source { .. }), "{err:?}");
+    assert!(err.to_string().contains("costretry"), "{err}");
 }
 
 #[test]
