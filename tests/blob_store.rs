@@ -1,7 +1,7 @@
 //! The store against Azurite: publishing runs that never overwrite, block uploads, streaming
 //! reads, a server that dies mid-publish, retries through a faulty proxy (publishing and
-//! reading cost exports), history round trips and a missing container. Azurite is started by `support::azurite` (or taken from
-//! `AZURITE_BLOB_ENDPOINT`).
+//! reading cost exports), history round trips and a missing container. Azurite is started by
+//! `support::azurite` (or taken from `AZURITE_BLOB_ENDPOINT`).
 
 mod support;
 
