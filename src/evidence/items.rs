@@ -162,6 +162,26 @@ pub struct Figure {
     pub value: String,
 }
 
+impl EvidenceTable {
+    /// An item's table, with its headline figures as (label, value) and its exceptions
+    /// capped for the pack document.
+    fn new(
+        item: &'static ItemDef,
+        table: DataFrame,
+        population: Population,
+        figures: Vec<(String, String)>,
+        exceptions: Vec<String>,
+    ) -> EvidenceTable {
+        EvidenceTable {
+            item,
+            table,
+            population,
+            figures: figs(figures),
+            exceptions: capped(exceptions, &item.file_name()),
+        }
+    }
+}
+
 fn figs(v: Vec<(String, String)>) -> Vec<Figure> {
     v.into_iter()
         .map(|(label, value)| Figure { label, value })
@@ -468,13 +488,9 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
         "Every subscription listed on every snapshot day of the period, in scope or not; \
          Resource Graph totals are those of the subscriptions query.",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,13 +640,9 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
         "Every subscription-day of the period is either out of scope, compliant, or inside \
          exactly one gap.",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -805,13 +817,9 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
         "Every AKS cluster, registry and Arc-enabled cluster row of every snapshot day of the \
          period, one CSV row per resource.",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -948,13 +956,9 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
          the period, counted by assignment, definition and management group (the immediate \
          parent of the subscription that day).",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1121,13 +1125,9 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         "Every snapshot before the period end is read, because each alert is taken from the \
          latest snapshot that lists it.",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1288,13 +1288,9 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
          history. A finding is resolved on the first later snapshot day on which its resource \
          is protected and the finding is gone.",
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1429,11 +1425,7 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
             cx.inp.params.owner_tags.join(", ")
         ),
     );
-    Ok(EvidenceTable {
-        item,
-        table,
-        population,
-        figures: figs(figures),
-        exceptions: capped(exceptions, &item.file_name()),
-    })
+    Ok(EvidenceTable::new(
+        item, table, population, figures, exceptions,
+    ))
 }
