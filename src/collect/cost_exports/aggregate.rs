@@ -13,9 +13,8 @@
 //! (consecutive rows usually share them), and each distinct resource is normalised once.
 
 use super::scan::{keep_tags, normalise_subscription, resource_group_of};
-use chrono::{Datelike, NaiveDate};
-
 use crate::hashing::{FastMap, fast_map};
+use chrono::{Datelike, NaiveDate};
 
 /// One resource as showback reports it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
