@@ -111,6 +111,22 @@ pub fn latest_row_per_key<K: Eq + std::hash::Hash>(
     latest.into_iter().map(|(k, (_, i))| (k, i)).collect()
 }
 
+/// A date column named `name` with `value(row)` for each of `rows`.
+pub fn date_column_of<T>(
+    name: &str,
+    rows: &[T],
+    value: impl Fn(&T) -> Option<NaiveDate>,
+) -> Column {
+    date_column(name, &rows.iter().map(value).collect::<Vec<_>>())
+}
+
+/// Rows whose date column `name` falls in `period` (`[start, end)`).
+pub fn in_period(name: &str, period: crate::period::Period) -> Expr {
+    col(name)
+        .gt_eq(lit(period.start()))
+        .and(col(name).lt(lit(period.end_exclusive())))
+}
+
 /// A column named `name` with `value(row)` for each of `rows` (tables built from Rust rows).
 pub fn column<'r, T, V>(name: &str, rows: &'r [T], value: impl Fn(&'r T) -> V) -> Column
 where

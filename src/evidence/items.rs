@@ -369,11 +369,7 @@ impl<'a> Ctx<'a> {
             .frame(dataset)
             .clone()
             .lazy()
-            .filter(
-                col(SNAPSHOT_DATE)
-                    .gt_eq(lit(p.start()))
-                    .and(col(SNAPSHOT_DATE).lt(lit(p.end_exclusive()))),
-            )
+            .filter(frame::in_period(SNAPSHOT_DATE, p))
             .collect()
             .ctx(format!("{dataset} in the period"))
     }
@@ -407,11 +403,7 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
         .subscription_days
         .clone()
         .lazy()
-        .filter(
-            col(SNAPSHOT_DATE)
-                .gt_eq(lit(p.start()))
-                .and(col(SNAPSHOT_DATE).lt(lit(p.end_exclusive()))),
-        )
+        .filter(frame::in_period(SNAPSHOT_DATE, p))
         .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .sort(
             [SNAPSHOT_DATE, "subscriptionId"],
@@ -716,32 +708,22 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
     }
     let mut rows: Vec<Inv> = inv.into_values().collect();
     rows.sort_by(|a, b| (&a.kind, &a.name, &a.id).cmp(&(&b.kind, &b.name, &b.id)));
-    let s = |f: fn(&Inv) -> &str| rows.iter().map(f).collect::<Vec<_>>();
     let table = frame::frame(vec![
-        Column::new("kind".into(), s(|r| &r.kind)),
-        Column::new("id".into(), s(|r| &r.id)),
-        Column::new("name".into(), s(|r| &r.name)),
-        Column::new("subscriptionId".into(), s(|r| &r.sub)),
-        Column::new("resourceGroup".into(), s(|r| &r.rg)),
-        Column::new("owner".into(), s(|r| &r.owner)),
-        frame::date_column(
-            "first_seen",
-            &rows
-                .iter()
-                .map(|r| r.days.first().copied())
-                .collect::<Vec<_>>(),
-        ),
-        frame::date_column(
-            "last_seen",
-            &rows.iter().map(|r| r.last).collect::<Vec<_>>(),
-        ),
+        frame::column("kind", &rows, |r| r.kind.as_str()),
+        frame::column("id", &rows, |r| r.id.as_str()),
+        frame::column("name", &rows, |r| r.name.as_str()),
+        frame::column("subscriptionId", &rows, |r| r.sub.as_str()),
+        frame::column("resourceGroup", &rows, |r| r.rg.as_str()),
+        frame::column("owner", &rows, |r| r.owner.as_str()),
+        frame::date_column_of("first_seen", &rows, |r| r.days.first().copied()),
+        frame::date_column_of("last_seen", &rows, |r| r.last),
         frame::column("days_present", &rows, |r| r.days.len() as i64),
         frame::column("days_protected", &rows, |r| r.protected.len() as i64),
         frame::column("days_unprotected", &rows, |r| {
             (r.days.len() - r.protected.len()) as i64
         }),
         frame::column("protected_on_last_day", &rows, |r| r.last_protected),
-        Column::new("reason_on_last_day".into(), s(|r| &r.last_reason)),
+        frame::column("reason_on_last_day", &rows, |r| r.last_reason.as_str()),
         frame::column("vcores_on_last_day", &rows, |r| r.last_vcores),
     ])?;
 
@@ -881,10 +863,7 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
     let k = |f: fn(&Key) -> &str| keys.iter().map(|x| f(x)).collect::<Vec<_>>();
     let n = |f: fn(&PolicyCounts) -> i64| vals.iter().map(|x| f(x)).collect::<Vec<_>>();
     let table = frame::frame(vec![
-        frame::date_column(
-            "snapshot_date",
-            &keys.iter().map(|x| Some(x.0)).collect::<Vec<_>>(),
-        ),
+        frame::date_column_of("snapshot_date", &keys, |x| Some(x.0)),
         Column::new("managementGroup".into(), k(|x| &x.1)),
         Column::new("policyAssignmentId".into(), k(|x| &x.2)),
         Column::new("policyAssignmentScope".into(), k(|x| &x.3)),

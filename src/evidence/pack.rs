@@ -120,82 +120,53 @@ fn join_dates(days: &[NaiveDate]) -> String {
 
 /// `population.csv`: one row per item.
 pub fn population_table(pops: &[&Population]) -> Result<DataFrame> {
-    let s = |f: &dyn Fn(&Population) -> String| pops.iter().map(|p| f(p)).collect::<Vec<_>>();
-    let i = |f: &dyn Fn(&Population) -> i64| pops.iter().map(|p| f(p)).collect::<Vec<_>>();
     frame::frame(vec![
-        Column::new("item".into(), s(&|p| p.item.clone())),
-        Column::new("file".into(), s(&|p| p.file.clone())),
-        Column::new("file_rows".into(), i(&|p| p.file_rows as i64)),
-        Column::new("unit".into(), s(&|p| p.unit.clone())),
-        Column::new("rows".into(), i(&|p| p.rows)),
-        Column::new("excluded".into(), i(&|p| p.excluded_total())),
+        frame::column("item", pops, |p| p.item.as_str()),
+        frame::column("file", pops, |p| p.file.as_str()),
+        frame::column("file_rows", pops, |p| p.file_rows as i64),
+        frame::column("unit", pops, |p| p.unit.as_str()),
+        frame::column("rows", pops, |p| p.rows),
+        frame::column("excluded", pops, |p| p.excluded_total()),
         frame::column("reported_total", pops, |p| p.reported_total),
         frame::column("reconciles", pops, |p| p.reconciles()),
-        Column::new(
-            "exclusions".into(),
-            s(&|p| {
-                p.exclusions
-                    .iter()
-                    .map(|(r, n)| format!("{r}: {n}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }),
-        ),
-        Column::new(
-            "population_datasets".into(),
-            s(&|p| p.population_datasets.join(" ")),
-        ),
-        Column::new(
-            "queries".into(),
-            s(&|p| {
-                p.queries
-                    .iter()
-                    .map(|q| match &q.sha256 {
-                        Some(h) => format!("{} (sha256 {h}, {} days)", q.file, q.days),
-                        None => format!("{} ({} days)", q.file, q.days),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }),
-        ),
-        Column::new("period".into(), s(&|p| p.period.clone())),
-        frame::date_column(
-            "period_start",
-            &pops
+        frame::column("exclusions", pops, |p| {
+            p.exclusions
                 .iter()
-                .map(|p| Some(p.period_start))
-                .collect::<Vec<_>>(),
-        ),
-        frame::date_column(
-            "period_end_exclusive",
-            &pops
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+        frame::column("population_datasets", pops, |p| {
+            p.population_datasets.join(" ")
+        }),
+        frame::column("queries", pops, |p| {
+            p.queries
                 .iter()
-                .map(|p| Some(p.period_end_exclusive))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "snapshot_days_used".into(),
-            i(&|p| p.snapshot_days_used.len() as i64),
-        ),
-        frame::date_column(
-            "first_snapshot_day",
-            &pops
-                .iter()
-                .map(|p| p.snapshot_days_used.first().copied())
-                .collect::<Vec<_>>(),
-        ),
-        frame::date_column(
-            "last_snapshot_day",
-            &pops
-                .iter()
-                .map(|p| p.snapshot_days_used.last().copied())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "snapshot_days_missing".into(),
-            s(&|p| join_dates(&p.snapshot_days_missing)),
-        ),
-        Column::new("note".into(), s(&|p| p.note.clone())),
+                .map(|q| match &q.sha256 {
+                    Some(h) => format!("{} (sha256 {h}, {} days)", q.file, q.days),
+                    None => format!("{} ({} days)", q.file, q.days),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+        frame::column("period", pops, |p| p.period.as_str()),
+        frame::date_column_of("period_start", pops, |p| Some(p.period_start)),
+        frame::date_column_of("period_end_exclusive", pops, |p| {
+            Some(p.period_end_exclusive)
+        }),
+        frame::column("snapshot_days_used", pops, |p| {
+            p.snapshot_days_used.len() as i64
+        }),
+        frame::date_column_of("first_snapshot_day", pops, |p| {
+            p.snapshot_days_used.first().copied()
+        }),
+        frame::date_column_of("last_snapshot_day", pops, |p| {
+            p.snapshot_days_used.last().copied()
+        }),
+        frame::column("snapshot_days_missing", pops, |p| {
+            join_dates(&p.snapshot_days_missing)
+        }),
+        frame::column("note", pops, |p| p.note.as_str()),
     ])
 }
 

@@ -194,10 +194,7 @@ pub fn compute(
             .then(a.2.currency.cmp(&b.2.currency))
     });
     let table = frame::frame(vec![
-        frame::date_column(
-            "date",
-            &rows.iter().map(|r| Some(r.2.date)).collect::<Vec<_>>(),
-        ),
+        frame::date_column_of("date", &rows, |r| Some(r.2.date)),
         frame::column("cluster_id", &rows, |r| r.0.id.as_str()),
         frame::column("cluster_name", &rows, |r| r.0.name.as_str()),
         frame::column("kind", &rows, |r| r.0.kind.as_str()),

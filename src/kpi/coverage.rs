@@ -435,10 +435,7 @@ impl ResourceRows {
             .sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
         let r = &self.0;
         frame::frame(vec![
-            frame::date_column(
-                rd::DATE,
-                &r.iter().map(|x| Some(x.date)).collect::<Vec<_>>(),
-            ),
+            frame::date_column_of(rd::DATE, r, |x| Some(x.date)),
             Column::new(
                 rd::KIND.into(),
                 r.iter().map(|x| x.kind).collect::<Vec<_>>(),
@@ -493,13 +490,7 @@ fn daily_series(
     resource_days: &DataFrame,
     period: Period,
 ) -> Result<Vec<CoverageDay>> {
-    let in_period = |lf: LazyFrame| {
-        lf.filter(
-            col(SNAPSHOT_DATE)
-                .gt_eq(lit(period.start()))
-                .and(col(SNAPSHOT_DATE).lt(lit(period.end_exclusive()))),
-        )
-    };
+    let in_period = |lf: LazyFrame| lf.filter(crate::frame::in_period(SNAPSHOT_DATE, period));
     let subs = in_period(subscription_days.clone().lazy())
         .group_by([col(SNAPSHOT_DATE)])
         .agg([

@@ -604,10 +604,7 @@ type AllocValue = (i64, i64, i128, &'static str);
 fn defender_frame(alloc: &[(AllocKey, AllocValue)]) -> Result<DataFrame> {
     let rows: Vec<(&AllocKey, &AllocValue)> = alloc.iter().map(|(k, v)| (k, v)).collect();
     frame::frame(vec![
-        frame::date_column(
-            "charge_date",
-            &rows.iter().map(|r| Some(r.0.0)).collect::<Vec<_>>(),
-        ),
+        frame::date_column_of("charge_date", &rows, |r| Some(r.0.0)),
         frame::column("subscription_id", &rows, |r| r.0.1),
         frame::column("currency", &rows, |r| r.0.2),
         frame::column("owner", &rows, |r| r.0.3),

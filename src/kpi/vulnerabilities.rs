@@ -230,26 +230,21 @@ pub fn compute(
 }
 
 fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
-    let s = |get: fn(&Finding) -> &str| f.iter().map(get).collect::<Vec<_>>();
-    let d = |get: fn(&Finding) -> Option<NaiveDate>| f.iter().map(get).collect::<Vec<_>>();
     frame::frame(vec![
-        Column::new("imageDigest".into(), s(|x| &x.image_digest)),
-        Column::new("cveId".into(), s(|x| &x.cve_id)),
-        Column::new("severity".into(), s(|x| &x.severity)),
-        Column::new(
-            "cvssScore".into(),
-            f.iter().map(|x| x.cvss).collect::<Vec<_>>(),
-        ),
-        Column::new("subscriptionId".into(), s(|x| &x.subscription)),
-        Column::new("resourceId".into(), s(|x| &x.resource_id)),
-        Column::new("source".into(), s(|x| &x.source)),
-        Column::new("registryHost".into(), s(|x| &x.registry_host)),
-        Column::new("repository".into(), s(|x| &x.repository)),
-        Column::new("owner".into(), s(|x| &x.owner)),
-        frame::date_column("first_seen", &d(|x| Some(x.first_seen))),
-        frame::date_column("last_seen", &d(|x| Some(x.last_seen))),
-        frame::date_column("due", &d(|x| x.due)),
-        frame::date_column("resolved", &d(|x| x.resolved)),
+        frame::column("imageDigest", f, |x| x.image_digest.as_str()),
+        frame::column("cveId", f, |x| x.cve_id.as_str()),
+        frame::column("severity", f, |x| x.severity.as_str()),
+        frame::column("cvssScore", f, |x| x.cvss),
+        frame::column("subscriptionId", f, |x| x.subscription.as_str()),
+        frame::column("resourceId", f, |x| x.resource_id.as_str()),
+        frame::column("source", f, |x| x.source.as_str()),
+        frame::column("registryHost", f, |x| x.registry_host.as_str()),
+        frame::column("repository", f, |x| x.repository.as_str()),
+        frame::column("owner", f, |x| x.owner.as_str()),
+        frame::date_column_of("first_seen", f, |x| Some(x.first_seen)),
+        frame::date_column_of("last_seen", f, |x| Some(x.last_seen)),
+        frame::date_column_of("due", f, |x| x.due),
+        frame::date_column_of("resolved", f, |x| x.resolved),
         frame::column("due_in_period", f, |x| {
             x.due.is_some_and(|d| period.contains(d))
         }),
