@@ -216,13 +216,12 @@ pub fn verify_run(
 ) -> Result<VerifyReport> {
     let run = join(store.display(), run_prefix.trim_matches('/'));
     let manifest_path = join(run_prefix, MANIFEST);
-    if !store.exists(&manifest_path)? {
+    let Some(manifest_bytes) = store.get_opt(&manifest_path)? else {
         return Err(Error::input(
             &run,
             format!("no {MANIFEST}: not a committed run (or not a run folder)"),
         ));
-    }
-    let manifest_bytes = store.get(&manifest_path)?;
+    };
     let manifest: Value = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| Error::input(format!("{run}/{MANIFEST}"), format!("not JSON: {e}")))?;
     let entries = manifest
@@ -254,11 +253,10 @@ pub fn verify_run(
             continue;
         }
         let full = join(run_prefix, &path);
-        if !store.exists(&full)? {
+        let Some(bytes) = store.get_opt(&full)? else {
             missing.push(path);
             continue;
-        }
-        let bytes = store.get(&full)?;
+        };
         let actual = sha256_hex(&bytes);
         if actual.eq_ignore_ascii_case(&sha) && bytes.len() as u64 == expected_bytes {
             ok += 1;
@@ -331,8 +329,8 @@ fn check_signature(
 ) -> Result<SignatureCheck> {
     let sig_path = join(run_prefix, SIGNATURE_FILE);
     let pub_path = join(run_prefix, PUBLIC_KEY_FILE);
-    let published = if store.exists(&pub_path)? {
-        let text = String::from_utf8_lossy(&store.get(&pub_path)?).into_owned();
+    let published = if let Some(bytes) = store.get_opt(&pub_path)? {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         match signing::public_key_from_text(&text, PUBLIC_KEY_FILE) {
             Ok(k) => Some(k),
             Err(e) => {
@@ -343,7 +341,7 @@ fn check_signature(
     } else {
         None
     };
-    if !store.exists(&sig_path)? {
+    let Some(sig_bytes) = store.get_opt(&sig_path)? else {
         return Ok(match given {
             Some(_) => SignatureCheck::MissingSignature,
             None => {
@@ -354,8 +352,8 @@ fn check_signature(
                 SignatureCheck::Unsigned
             }
         });
-    }
-    let sig_text = String::from_utf8_lossy(&store.get(&sig_path)?).into_owned();
+    };
+    let sig_text = String::from_utf8_lossy(&sig_bytes).into_owned();
     let (key, key_origin) = match (given, published.as_ref()) {
         (Some(k), p) => {
             if let Some(p) = p.filter(|p| *p != k) {

@@ -53,11 +53,10 @@ impl Source for Replay {
 
     fn collect(&self, contract: &Contract, date: NaiveDate) -> Result<Option<Collected>> {
         let rel = Self::file(date, contract.dataset);
-        if !self.store.exists(&rel)? {
+        let Some(bytes) = self.store.get_opt(&rel)? else {
             return Ok(None);
-        }
+        };
         let shown = format!("{}/{rel}", self.store.display());
-        let bytes = self.store.get(&rel)?;
         let bodies: Vec<Value> = serde_json::from_slice(&bytes).map_err(|e| {
             Error::input(&shown, format!("not a JSON array of response pages: {e}"))
         })?;

@@ -387,6 +387,19 @@ impl Store {
             .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))
     }
 
+    /// Like `get`, but `None` when the object does not exist (one request, not a HEAD first).
+    pub fn get_opt(&self, rel: &str) -> Result<Option<Bytes>> {
+        let path = self.full(rel);
+        match runtime().block_on(async { self.inner.get(&path).await?.bytes().await }) {
+            Ok(b) => Ok(Some(b)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::source(
+                format!("reading {}", self.at(rel)),
+                self.explain(&e),
+            )),
+        }
+    }
+
     /// A streaming reader: memory stays at one network chunk whatever the object size.
     pub fn open_read(&self, rel: &str) -> Result<Box<dyn Read + Send>> {
         if let Some(local) = self.local_path(rel) {

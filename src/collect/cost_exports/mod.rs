@@ -24,7 +24,6 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, BufWriter, Write};
 
 /// Nano-units per currency unit.
 pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
@@ -166,19 +165,6 @@ fn kind_of(path: &str) -> Option<Kind> {
     } else {
         None
     }
-}
-
-/// Copy an object to a local temporary file, streaming (Parquet needs random access).
-fn fetch(store: &Store, rel: &str, origin: &str, dest: &std::path::Path) -> Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, store.open_read(rel)?);
-    let file = std::fs::File::create(dest)
-        .map_err(|e| Error::input(origin, format!("cannot create a temporary file: {e}")))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    std::io::copy(&mut reader, &mut out)
-        .map_err(|e| Error::input(origin, format!("read failed: {e}")))?;
-    out.flush()
-        .map_err(|e| Error::input(origin, format!("writing a temporary file: {e}")))?;
-    Ok(())
 }
 
 /// Find the runs of the configured exports, take the newest run per export and range folder,
@@ -333,7 +319,8 @@ pub fn load(
                         Some(p) => p,
                         None => {
                             let local = tmp.path().join(format!("part-{k}.parquet"));
-                            fetch(store, &blob.path, &origin, &local)?;
+                            // Parquet needs random access: copy the blob first.
+                            store.get_to_file(&blob.path, &local)?;
                             local
                         }
                     };
