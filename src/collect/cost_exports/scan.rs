@@ -95,13 +95,18 @@ pub fn resource_group_of(rg: Option<&str>, rid: Option<&str>) -> String {
 }
 
 /// Defender for Containers: meter category contains "Defender" and the meter, product or SKU
-/// text contains "Containers" (case-insensitive). `cs[0]` is the category, the rest the texts.
+/// text contains "Containers" (case-insensitive).
 pub fn is_defender_containers(category: Option<&str>, texts: &[Option<&str>]) -> bool {
-    category.is_some_and(|c| contains_ignore_case(c, "defender"))
+    category.is_some_and(category_names_defender)
         && texts
             .iter()
             .flatten()
             .any(|t| contains_ignore_case(t, "containers"))
+}
+
+/// The category half of `is_defender_containers`.
+fn category_names_defender(category: &str) -> bool {
+    contains_ignore_case(category, "defender")
 }
 
 /// ASCII case-insensitive substring test without allocating (`needle` in lower case).
@@ -163,12 +168,14 @@ impl Repeats {
         d
     }
 
-    /// Whether a meter category names Defender (the first half of the Containers test).
-    fn defender_category(&mut self, cell: &str) -> bool {
-        if self.last_category.0 != cell.as_bytes() {
+    /// Whether a row of this meter category can be a Defender for Containers charge: the
+    /// category half of `is_defender_containers`, cached per value, so the full test runs
+    /// only on the rare rows that pass it.
+    fn maybe_defender(&mut self, category: &str) -> bool {
+        if self.last_category.0 != category.as_bytes() {
             self.last_category.0.clear();
-            self.last_category.0.extend_from_slice(cell.as_bytes());
-            self.last_category.1 = contains_ignore_case(cell, "defender");
+            self.last_category.0.extend_from_slice(category.as_bytes());
+            self.last_category.1 = category_names_defender(category);
         }
         self.last_category.1
     }
@@ -226,14 +233,15 @@ fn csv_row(
         }
     }
     let defender = match m.meter_category {
-        Some(c) if repeats.defender_category(text(c)?) => {
-            let mut any = false;
-            for &i in &m.descriptors {
-                any |= contains_ignore_case(text(i)?, "containers");
+        Some(c) => {
+            let category = text(c)?;
+            repeats.maybe_defender(category) && {
+                let texts = (m.descriptors.iter().map(|&i| text(i).map(Some)))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                is_defender_containers(Some(category), &texts)
             }
-            any
         }
-        _ => false,
+        None => false,
     };
     let row = RowRef {
         day,
@@ -542,9 +550,14 @@ pub fn scan_parquet(
                 .map(|k| t(k).trim())
                 .find(|v| !v.is_empty())
                 .unwrap_or_default();
-            let defender = category.is_some_and(|k| repeats.defender_category(t(k)))
-                && (first_descriptor..texts.len())
-                    .any(|k| contains_ignore_case(t(k), "containers"));
+            let defender = category.map(t).is_some_and(|category| {
+                repeats.maybe_defender(category) && {
+                    let descriptors: Vec<_> = (first_descriptor..texts.len())
+                        .map(|k| Some(t(k)))
+                        .collect();
+                    is_defender_containers(Some(category), &descriptors)
+                }
+            });
             agg.add(&RowRef {
                 day,
                 nanos,

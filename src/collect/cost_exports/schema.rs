@@ -127,12 +127,12 @@ fn norm_keep_case(h: &str) -> String {
 
 /// The regular expression a well-formed ISO date or date-time cell matches (UTC only:
 /// `Z`, `+00:00` or no zone). The date is its first ten characters.
-pub const ISO_DATE_RE: &str =
+const ISO_DATE_RE: &str =
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]00:?00)?)?$";
 
 /// Parse a charge-date cell: ISO (`2024-01-01`, `2024-01-01T00:00Z`, `...T00:00:00Z`) or the
-/// US `MM/dd/yyyy` actual/amortized exports write. The Rust twin of the scan's expression,
-/// used to name the exact cell at fault.
+/// US `MM/dd/yyyy` actual/amortized exports write. Readers call it once per distinct cell
+/// (dates repeat row after row).
 pub fn parse_charge_date(cell: &str) -> Option<NaiveDate> {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| regex::Regex::new(ISO_DATE_RE).unwrap());
