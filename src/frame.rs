@@ -5,7 +5,8 @@ use crate::error::{PolarsContext, Result};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+/// Day 0 of polars `Date` columns.
+pub const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
 
 pub fn strs(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c = df.column(name).ctx(format!("column {name}"))?;
@@ -72,12 +73,6 @@ pub fn date_column(name: &str, values: &[Option<NaiveDate>]) -> Column {
     Column::new(name.into(), days)
         .cast(&DataType::Date)
         .expect("i32 casts to date")
-}
-
-pub fn timestamp_column(name: &str, values: &[Option<i64>]) -> Column {
-    Column::new(name.into(), values.to_vec())
-        .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
-        .expect("i64 casts to datetime")
 }
 
 pub fn ns_to_iso(ns: i64) -> String {

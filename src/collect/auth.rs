@@ -369,10 +369,6 @@ impl TokenSource {
         &self.label
     }
 
-    pub fn scope(&self) -> &str {
-        &self.scope
-    }
-
     /// A valid bearer token, refreshed when the cached one is within the margin of expiry.
     pub async fn bearer(&self) -> Result<Bearer> {
         let mut cached = self.cached.lock().await;

@@ -347,7 +347,6 @@ pub struct Stats {
 pub struct ResourceGraphBuilder {
     arm_endpoint: String,
     credential: Arc<dyn TokenCredential>,
-    credential_label: String,
     scope: Scope,
     queries: Option<QuerySet>,
     retry: RetryPolicy,
@@ -366,14 +365,10 @@ impl ResourceGraphBuilder {
         self.retry = retry;
         self
     }
-    pub fn credential_label(mut self, label: &str) -> Self {
-        self.credential_label = label.to_string();
-        self
-    }
     pub fn build(self) -> Result<ResourceGraph> {
         let arm = parse_arm_endpoint(&self.arm_endpoint)?;
         let http = http_client(self.retry.request_timeout)?;
-        let tokens = TokenSource::new(self.credential, arm_scope(&arm), self.credential_label);
+        let tokens = TokenSource::new(self.credential, arm_scope(&arm), "explicit");
         let queries = match self.queries {
             Some(q) => q,
             None => QuerySet::discover()?,
@@ -477,7 +472,6 @@ impl ResourceGraph {
         ResourceGraphBuilder {
             arm_endpoint: arm_endpoint.to_string(),
             credential,
-            credential_label: "explicit".into(),
             scope: Scope::Tenant,
             queries: None,
             retry: RetryPolicy::default(),
@@ -516,10 +510,6 @@ impl ResourceGraph {
 
     pub fn queries(&self) -> &QuerySet {
         &self.queries
-    }
-
-    pub fn scope(&self) -> &Scope {
-        &self.scope
     }
 
     pub fn stats(&self) -> &Stats {

@@ -158,8 +158,9 @@ impl Throttle {
         wait
     }
 
-    /// The slack learned so far (for diagnostics).
-    pub fn slack(&self) -> Duration {
+    /// The slack learned so far.
+    #[cfg(test)]
+    fn slack(&self) -> Duration {
         self.state.lock().unwrap().slack
     }
 }

@@ -174,7 +174,7 @@ impl<'a> History<'a> {
             let bytes = self.store.get(&path)?;
             let key = format!("{}/{}", contract.dataset, m.date);
             hashes.insert(key, crate::render::manifest::sha256_hex(&bytes));
-            let df = ParquetReader::new(Cursor::new(bytes.to_vec()))
+            let df = ParquetReader::new(Cursor::new(bytes))
                 .finish()
                 .ctx(format!("reading {path}"))?;
             parts.push(with_date_column(df, Some(m.date)).lazy());
@@ -199,7 +199,7 @@ fn parse_marker_path(path: &str) -> Option<(NaiveDate, String)> {
 
 /// Prepend a `snapshot_date` column (constant `date`, or an empty one for an empty frame).
 pub fn with_date_column(df: DataFrame, date: Option<NaiveDate>) -> DataFrame {
-    let days = date.map(|d| (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32);
+    let days = date.map(|d| (d - crate::frame::EPOCH).num_days() as i32);
     let col = Column::new(SNAPSHOT_DATE.into(), vec![days; df.height()])
         .cast(&DataType::Date)
         .expect("i32 casts to date");

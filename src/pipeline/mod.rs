@@ -8,7 +8,6 @@ pub mod publish;
 pub mod report;
 pub mod snapshot;
 
-use crate::collect::Source;
 use crate::collect::replay::Replay;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -33,9 +32,4 @@ pub fn replay_source(cfg: &Config) -> Result<Replay> {
         Error::config("no replay source: pass --source DIR or set [source] replay_dir")
     })?;
     Replay::open_with(dir, &StoreOptions::from_config(cfg)?)
-}
-
-/// Short name of a source for summaries.
-pub fn describe(source: &dyn Source) -> String {
-    source.describe()
 }

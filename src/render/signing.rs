@@ -19,8 +19,6 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
-pub use ed25519_dalek::{SigningKey as Ed25519SigningKey, VerifyingKey as Ed25519PublicKey};
-
 /// The signature of `manifest.json`, beside it.
 pub const SIGNATURE_FILE: &str = "manifest.json.sig";
 /// The public key published beside the manifest.

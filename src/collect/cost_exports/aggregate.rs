@@ -195,7 +195,7 @@ pub struct Aggregator {
     group_daily: Dense,
 }
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+use crate::frame::EPOCH;
 
 fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("day 1 exists")

@@ -578,7 +578,7 @@ pub fn scan_parquet(
     })
 }
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+use crate::frame::EPOCH;
 
 #[cfg(test)]
 mod tests {
