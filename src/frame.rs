@@ -75,6 +75,15 @@ pub fn date_column(name: &str, values: &[Option<NaiveDate>]) -> Column {
         .expect("i32 casts to date")
 }
 
+/// Midnight UTC of `d` in nanoseconds since the epoch (timestamp columns' unit).
+pub fn day_start_ns(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_nanos_opt()
+        .unwrap()
+}
+
 pub fn ns_to_iso(ns: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(ns)
         .format("%Y-%m-%dT%H:%M:%S%.fZ")

@@ -943,14 +943,6 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Alerts
 
-fn day_start_ns(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_nanos_opt()
-        .unwrap()
-}
-
 fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::ALERTS;
     let pop = cx.inp.alerts;
@@ -1003,8 +995,8 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
     }
     let earlier = rows_read - no_id - latest.len() as i64;
     let (start, end) = (
-        day_start_ns(cx.inp.period.start()),
-        day_start_ns(cx.inp.period.end_exclusive()),
+        frame::day_start_ns(cx.inp.period.start()),
+        frame::day_start_ns(cx.inp.period.end_exclusive()),
     );
     let (mut outside, mut not_container) = (0i64, 0i64);
     for (_, i) in latest.values() {

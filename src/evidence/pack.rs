@@ -53,11 +53,7 @@ pub fn pack_files(
     let at = |name: &str| format!("{dir}/{name}");
     let mut files = Vec::new();
     for it in items {
-        files.push(OutputFile::new(
-            at(&it.item.file_name()),
-            to_csv(&it.table, CsvSpec::default())?,
-            Some(it.table.height()),
-        ));
+        files.push(csv_file(at(&it.item.file_name()), &it.table)?);
     }
     let pops: Vec<&Population> = items.iter().map(|i| &i.population).collect();
     let population = population_table(&pops)?;
@@ -85,22 +81,20 @@ pub fn pack_files(
     let mut json = serde_json::to_vec_pretty(&doc).expect("pack document serialises");
     json.push(b'\n');
     files.push(OutputFile::new(at(PACK_JSON), json, None));
-    if let Some(pdf) = render_pdf(&doc) {
-        files.push(OutputFile::new(at(PACK_PDF), pdf?, None));
-    }
+    files.push(OutputFile::new(at(PACK_PDF), render_pdf(&doc)?, None));
     Ok(files)
 }
 
 /// Render the pack document as `evidence-pack.pdf` (typst template
 /// `render/pdf/templates/evidence.typ`): cover, scope and period, control table, per-control
 /// summaries with exceptions, population reconciliation, integrity, sign-off.
-pub fn render_pdf(doc: &EvidencePackDoc) -> Option<Result<Vec<u8>>> {
+pub fn render_pdf(doc: &EvidencePackDoc) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(doc).expect("pack document serialises");
     let ident = format!(
         "defender-ledger evidence {} {}",
         doc.cover.framework, doc.cover.period
     );
-    Some(crate::render::pdf::render_evidence_pack(json, ident))
+    crate::render::pdf::render_evidence_pack(json, ident)
 }
 
 fn csv_file(path: String, df: &DataFrame) -> Result<OutputFile> {

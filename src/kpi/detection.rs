@@ -84,20 +84,8 @@ pub fn compute(
         .take(&IdxCa::from_vec("idx".into(), idx))
         .ctx("latest alert rows")?;
 
-    let start_ns = period
-        .start()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_nanos_opt()
-        .unwrap();
-    let end_ns = period
-        .end_exclusive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_nanos_opt()
-        .unwrap();
+    let start_ns = crate::frame::day_start_ns(period.start());
+    let end_ns = crate::frame::day_start_ns(period.end_exclusive());
     let types = strs(&latest, "alertType")?;
     let generated = timestamps_ns(&latest, "timeGeneratedUtc")?;
     let keep: Vec<bool> = types

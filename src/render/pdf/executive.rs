@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::format;
 use crate::config::TargetConfig;
 use crate::kpi::Kpis;
-
-/// The owner name used for spend and resources that no tag assigns.
-pub const UNALLOCATED: &str = "unallocated";
+use crate::kpi::owners::UNALLOCATED;
 
 /// A rate within this many percentage points below its target is amber, further below is red.
 pub const RATE_AMBER_POINTS: f64 = 5.0;
