@@ -1043,13 +1043,12 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
             ));
         }
     }
-    let mut valid: Vec<f64> = latency
+    let valid: Vec<f64> = latency
         .iter()
         .flatten()
         .copied()
         .filter(|l| *l >= 0.0)
         .collect();
-    valid.sort_by(f64::total_cmp);
     let mut figures = vec![
         (
             "alerts in the population".into(),

@@ -52,6 +52,16 @@ impl Finding {
             _ => None,
         }
     }
+
+    /// Its fix deadline falls in `period` (the population of the SLA rate).
+    pub fn due_in(&self, period: Period) -> bool {
+        self.due.is_some_and(|d| period.contains(d))
+    }
+
+    /// Still open at the end of `period` with its deadline already passed.
+    pub fn open_past_due(&self, period: Period) -> bool {
+        self.resolved.is_none() && self.due.is_some_and(|d| d < period.end_exclusive())
+    }
 }
 
 #[derive(Default)]
@@ -175,10 +185,7 @@ pub fn summarise(findings: &[Finding], params: &Parameters, period: Period) -> R
         .into_iter()
         .map(|sev| {
             let of: Vec<&Finding> = findings.iter().filter(|f| f.severity == sev).collect();
-            let due: Vec<&&Finding> = of
-                .iter()
-                .filter(|f| f.due.is_some_and(|d| period.contains(d)))
-                .collect();
+            let due: Vec<&&Finding> = of.iter().filter(|f| f.due_in(period)).collect();
             let on_time = due
                 .iter()
                 .filter(|f| f.resolved_on_time() == Some(true))
@@ -191,12 +198,7 @@ pub fn summarise(findings: &[Finding], params: &Parameters, period: Period) -> R
                         .map(|r| (r - f.first_seen).num_days() as f64)
                 })
                 .collect();
-            let open_past_due = of
-                .iter()
-                .filter(|f| {
-                    f.resolved.is_none() && f.due.is_some_and(|d| d < period.end_exclusive())
-                })
-                .count() as i64;
+            let open_past_due = of.iter().filter(|f| f.open_past_due(period)).count() as i64;
             let stats = SeverityRemediation {
                 due_in_period: due.len() as i64,
                 resolved_on_time: on_time,
@@ -245,13 +247,9 @@ fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
         frame::date_column_of("last_seen", f, |x| Some(x.last_seen)),
         frame::date_column_of("due", f, |x| x.due),
         frame::date_column_of("resolved", f, |x| x.resolved),
-        frame::column("due_in_period", f, |x| {
-            x.due.is_some_and(|d| period.contains(d))
-        }),
+        frame::column("due_in_period", f, |x| x.due_in(period)),
         frame::column("sla_met", f, |x| x.resolved_on_time()),
-        frame::column("open_past_due", f, |x| {
-            x.resolved.is_none() && x.due.is_some_and(|d| d < period.end_exclusive())
-        }),
+        frame::column("open_past_due", f, |x| x.open_past_due(period)),
         frame::column("left_censored", f, |x| x.left_censored),
     ])
     .and_then(|df| {
