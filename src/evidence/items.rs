@@ -12,7 +12,6 @@ use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
 use crate::frame::{self, bools, dates, floats, ints, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker, Snapshots};
-use crate::kpi::owners::{owner_in, parse_tags};
 use crate::kpi::{Gap, Parameters};
 use crate::period::Period;
 use chrono::NaiveDate;
@@ -1266,31 +1265,6 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Ownership tags
 
-/// The owner, the configured key it came from and where the tag is (`resource`,
-/// `subscription` or `none`), with the same rules as `kpi::owners::resolve_owner`.
-pub fn owner_with_source(
-    resource_tags: Option<&str>,
-    subscription_tags: Option<&str>,
-    keys: &[String],
-) -> (String, &'static str, String) {
-    let find = |tags: Option<&str>| {
-        let t = parse_tags(tags);
-        keys.iter()
-            .find_map(|k| owner_in(&t, std::slice::from_ref(k)).map(|o| (o, k.clone())))
-    };
-    if let Some((o, k)) = find(resource_tags) {
-        (o, "resource", k)
-    } else if let Some((o, k)) = find(subscription_tags) {
-        (o, "subscription", k)
-    } else {
-        (
-            crate::kpi::owners::UNALLOCATED.to_string(),
-            "none",
-            String::new(),
-        )
-    }
-}
-
 fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::OWNERSHIP_TAGS;
     let last = cx.period_days.last().copied();
@@ -1312,7 +1286,7 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
                 continue;
             }
             let s = sub[i].clone().unwrap_or_default().to_lowercase();
-            let (owner, source, key) = owner_with_source(
+            let (owner, source, key) = crate::kpi::owners::resolve_owner_with_source(
                 tags[i].as_deref(),
                 cx.inp
                     .subscription_tags

@@ -51,9 +51,28 @@ pub fn resolve_owner(
     subscription_tags: Option<&str>,
     keys: &[String],
 ) -> String {
-    owner_in(&parse_tags(resource_tags), keys)
-        .or_else(|| owner_in(&parse_tags(subscription_tags), keys))
-        .unwrap_or_else(|| UNALLOCATED.to_string())
+    resolve_owner_with_source(resource_tags, subscription_tags, keys).0
+}
+
+/// `resolve_owner`, with the configured key the owner came from and where that tag is
+/// (`resource`, `subscription` or `none`), for the ownership evidence.
+pub fn resolve_owner_with_source(
+    resource_tags: Option<&str>,
+    subscription_tags: Option<&str>,
+    keys: &[String],
+) -> (String, &'static str, String) {
+    let find = |tags: Option<&str>| {
+        let t = parse_tags(tags);
+        keys.iter()
+            .find_map(|k| owner_in(&t, std::slice::from_ref(k)).map(|o| (o, k.clone())))
+    };
+    if let Some((o, k)) = find(resource_tags) {
+        (o, "resource", k)
+    } else if let Some((o, k)) = find(subscription_tags) {
+        (o, "subscription", k)
+    } else {
+        (UNALLOCATED.to_string(), "none", String::new())
+    }
 }
 
 #[cfg(test)]
