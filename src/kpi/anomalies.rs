@@ -47,49 +47,39 @@ pub fn compute(
     let prot = bools(resources, rd::PROTECTED)?;
     let reason = strs(resources, rd::REASON)?;
     let owner = strs(resources, rd::OWNER)?;
-    let mut clusters: BTreeMap<String, (NaiveDate, Cluster, Option<String>)> = BTreeMap::new();
+    let is_cluster = |i: usize| matches!(kind[i].as_deref(), Some("aks") | Some("arc"));
     let mut protection: HashMap<(String, NaiveDate), (bool, String)> = HashMap::new();
-    for i in 0..resources.height() {
-        let (Some(day), Some(k), Some(key)) = (d[i], kind[i].as_deref(), id_lower[i].clone())
-        else {
-            continue;
-        };
-        if k != "aks" && k != "arc" {
-            continue;
-        }
-        protection.insert(
-            (key.clone(), day),
-            (prot[i] == Some(true), reason[i].clone().unwrap_or_default()),
-        );
-        let newer = clusters.get(&key).is_none_or(|(seen, _, _)| *seen <= day);
-        if newer {
-            clusters.insert(
-                key.clone(),
-                (
-                    day,
-                    Cluster {
-                        id: id[i].clone().unwrap_or_else(|| key.clone()),
-                        name: name[i].clone().unwrap_or_default(),
-                        kind: k.to_string(),
-                        subscription: sub[i].clone().unwrap_or_default().to_lowercase(),
-                        owner: owner[i].clone().unwrap_or_default(),
-                    },
-                    if k == "aks" {
-                        nrg[i]
-                            .clone()
-                            .filter(|s| !s.is_empty())
-                            .map(|s| s.to_lowercase())
-                    } else {
-                        None
-                    },
-                ),
-            );
+    for i in (0..resources.height()).filter(|&i| is_cluster(i)) {
+        if let (Some(day), Some(key)) = (d[i], id_lower[i].clone()) {
+            let why = reason[i].clone().unwrap_or_default();
+            protection.insert((key, day), (prot[i] == Some(true), why));
         }
     }
-    let by_id: HashMap<&str, &str> = clusters.keys().map(|k| (k.as_str(), k.as_str())).collect();
+    let cluster_keys =
+        (0..resources.height()).map(|i| id_lower[i].clone().filter(|_| is_cluster(i)));
+    // Each cluster with its node resource group (AKS), as its latest snapshot describes it.
+    let clusters: BTreeMap<String, (Cluster, Option<String>)> =
+        frame::latest_row_per_key(cluster_keys, &d)
+            .into_iter()
+            .map(|(key, i)| {
+                let k = kind[i].clone().unwrap_or_default();
+                let node_rg = (k == "aks")
+                    .then(|| nrg[i].clone().filter(|s| !s.is_empty()))
+                    .flatten()
+                    .map(|s| s.to_lowercase());
+                let cluster = Cluster {
+                    id: id[i].clone().unwrap_or_else(|| key.clone()),
+                    name: name[i].clone().unwrap_or_default(),
+                    kind: k,
+                    subscription: sub[i].clone().unwrap_or_default().to_lowercase(),
+                    owner: owner[i].clone().unwrap_or_default(),
+                };
+                (key, (cluster, node_rg))
+            })
+            .collect();
     let by_node_rg: HashMap<(&str, &str), &str> = clusters
         .iter()
-        .filter_map(|(k, (_, c, rg))| {
+        .filter_map(|(k, (c, rg))| {
             rg.as_deref()
                 .map(|rg| ((c.subscription.as_str(), rg), k.as_str()))
         })
@@ -110,8 +100,8 @@ pub fn compute(
     };
     for c in &r.cluster_daily {
         let res = r.resource(c);
-        if let Some(cluster) = by_id.get(res.id.as_str()) {
-            credit(cluster, r.currency(c), c.date, c.nanos);
+        if clusters.contains_key(res.id.as_str()) {
+            credit(&res.id, r.currency(c), c.date, c.nanos);
             let group = (res.subscription.as_str(), res.group.as_str());
             if let Some(other) = by_node_rg.get(&group) {
                 credit(other, r.currency(c), c.date, -c.nanos);
@@ -135,7 +125,7 @@ pub fn compute(
     let mut anomalies = Vec::new();
     let mut rows: Vec<(&Cluster, String, Anomaly, String)> = Vec::new();
     for ((key, currency), series) in &daily {
-        let cluster = &clusters[key].1;
+        let cluster = &clusters[key].0;
         for (&dd, &m) in series {
             if !period.contains(dd) || dd >= loaded_to {
                 continue;
