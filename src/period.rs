@@ -61,6 +61,22 @@ impl Period {
         days_between(self.start(), self.end_exclusive())
     }
 
+    /// Of `snapshot_days` (sorted): those in the period, and the period's days missing from
+    /// them.
+    pub fn split_days(&self, snapshot_days: &[NaiveDate]) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
+        let present: Vec<NaiveDate> = snapshot_days
+            .iter()
+            .copied()
+            .filter(|d| self.contains(*d))
+            .collect();
+        let missing = self
+            .days()
+            .into_iter()
+            .filter(|d| !present.contains(d))
+            .collect();
+        (present, missing)
+    }
+
     /// The period containing `day`.
     pub fn of(day: NaiveDate) -> Period {
         Period {

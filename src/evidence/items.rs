@@ -233,18 +233,7 @@ const COVERAGE_DATASETS: [&str; 5] = [
 impl<'a> Ctx<'a> {
     pub fn new(inp: &'a EvidenceInputs<'a>) -> Self {
         let period = inp.period;
-        let period_days: Vec<NaiveDate> = inp
-            .snapshots
-            .days
-            .iter()
-            .copied()
-            .filter(|d| period.contains(*d))
-            .collect();
-        let missing = period
-            .days()
-            .into_iter()
-            .filter(|d| !period_days.contains(d))
-            .collect();
+        let (period_days, missing) = period.split_days(&inp.snapshots.days);
         let markers = inp.snapshots.markers.iter().map(|m| (m.date, m)).collect();
         Ctx {
             inp,

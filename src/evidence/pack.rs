@@ -382,18 +382,7 @@ pub fn pack_doc(
     files: &[FileEntry],
 ) -> EvidencePackDoc {
     let period = inp.period;
-    let in_period: Vec<NaiveDate> = inp
-        .snapshots
-        .days
-        .iter()
-        .copied()
-        .filter(|d| period.contains(*d))
-        .collect();
-    let missing: Vec<NaiveDate> = period
-        .days()
-        .into_iter()
-        .filter(|d| !in_period.contains(d))
-        .collect();
+    let (in_period, missing) = period.split_days(&inp.snapshots.days);
     let by_id = |id: &str| items.iter().find(|i| i.item.id == id);
 
     let control_table = mapping

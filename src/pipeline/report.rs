@@ -59,12 +59,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let (cfg, period) = (req.config, req.period);
     let params = Parameters::from_config(cfg);
     let snap = History::new(out).load_before(period.end_exclusive())?;
-    let in_period: Vec<_> = snap
-        .days
-        .iter()
-        .copied()
-        .filter(|d| period.contains(*d))
-        .collect();
+    let (in_period, missing) = period.split_days(&snap.days);
     if in_period.is_empty() {
         return Err(Error::input(
             format!("{}/history", out.display()),
@@ -73,11 +68,6 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
             ),
         ));
     }
-    let missing: Vec<_> = period
-        .days()
-        .into_iter()
-        .filter(|d| !in_period.contains(d))
-        .collect();
     let sub_tags = latest_subscription_tags(&snap)?;
 
     let coverage = kpi::coverage::compute(&snap, &params, period, &sub_tags)?;
