@@ -371,7 +371,6 @@ fn request<'a>(
         command,
         rejects,
         signing_key,
-        queries: vec![],
     }
 }
 

@@ -51,8 +51,6 @@ pub struct ReportRequest<'a> {
     pub rejects: bool,
     /// Sign `manifest.json` with this Ed25519 key (signature and public key published beside it).
     pub signing_key: Option<ed25519_dalek::SigningKey>,
-    /// Query texts behind live snapshots, for the evidence packs (empty for replays).
-    pub queries: Vec<crate::evidence::QueryText>,
 }
 
 pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
@@ -222,11 +220,8 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         .last()
         .map(|m| m.source.clone())
         .unwrap_or_default();
-    let queries = if req.queries.is_empty() {
-        live_query_texts(&snap)?
-    } else {
-        req.queries.clone()
-    };
+    // Query texts behind live snapshots, for the evidence packs (none for replays).
+    let queries = live_query_texts(&snap)?;
     let evidence_inputs = crate::evidence::EvidenceInputs {
         period,
         snapshots: &snap,
@@ -286,11 +281,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         period: period.to_string(),
         period_start: period.start().to_string(),
         period_end_exclusive: period.end_exclusive().to_string(),
-        source: snap
-            .markers
-            .last()
-            .map(|m| m.source.clone())
-            .unwrap_or_default(),
+        source: source.clone(),
         output: out.display().to_string(),
         config_sha256: cfg.fingerprint(),
         provenance: json!({
