@@ -319,12 +319,8 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             let run_id = RunId::fresh();
             let _ = CHOSEN_RUN_ID.set(run_id.to_string());
             let history = History::new(&out);
-            let mut written = Vec::new();
-            for d in &days {
-                if let Some(m) = snapshot::snapshot_day(source.as_ref(), &history, *d, &run_id)? {
-                    written.push(m);
-                }
-            }
+            // `snapshot` always (re)writes the days it is given.
+            let written = snapshot::snapshot_days(source.as_ref(), &history, &days, &run_id, true)?;
             let rows: serde_json::Map<String, serde_json::Value> = written
                 .iter()
                 .flat_map(|m| {

@@ -119,6 +119,24 @@ impl<'a> History<'a> {
 
     /// The newest committed marker of every day before `before` (exclusive).
     pub fn markers_before(&self, before: NaiveDate) -> Result<Vec<SnapshotMarker>> {
+        self.newest_runs_before(before)?
+            .into_iter()
+            .map(|(date, run)| {
+                let path = format!("{MARKERS}/date={date}/{run}.json");
+                let bytes = self.store.get(&path)?;
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::input(&path, format!("bad snapshot marker: {e}")))
+            })
+            .collect()
+    }
+
+    /// The days before `before` that have a committed snapshot (one listing, no reads).
+    pub fn committed_days_before(&self, before: NaiveDate) -> Result<Vec<NaiveDate>> {
+        Ok(self.newest_runs_before(before)?.into_keys().collect())
+    }
+
+    /// Per committed day before `before`, the newest snapshot run's id (from marker paths).
+    fn newest_runs_before(&self, before: NaiveDate) -> Result<BTreeMap<NaiveDate, String>> {
         let mut newest: BTreeMap<NaiveDate, String> = BTreeMap::new();
         for entry in self.store.list(MARKERS)? {
             let Some((date, run)) = parse_marker_path(&entry.path) else {
@@ -132,15 +150,7 @@ impl<'a> History<'a> {
                 *slot = run;
             }
         }
-        newest
-            .into_iter()
-            .map(|(date, run)| {
-                let path = format!("{MARKERS}/date={date}/{run}.json");
-                let bytes = self.store.get(&path)?;
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::input(&path, format!("bad snapshot marker: {e}")))
-            })
-            .collect()
+        Ok(newest)
     }
 
     /// Every dataset's snapshots for days before `before`.

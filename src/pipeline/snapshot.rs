@@ -77,9 +77,8 @@ pub fn snapshot_days(
 ) -> Result<Vec<SnapshotMarker>> {
     let committed: std::collections::BTreeSet<NaiveDate> = match days.last() {
         Some(last) if !refresh => history
-            .markers_before(*last + chrono::Duration::days(1))?
+            .committed_days_before(*last + chrono::Duration::days(1))?
             .into_iter()
-            .map(|m| m.date)
             .collect(),
         _ => Default::default(),
     };
