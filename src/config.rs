@@ -295,20 +295,7 @@ impl Config {
                 )));
             }
         }
-        let known = [
-            "workload-identity",
-            "managed-identity",
-            "client-secret",
-            "azure-cli",
-            "default",
-        ];
-        if !known.contains(&self.azure.credential.as_str()) {
-            return Err(Error::config(format!(
-                "azure.credential '{}' is not one of {}",
-                self.azure.credential,
-                known.join(", ")
-            )));
-        }
+        CredentialKind::parse(&self.azure.credential)?;
         if self.output.location.trim().is_empty() {
             return Err(Error::config("output.location is empty"));
         }
@@ -379,6 +366,50 @@ fn parse_override(name: &str, raw: &str, kind: Kind) -> Result<toml::Value> {
             toml::Value::Table(t)
         }
     })
+}
+
+/// The credentials `azure.credential` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// Entra Workload ID on Kubernetes: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_FEDERATED_TOKEN_FILE` (set by the AKS webhook).
+    WorkloadIdentity,
+    /// The VM's or App Service's managed identity; `AZURE_CLIENT_ID` picks a user-assigned one.
+    ManagedIdentity,
+    /// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// The account logged in with `az login` (`az account get-access-token`).
+    AzureCli,
+    /// The chain: client secret and workload identity when their variables are set, then
+    /// managed identity, then Azure CLI; the first that answers is kept for the run.
+    Default,
+}
+
+impl CredentialKind {
+    pub const ALL: [(&'static str, CredentialKind); 5] = [
+        ("workload-identity", CredentialKind::WorkloadIdentity),
+        ("managed-identity", CredentialKind::ManagedIdentity),
+        ("client-secret", CredentialKind::ClientSecret),
+        ("azure-cli", CredentialKind::AzureCli),
+        ("default", CredentialKind::Default),
+    ];
+
+    pub fn parse(name: &str) -> Result<CredentialKind> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "azure.credential '{name}' is not one of {}",
+                    Self::ALL.map(|(n, _)| n).join(", ")
+                ))
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).unwrap().0
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! says it has expired. Tokens and secrets never appear in `Debug` output, errors or logs.
 
 use crate::config::AzureConfig;
+pub use crate::config::CredentialKind;
 use crate::error::{Error, Result};
 use async_trait::async_trait;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
@@ -25,50 +26,6 @@ use url::Url;
 
 /// How long before its expiry a cached token is replaced.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-
-/// The credentials `azure.credential` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// Entra Workload ID on Kubernetes: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_FEDERATED_TOKEN_FILE` (set by the AKS webhook).
-    WorkloadIdentity,
-    /// The VM's or App Service's managed identity; `AZURE_CLIENT_ID` picks a user-assigned one.
-    ManagedIdentity,
-    /// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
-    ClientSecret,
-    /// The account logged in with `az login` (`az account get-access-token`).
-    AzureCli,
-    /// The chain: client secret and workload identity when their variables are set, then
-    /// managed identity, then Azure CLI; the first that answers is kept for the run.
-    Default,
-}
-
-impl CredentialKind {
-    pub const ALL: [(&'static str, CredentialKind); 5] = [
-        ("workload-identity", CredentialKind::WorkloadIdentity),
-        ("managed-identity", CredentialKind::ManagedIdentity),
-        ("client-secret", CredentialKind::ClientSecret),
-        ("azure-cli", CredentialKind::AzureCli),
-        ("default", CredentialKind::Default),
-    ];
-
-    pub fn parse(name: &str) -> Result<CredentialKind> {
-        Self::ALL
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "azure.credential '{name}' is not one of {}",
-                    Self::ALL.map(|(n, _)| n).join(", ")
-                ))
-            })
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).unwrap().0
-    }
-}
 
 /// The OAuth scope for ARM at `arm_endpoint`: its origin plus `/.default`
 /// (`https://management.azure.com/.default`, `https://management.chinacloudapi.cn/.default`,

@@ -2,42 +2,13 @@
 //! scheduled job; `StoreOptions::from_config` takes the `[azure]` section.
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The Entra ID credential named by `azure.credential`. Storage keys and SAS tokens from the
-/// environment (or a SAS in the URL) take precedence, as they do for Azure's own tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CredentialKind {
-    WorkloadIdentity,
-    ManagedIdentity,
-    ClientSecret,
-    AzureCli,
-    /// The first that is configured: client secret, workload identity, managed identity with an
-    /// `IDENTITY_ENDPOINT`, the Azure CLI when `az` is on the PATH, else the instance metadata
-    /// service (managed identity on a VM).
-    #[default]
-    Default,
-}
-
-impl std::str::FromStr for CredentialKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "workload-identity" => CredentialKind::WorkloadIdentity,
-            "managed-identity" => CredentialKind::ManagedIdentity,
-            "client-secret" => CredentialKind::ClientSecret,
-            "azure-cli" => CredentialKind::AzureCli,
-            "default" => CredentialKind::Default,
-            other => {
-                return Err(Error::config(format!(
-                    "azure.credential '{other}' is not one of workload-identity, managed-identity, client-secret, azure-cli, default"
-                )));
-            }
-        })
-    }
-}
+/// The Entra ID credential named by `azure.credential` (storage keys and SAS tokens from the
+/// environment, or a SAS in the URL, take precedence, as they do for Azure's own tools).
+pub use crate::config::CredentialKind;
 
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -84,7 +55,7 @@ impl StoreOptions {
     pub fn from_config(config: &Config) -> Result<StoreOptions> {
         let azure = &config.azure;
         Ok(StoreOptions {
-            credential: azure.credential.parse()?,
+            credential: CredentialKind::parse(&azure.credential)?,
             authority_host: Some(azure.authority_host.clone()),
             request_timeout: Duration::from_secs(azure.request_timeout_secs.max(1)),
             max_retries: azure.max_attempts.saturating_sub(1) as usize,
