@@ -144,12 +144,12 @@ fn cost_export_check(cfg: &Config) -> Check {
     }
     let today = chrono::Utc::now().date_naive();
     let period = Period::of(today);
-    let window = period.start() - chrono::Duration::days(cfg.anomalies.window_days);
+    let (window, end) = crate::pipeline::cost_window(cfg, period);
     match cost_exports::load(
         &store,
         &cfg.cost.exports,
         window,
-        period.end_exclusive(),
+        end,
         &LoadOptions::default(),
     ) {
         Ok(cost) if cost.runs.is_empty() => Check::fail(

@@ -26,6 +26,16 @@ pub fn cost_store(cfg: &Config) -> Result<Store> {
     Store::open_with(&location, false, &StoreOptions::from_config(cfg)?)
 }
 
+/// The days of cost a report of `period` reads: the period, preceded by the anomaly
+/// detector's window (`[start, end)`). `doctor` checks the same days.
+pub fn cost_window(
+    cfg: &Config,
+    period: crate::period::Period,
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let start = period.start() - chrono::Duration::days(cfg.anomalies.window_days);
+    (start, period.end_exclusive())
+}
+
 /// The configured replay source, or a clear error saying how to name one.
 pub fn replay_source(cfg: &Config) -> Result<Replay> {
     let dir = cfg.source.replay_dir.as_deref().ok_or_else(|| {

@@ -13,7 +13,6 @@ use crate::render::manifest::{Manifest, file_entries, sha256_hex};
 use crate::render::rounding::round_amounts_by_currency;
 use crate::render::{OutputFile, parquet_file};
 use crate::store::Store;
-use chrono::Duration;
 use polars::prelude::DataFrame;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -78,7 +77,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         ));
     }
     let cost_store = crate::pipeline::cost_store(cfg)?;
-    let window_start = period.start() - Duration::days(params.anomalies.window_days);
+    let (window_start, window_end) = crate::pipeline::cost_window(cfg, period);
     let load = cost_exports::LoadOptions {
         rejects: req.rejects,
         tag_keys: Some(params.owner_tags.clone()),
@@ -87,7 +86,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
         &cost_store,
         &cfg.cost.exports,
         window_start,
-        period.end_exclusive(),
+        window_end,
         &load,
     )?;
     let showback =
