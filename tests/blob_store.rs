@@ -388,10 +388,7 @@ fn missing_container_says_it_must_exist() {
 #[test]
 fn wrong_key_is_reported_as_access_denied() {
     let (url, ep) = azurite::fresh_location("badkey", "");
-    let cs = format!(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint={ep};",
-        "QUJDREVGR0g="
-    );
+    let cs = azurite::connection_string(&ep, "QUJDREVGR0g=");
     let opts = defender_ledger::store::StoreOptions::default()
         .with_env("AZURE_STORAGE_CONNECTION_STRING", &cs)
         .with_retries(1, Duration::from_secs(2));
@@ -482,9 +479,6 @@ fn history_round_trips_through_blob() {
     assert_eq!(only_first.days, &days[..1]);
 }
 
-/// The whole job with Azure Blob on both sides: cost exports read from one container, the
-/// run and its history published to another. The published run re-hashes against its
-/// manifest, and the showback equals what the same exports give from a folder.
 /// Upload every file under `root` to `store`, at `prefix` + its path below `root`.
 fn upload_tree(store: &Store, root: &std::path::Path, prefix: &str) {
     for f in support::fs::files_under(root) {
@@ -502,16 +496,16 @@ fn upload_tree(store: &Store, root: &std::path::Path, prefix: &str) {
     }
 }
 
+/// The whole job with Azure Blob on both sides: cost exports read from one container, the
+/// run and its history published to another. The published run re-hashes against its
+/// manifest, and the showback equals what the same exports give from a folder.
 #[test]
 fn whole_run_published_to_blob_with_exports_read_from_blob() {
     let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let (exports_url, ep) = azurite::fresh_location("exports", "");
     let (reports_url, _) = azurite::fresh_location("reports", "ledger");
     let exports_url = exports_url.trim_end_matches('/').to_string();
-    let cs = format!(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint={ep};",
-        azurite::account_key()
-    );
+    let cs = azurite::connection_string(&ep, &azurite::account_key());
 
     // Upload the sample's export container as it would be in Azure.
     let exports = Store::open_with(&exports_url, false, &azurite::options(&ep)).unwrap();

@@ -40,12 +40,6 @@ fn fake() -> FakeArg {
     b.start()
 }
 
-fn connection_string(ep: &str, key: &str) -> String {
-    format!(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};BlobEndpoint={ep};"
-    )
-}
-
 fn doctor(az: &Path, arm: &str, out: &str, cs: &str) -> (i32, String) {
     let path = format!(
         "{}:{}",
@@ -79,7 +73,7 @@ fn every_check_passes_against_working_endpoints() {
         az.path(),
         &fake.url,
         &out,
-        &connection_string(&ep, &azurite::account_key()),
+        &azurite::connection_string(&ep, &azurite::account_key()),
     );
     assert_eq!(code, 0, "{text}");
     for c in DATASETS {
@@ -103,7 +97,7 @@ fn every_check_passes_against_working_endpoints() {
 fn each_failure_names_its_fix() {
     let fake = fake();
     let (out, ep) = azurite::fresh_location("doctor", "ledger");
-    let good_cs = connection_string(&ep, &azurite::account_key());
+    let good_cs = azurite::connection_string(&ep, &azurite::account_key());
 
     // A credential that cannot get a token.
     let (code, text) = doctor(stand_in_az(false).path(), &fake.url, &out, &good_cs);
@@ -130,7 +124,7 @@ fn each_failure_names_its_fix() {
     assert!(text.contains("fix: create the container first"), "{text}");
 
     // No right to write (a key the account does not accept).
-    let wrong = connection_string(&ep, "bm90LXRoZS1rZXk=");
+    let wrong = azurite::connection_string(&ep, "bm90LXRoZS1rZXk=");
     let (_, text) = doctor(az.path(), &fake.url, &out, &wrong);
     assert!(text.contains("[FAIL] output location"), "{text}");
     assert!(text.contains("fix: grant the identity write"), "{text}");

@@ -179,11 +179,15 @@ pub fn account_key() -> String {
 }
 
 /// Store options that sign with the emulator's key, whatever the process environment holds.
+/// An `AZURE_STORAGE_CONNECTION_STRING` for the emulator's account with `key`.
+pub fn connection_string(endpoint: &str, key: &str) -> String {
+    format!(
+        "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};BlobEndpoint={endpoint};"
+    )
+}
+
 pub fn options(endpoint: &str) -> StoreOptions {
-    let cs = format!(
-        "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={};BlobEndpoint={endpoint};",
-        account_key()
-    );
+    let cs = connection_string(endpoint, &account_key());
     StoreOptions::default().with_env("AZURE_STORAGE_CONNECTION_STRING", &cs)
 }
 
