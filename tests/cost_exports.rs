@@ -688,15 +688,7 @@ fn overlapping_range_folders_of_one_export_warn_and_foreign_broken_manifests_are
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("manifest.json"), "{not json").unwrap();
 
-    let store = Store::open(tmp.path().to_str().unwrap(), false).unwrap();
-    let cost = cost_exports::load(
-        &store,
-        &["focus-daily".into()],
-        d("2026-09-01"),
-        d("2026-10-01"),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    let cost = load_dir(tmp.path(), "focus-daily", false).unwrap();
     assert_eq!(cost.runs.len(), 2);
     let dq = cost.data_quality.join("\n");
     assert!(
@@ -705,14 +697,7 @@ fn overlapping_range_folders_of_one_export_warn_and_foreign_broken_manifests_are
     );
     assert!(dq.contains("unreadable manifest of another export"), "{dq}");
     // The broken manifest does stop a load that asks for its export.
-    let err = cost_exports::load(
-        &store,
-        &["other-export".into()],
-        d("2026-09-01"),
-        d("2026-10-01"),
-        &LoadOptions::default(),
-    )
-    .unwrap_err();
+    let err = load_dir(tmp.path(), "other-export", false).unwrap_err();
     assert!(err.to_string().contains("not valid JSON"), "{err}");
 }
 
@@ -726,13 +711,7 @@ fn manifest_counts_must_match_the_files() {
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
     let open = |text: &str| {
         std::fs::write(run.join("manifest.json"), text).unwrap();
-        cost_exports::load(
-            &Store::open(tmp.path().to_str().unwrap(), false).unwrap(),
-            &["focus-daily".into()],
-            d("2026-09-01"),
-            d("2026-10-01"),
-            &LoadOptions::default(),
-        )
+        load_dir(tmp.path(), "focus-daily", false)
     };
     let rows = open(&manifest.replace("\"dataRowCount\": 10", "\"dataRowCount\": 11")).unwrap_err();
     assert!(
