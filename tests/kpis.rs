@@ -544,14 +544,13 @@ fn remediation_rates_per_severity() {
         }
         v
     };
-    let frames = BTreeMap::from([(
-        "vulnerabilities".to_string(),
+    let snap = snaps(vec![(
+        "vulnerabilities",
         snapshots_of(
             "vulnerabilities",
             &days.iter().map(|day| (*day, rows(day))).collect::<Vec<_>>(),
         ),
     )]);
-    let snap = Snapshots::from_frames(frames).unwrap();
     let params = Parameters::default();
     let r = kpi::vulnerabilities::compute(&snap, &registry_days(&days), &params, OCT).unwrap();
     let k = &r.kpis;
