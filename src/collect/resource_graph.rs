@@ -562,6 +562,7 @@ impl ResourceGraph {
                         skip_token.as_deref(),
                         &origin(page_no),
                         progress,
+                        PAGE_SIZE as usize,
                     )
                     .await?;
                 if page_no == 1 {
@@ -606,18 +607,6 @@ impl ResourceGraph {
 
     /// Fetch one page, with pacing, retries and token refresh. `ctx` names query, scope and
     /// page in every error.
-    async fn fetch_page(
-        &self,
-        query: &Query,
-        chunk: &Chunk,
-        skip_token: Option<&str>,
-        ctx: &str,
-        progress: &QueryProgress,
-    ) -> Result<Page> {
-        self.fetch_page_sized(query, chunk, skip_token, ctx, progress, PAGE_SIZE as usize)
-            .await
-    }
-
     /// Run the dataset's query for one row over the first scope chunk, validating that row
     /// against the contract: what `doctor` uses to prove the query, scope and token work.
     /// Returns the `totalRecords` Resource Graph reports.
@@ -637,12 +626,12 @@ impl ResourceGraph {
             query.dataset, query.path, chunk.label
         );
         let progress = QueryProgress::hidden();
-        let page = self.block_on(self.fetch_page_sized(query, &chunk, None, &ctx, &progress, 1))?;
+        let page = self.block_on(self.fetch_page(query, &chunk, None, &ctx, &progress, 1))?;
         crate::model::rows_to_frame(contract, &page.rows, &ctx, 0)?;
         Ok(page.total_records)
     }
 
-    async fn fetch_page_sized(
+    async fn fetch_page(
         &self,
         query: &Query,
         chunk: &Chunk,
