@@ -99,9 +99,10 @@ fn resolve_blob(blob_name: &str, manifest_dir: &str, listed: &[Entry]) -> String
     }
 }
 
-/// Parse one manifest. `listed` is every object under the store root (to resolve blob names).
-pub fn parse(path: &str, bytes: &[u8], listed: &[Entry]) -> Result<Run> {
-    let bad = |m: String| Error::input(path, m);
+/// Parse one manifest at `path` (relative to the store root; `shown` names it in messages).
+/// `listed` is every object under the store root (to resolve blob names).
+pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<Run> {
+    let bad = |m: String| Error::input(shown, m);
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| bad(format!("manifest is not valid JSON: {e}")))?;
     let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
@@ -238,12 +239,8 @@ mod tests {
         let listed = [entry(
             "focus-daily/20260901-20260930/202609200612/0c2d/part_0_0001.csv.gz",
         )];
-        let r = parse(
-            "focus-daily/20260901-20260930/202609200612/0c2d/manifest.json",
-            m,
-            &listed,
-        )
-        .unwrap();
+        let p = "focus-daily/20260901-20260930/202609200612/0c2d/manifest.json";
+        let r = parse(p, p, m, &listed).unwrap();
         assert_eq!(r.export_name, "focus-daily");
         assert_eq!(r.start_date.to_string(), "2026-09-01");
         assert_eq!(r.end_date.to_string(), "2026-09-19");
@@ -264,12 +261,8 @@ mod tests {
             let m = format!(
                 r#"{{"exportConfig":{{"exportName":"e"}},"runInfo":{{"submittedTime":"{t}","runId":"{id}","startDate":"2026-09-01T00:00:00","endDate":"2026-09-30T00:00:00"}},"blobs":[]}}"#
             );
-            parse(
-                &format!("e/20260901-20260930/{id}/manifest.json"),
-                m.as_bytes(),
-                &[],
-            )
-            .unwrap()
+            let p = format!("e/20260901-20260930/{id}/manifest.json");
+            parse(&p, &p, m.as_bytes(), &[]).unwrap()
         };
         let (w, r) = newest_per_folder(vec![
             mk("2026-10-02T06:00:00Z", "b"),

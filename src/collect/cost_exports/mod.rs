@@ -186,7 +186,8 @@ pub fn load(
     let mut data_quality = Vec::new();
     for e in listed.iter().filter(|e| manifest::is_manifest(&e.path)) {
         let bytes = store.get(&e.path)?;
-        match manifest::parse(&format!("{}/{}", store.display(), e.path), &bytes, &listed) {
+        let shown = format!("{}/{}", store.display(), e.path);
+        match manifest::parse(&e.path, &shown, &bytes, &listed) {
             Ok(run) => runs.push(run),
             // A broken manifest of an export nobody asked for must not stop the report.
             Err(err) => {
@@ -199,15 +200,6 @@ pub fn load(
                 data_quality.push(msg);
             }
         }
-    }
-    // Manifest paths were prefixed for messages; keep the relative one for provenance.
-    let prefix = format!("{}/", store.display());
-    for r in &mut runs {
-        r.manifest_path = r
-            .manifest_path
-            .strip_prefix(&prefix)
-            .unwrap_or(&r.manifest_path)
-            .to_string();
     }
     let found: BTreeSet<String> = runs.iter().map(|r| r.export_name.clone()).collect();
     let wanted: Vec<String> = exports.iter().map(|e| e.to_lowercase()).collect();
