@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::store::Entry;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// One file a manifest lists.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,17 +80,19 @@ fn parse_range_folder(seg: &str) -> Option<(NaiveDate, NaiveDate)> {
 /// Resolve a container-relative `blobName` against the objects the store lists: exact, else
 /// the listed path it ends with (the store is rooted below the container), else the file of
 /// that name beside the manifest.
-fn resolve_blob(blob_name: &str, manifest_dir: &str, listed: &[Entry]) -> String {
+fn resolve_blob(blob_name: &str, manifest_dir: &str, listed: &HashSet<&str>) -> String {
     let b = blob_name.trim_start_matches('/');
-    if listed.iter().any(|e| e.path == b) {
+    if listed.contains(b) {
         return b.to_string();
     }
-    if let Some(e) = listed
-        .iter()
-        .filter(|e| b.ends_with(&format!("/{}", e.path)))
-        .max_by_key(|e| e.path.len())
+    // The longest listed path the name ends with: try the suffixes after each '/', longest
+    // first.
+    if let Some(suffix) = b
+        .match_indices('/')
+        .map(|(i, _)| &b[i + 1..])
+        .find(|s| listed.contains(s))
     {
-        return e.path.clone();
+        return suffix.to_string();
     }
     let file = b.rsplit('/').next().unwrap_or(b);
     if manifest_dir.is_empty() {
@@ -147,6 +150,7 @@ pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<
                 .map(|seg| seg.to_string())
         })
         .unwrap_or_default();
+    let listed: HashSet<&str> = listed.iter().map(|e| e.path.as_str()).collect();
     let blobs = v
         .get("blobs")
         .and_then(Value::as_array)
@@ -159,7 +163,7 @@ pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad(format!("blobs[{i}] has no blobName")))?;
             Ok(ManifestBlob {
-                path: resolve_blob(name, dir, listed),
+                path: resolve_blob(name, dir, &listed),
                 byte_count: b.get("byteCount").and_then(Value::as_u64),
                 row_count: b.get("dataRowCount").and_then(Value::as_u64),
             })
