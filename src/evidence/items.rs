@@ -219,6 +219,8 @@ pub(crate) struct Ctx<'a> {
     /// Days of the period without a snapshot.
     pub missing: Vec<NaiveDate>,
     markers: BTreeMap<NaiveDate, &'a SnapshotMarker>,
+    /// `subscription_day_index` of the inputs, built on first use (two items read it).
+    subscription_days: std::cell::OnceCell<BTreeMap<(NaiveDate, String), SubDay>>,
 }
 
 const RESOURCE_DATASETS: [&str; 3] = ["aks_clusters", "container_registries", "arc_clusters"];
@@ -240,7 +242,17 @@ impl<'a> Ctx<'a> {
             period_days,
             missing,
             markers,
+            subscription_days: Default::default(),
         }
+    }
+
+    /// (day, lower-case subscription) → what the subscription-days table says of it.
+    fn subscription_day_index(&self) -> Result<&BTreeMap<(NaiveDate, String), SubDay>> {
+        if self.subscription_days.get().is_none() {
+            let idx = subscription_day_index(self.inp.subscription_days)?;
+            let _ = self.subscription_days.set(idx);
+        }
+        Ok(self.subscription_days.get().expect("set above"))
     }
 
     /// All snapshot days read (history before the period included), ascending.
@@ -507,7 +519,7 @@ fn subscription_day_index(df: &DataFrame) -> Result<BTreeMap<(NaiveDate, String)
 
 fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::COVERAGE_GAPS;
-    let idx = subscription_day_index(cx.inp.subscription_days)?;
+    let idx = cx.subscription_day_index()?;
     let snapshot_days: BTreeSet<NaiveDate> = cx.inp.snapshots.days.iter().copied().collect();
     let mut gaps: Vec<&Gap> = cx.inp.gaps.iter().collect();
     gaps.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
@@ -583,7 +595,7 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
 
     // The population: subscription-days of the period, independently classified.
     let (mut out_of_scope, mut compliant) = (0i64, 0i64);
-    for ((day, _), (_, _, _, in_scope, ok)) in &idx {
+    for ((day, _), (_, _, _, in_scope, ok)) in idx {
         if !cx.inp.period.contains(*day) {
             continue;
         }
@@ -806,7 +818,7 @@ struct PolicyCounts {
 fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::POLICY_COMPLIANCE;
     let df = cx.in_period_frame("policy_states")?;
-    let idx = subscription_day_index(cx.inp.subscription_days)?;
+    let idx = cx.subscription_day_index()?;
     let d = dates(&df, SNAPSHOT_DATE)?;
     let sub = strs(&df, "subscriptionId")?;
     let asg = strs(&df, "policyAssignmentId")?;
