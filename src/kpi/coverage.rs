@@ -314,6 +314,9 @@ pub fn resource_days(
         let subs = strs(df, "subscriptionId")?;
         let rgs = strs(df, "resourceGroup")?;
         let tags = strs(df, "tags")?;
+        // Owners repeat day after day: resolve each (resource tags, subscription tags) once.
+        let mut owners: std::collections::HashMap<(Option<&str>, Option<&str>), String> =
+            Default::default();
         // Kind-specific columns, read once per dataset (not per row).
         let (pools, enabled, nrg) = if kind == "aks" {
             (
@@ -393,11 +396,16 @@ pub fn resource_days(
                 vcores,
                 protected,
                 reason: if protected { String::new() } else { reason },
-                owner: resolve_owner(
-                    tags[i].as_deref(),
-                    sub_tags.get(&sub).cloned().flatten().as_deref(),
-                    &params.owner_tags,
-                ),
+                owner: {
+                    let key = (
+                        tags[i].as_deref(),
+                        sub_tags.get(&sub).and_then(|t| t.as_deref()),
+                    );
+                    owners
+                        .entry(key)
+                        .or_insert_with(|| resolve_owner(key.0, key.1, &params.owner_tags))
+                        .clone()
+                },
             });
         }
     }
