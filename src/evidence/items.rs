@@ -1289,12 +1289,7 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
             let s = sub[i].clone().unwrap_or_default().to_lowercase();
             let (owner, source, key) = crate::kpi::owners::resolve_owner_with_source(
                 tags[i].as_deref(),
-                cx.inp
-                    .subscription_tags
-                    .get(&s)
-                    .cloned()
-                    .flatten()
-                    .as_deref(),
+                cx.inp.subscription_tags.get(&s).and_then(|t| t.as_deref()),
                 &cx.inp.params.owner_tags,
             );
             rows.push([
