@@ -1290,13 +1290,7 @@ def compile_line(line: Line) -> None:
         "x_SkuMeterSubcategory": m.subcategory, "x_SkuOfferId": EA_OFFER, "x_SkuPartNumber": part,
         "x_SkuRegion": meter_region, "x_SkuServiceFamily": m.family,
     }
-    cells = []
-    for col in FOCUS_COLUMNS:
-        if col in FOCUS_DYNAMIC:
-            cells.append(f"%({FOCUS_DYNAMIC[col]})s")
-        else:
-            cells.append(csv_cell(static.get(col, "")).replace("%", "%%"))
-    line.focus_tpl = ",".join(cells) + "\n"
+    line.focus_tpl = row_template(FOCUS_COLUMNS, FOCUS_DYNAMIC, static)
     ea_static = {
         "InvoiceSectionName": EA_DEPARTMENT_NAME, "AccountName": EA_ACCOUNT_NAME, "AccountOwnerId": EA_ACCOUNT_OWNER,
         "SubscriptionId": sub.id if sub else "", "SubscriptionName": sub.name if sub else "",
@@ -1314,13 +1308,19 @@ def compile_line(line: Line) -> None:
         "PartNumber": part, "PayGPrice": fmt_num(m.payg), "ServiceFamily": m.family, "AccountId": EA_ACCOUNT_ID,
         "ResourceLocationNormalized": loc_name,
     }
+    line.ea_tpl = row_template(EA_COLUMNS, EA_DYNAMIC, ea_static)
+
+
+
+def row_template(columns: list[str], dynamic: dict[str, str], static: dict[str, str]) -> str:
+    """A CSV line as a %-template: `dynamic` columns are filled per day, the rest are fixed."""
     cells = []
-    for col in EA_COLUMNS:
-        if col in EA_DYNAMIC:
-            cells.append(f"%({EA_DYNAMIC[col]})s")
+    for col in columns:
+        if col in dynamic:
+            cells.append(f"%({dynamic[col]})s")
         else:
-            cells.append(csv_cell(ea_static.get(col, "")).replace("%", "%%"))
-    line.ea_tpl = ",".join(cells) + "\n"
+            cells.append(csv_cell(static.get(col, "")).replace("%", "%%"))
+    return ",".join(cells) + "\n"
 
 
 def vmss_name(a: Aks, pool: Pool) -> tuple[str, str]:
