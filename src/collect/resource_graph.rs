@@ -517,11 +517,14 @@ impl ResourceGraph {
     }
 
     /// Run the dataset's query over the whole scope and return its validated rows.
-    pub async fn collect_async(&self, contract: &Contract) -> Result<Collected> {
-        let query = self
-            .queries
+    fn query_for(&self, contract: &Contract) -> Result<&Query> {
+        self.queries
             .get(contract.dataset)
-            .ok_or_else(|| Error::config(format!("no query for dataset {}", contract.dataset)))?;
+            .ok_or_else(|| Error::config(format!("no query for dataset {}", contract.dataset)))
+    }
+
+    pub async fn collect_async(&self, contract: &Contract) -> Result<Collected> {
+        let query = self.query_for(contract)?;
         let progress = QueryProgress::start(contract.dataset);
         match self.run_query(query, contract, &progress).await {
             Ok(c) => {
@@ -611,10 +614,7 @@ impl ResourceGraph {
     /// against the contract: what `doctor` uses to prove the query, scope and token work.
     /// Returns the `totalRecords` Resource Graph reports.
     pub fn probe(&self, contract: &Contract) -> Result<i64> {
-        let query = self
-            .queries
-            .get(contract.dataset)
-            .ok_or_else(|| Error::config(format!("no query for dataset {}", contract.dataset)))?;
+        let query = self.query_for(contract)?;
         let chunk = self
             .scope
             .chunks()
