@@ -374,7 +374,7 @@ fn row_group_sizes(path: &Path) -> PolarsResult<Vec<usize>> {
 const ROW: &str = "__row";
 
 /// Read one local Parquet file into `agg`: a polars lazy scan of the columns the mapping
-/// needs, streamed in batches. Typed dates and amounts are taken as typed; text ones are
+/// needs, one row group at a time. Typed dates and amounts are taken as typed; text ones are
 /// parsed like CSV cells.
 pub fn scan_parquet(
     path: &Path,
