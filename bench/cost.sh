@@ -103,14 +103,28 @@ print(con.execute("""$(duckdb_query "$1")""").fetchall())
 PY
 }
 
-for n in "${ROWS[@]}"; do
-  dir="$BENCH_DIR/focus-$n$SUFFIX"
+# generated DIR ROWS [GENERATOR ARGS...]: generate the export into DIR unless a finished one is
+# there (kept between runs).
+generated() {
+  local dir=$1 n=$2; shift 2
   if [ ! -f "$dir/.done" ]; then
     echo "generating $n rows in $dir" >&2
     rm -rf "$dir"
-    python3 "$GENERATOR" --cost-only --cost-rows "$n" --split "$SPLIT" --out "$dir" >/dev/null
+    python3 "$GENERATOR" --cost-only --cost-rows "$n" --split "$SPLIT" "$@" --out "$dir" >/dev/null
     touch "$dir/.done"
   fi
+}
+
+# duckdb_run SOURCE-EXPR: DuckDB over the same files; sets t_duck and prints its answer.
+duckdb_run() {
+  measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"$1\""
+  t_duck=$SECONDS_TAKEN
+  sed 's/^/    /' "$LAST_OUT"
+}
+
+for n in "${ROWS[@]}"; do
+  dir="$BENCH_DIR/focus-$n$SUFFIX"
+  generated "$dir" "$n"
   exports="$dir/cost-exports"
   files=$(find "$exports" -name 'part_*.csv.gz' | sort)
   bytes=$(cat $files | wc -c)
@@ -120,27 +134,18 @@ for n in "${ROWS[@]}"; do
   measure "defender-ledger showback" "$BIN" "$exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN; rss_ours=$RSS_MB
   grep -E "rows_read|resources|aggregate_cells|total_|load_seconds|showback_seconds" "$LAST_OUT" | sed 's/^/    /'
   list=$(echo "$files" | sed "s/.*/'&'/" | paste -sd, -)
-  measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"read_csv([$list], all_varchar=true, header=true)\""
-  t_duck=$SECONDS_TAKEN
-  sed 's/^/    /' "$LAST_OUT"
+  duckdb_run "read_csv([$list], all_varchar=true, header=true)"
   python3 -c "print(f'  ratios: ours/zcat = {$t_ours/max($t_zcat,0.01):.2f}, ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}; peak RSS ours {$rss_ours} MB')"
 
   if [ "$HAVE_PARQUET" = 1 ]; then
     pdir="$BENCH_DIR/focus-$n$SUFFIX-parquet"
-    if [ ! -f "$pdir/.done" ]; then
-      echo "generating $n rows as Parquet in $pdir" >&2
-      rm -rf "$pdir"
-      python3 "$GENERATOR" --cost-only --cost-rows "$n" --split "$SPLIT" --format parquet --out "$pdir" >/dev/null
-      touch "$pdir/.done"
-    fi
+    generated "$pdir" "$n" --format parquet
     pfiles=$(find "$pdir/cost-exports" -name '*.parquet' | sort)
     echo "== $n rows as Parquet: $(( $(cat $pfiles | wc -c) / 1048576 )) MB"
     measure "defender-ledger showback" "$BIN" "$pdir/cost-exports" "$EXPORT" "$PERIOD"; t_ours=$SECONDS_TAKEN
     grep -E "rows_read|total_" "$LAST_OUT" | sed 's/^/    /'
     plist=$(echo "$pfiles" | sed "s/.*/'&'/" | paste -sd, -)
-    measure "duckdb (same aggregation)" bash -c "$(declare -f run_duckdb duckdb_query); run_duckdb \"read_parquet([$plist])\""
-    t_duck=$SECONDS_TAKEN
-    sed 's/^/    /' "$LAST_OUT"
+    duckdb_run "read_parquet([$plist])"
     python3 -c "print(f'  ratio: ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}')"
   fi
 done
