@@ -165,14 +165,9 @@ pub fn compute(
         }
     }
     // Unprotected first (the top risk), then by date and cost.
-    let rank = |a: &Anomaly| match a.protected {
-        Some(false) => 0,
-        None => 1,
-        Some(true) => 2,
-    };
     anomalies.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
+        a.coverage_rank()
+            .cmp(&b.coverage_rank())
             .then(a.date.cmp(&b.date))
             .then(b.cost.total_cmp(&a.cost))
             .then(a.clusterId.cmp(&b.clusterId))

@@ -228,3 +228,14 @@ pub struct Anomaly {
     /// The cluster's protection that day; null when there is no snapshot that day.
     pub protected: Option<bool>,
 }
+
+impl Anomaly {
+    /// Risk order: unprotected first, then unknown coverage (no snapshot), then protected.
+    pub fn coverage_rank(&self) -> u8 {
+        match self.protected {
+            Some(false) => 0,
+            None => 1,
+            Some(true) => 2,
+        }
+    }
+}

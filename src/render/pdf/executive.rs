@@ -491,14 +491,9 @@ fn owner_of_cluster(input: &ExecutiveInput, cluster_id: &str) -> String {
 pub fn cost_spike_risks(input: &ExecutiveInput) -> Vec<Risk> {
     // One risk per cluster, coverage state and currency: a four-day spike is one story, not four.
     let mut groups: BTreeMap<(u8, String, String), Vec<&crate::kpi::Anomaly>> = BTreeMap::new();
-    let rank = |p: Option<bool>| match p {
-        Some(false) => 0u8,
-        None => 1,
-        Some(true) => 2,
-    };
     for a in &input.kpis.anomalies {
         groups
-            .entry((rank(a.protected), a.clusterId.clone(), a.currency.clone()))
+            .entry((a.coverage_rank(), a.clusterId.clone(), a.currency.clone()))
             .or_default()
             .push(a);
     }
