@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::format;
@@ -1486,21 +1486,6 @@ fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 fn status_word(s: CheckStatus) -> &'static str {
     match s {
         CheckStatus::Pass => "pass",
@@ -1519,7 +1504,7 @@ fn view(input: &ExecutiveInput) -> View {
     let k = &input.kpis;
     let start = k.period_start;
     let last = period_last_day(k);
-    let period_label = format!("{} {}", MONTHS[start.month0() as usize], start.year());
+    let period_label = start.format("%B %Y").to_string();
     let period_range = format!("{start} to {last} (UTC)");
     let days = (k.period_end_exclusive - start).num_days();
     let missing = k.snapshot_days_missing.len();
