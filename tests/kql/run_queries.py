@@ -133,12 +133,13 @@ def format_time(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def normalize(value, kind: str):
-    """One comparable form for a value of DuckDB column type `kind` (JSON, TIMESTAMP, ...)."""
+def normalize(value, kind: str, from_duckdb: bool):
+    """One comparable form for a value of DuckDB column type `kind` (JSON, TIMESTAMP, ...).
+    DuckDB hands JSON values over as text; expected.json values are already parsed."""
     if value is None:
         return None
     if kind == "JSON":
-        if isinstance(value, str):
+        if from_duckdb and isinstance(value, str):
             value = json.loads(value)
         return drop_null_keys(value)
     if kind.startswith("TIMESTAMP"):
@@ -213,7 +214,7 @@ def run_case(case_dir: Path, query_override: Path | None, show: bool):
         raw = rel.fetchall()
     except Exception as e:  # noqa: BLE001 - any failure to run is the finding
         return False, [f"query failed: {type(e).__name__}: {e}"], counts
-    actual = [{c: normalize(v, k) for c, v, k in zip(cols, r, kinds)} for r in raw]
+    actual = [{c: normalize(v, k, True) for c, v, k in zip(cols, r, kinds)} for r in raw]
     if show:
         print(json.dumps(actual, indent=2, ensure_ascii=False))
 
@@ -235,7 +236,7 @@ def run_case(case_dir: Path, query_override: Path | None, show: bool):
         problems.append("expected.json has no rows: the case would prove nothing")
 
     kind_of = dict(zip(cols, kinds))
-    want = [{c: normalize(v, kind_of.get(c, "")) for c, v in r.items()} for r in expected["rows"]]
+    want = [{c: normalize(v, kind_of.get(c, ""), False) for c, v in r.items()} for r in expected["rows"]]
     got_count = collections.Counter(canon(r) for r in actual)
     want_count = collections.Counter(canon(r) for r in want)
     missing = list((want_count - got_count).elements())
