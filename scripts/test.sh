@@ -24,5 +24,6 @@ done
 
 # Every query in queries/ must parse in the official Kusto parser.
 bash scripts/check-queries.sh
+bash scripts/test-queries.sh
 
 cargo test --no-fail-fast "$@"
