@@ -58,6 +58,10 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Take this date (YYYY-MM-DD, UTC) as today instead of the system clock: the default
+    /// snapshot day, `--period previous` and `doctor` follow it (reproducible re-runs, tests).
+    #[arg(long, global = true, hide = true, value_parser = parse_date)]
+    today: Option<chrono::NaiveDate>,
     #[command(subcommand)]
     command: Command,
 }
@@ -128,14 +132,30 @@ enum Command {
 struct PeriodArg {
     /// Calendar month in UTC, YYYY-MM, or `previous` for last month (for monthly schedules).
     #[arg(long, value_parser = parse_period)]
-    period: Period,
+    period: PeriodSpec,
 }
 
-fn parse_period(s: &str) -> Result<Period, String> {
-    if s == "previous" {
-        return Ok(Period::of(chrono::Utc::now().date_naive()).previous());
+/// A period as given: a month, or the month before today (resolved once today is known).
+#[derive(Debug, Clone, Copy)]
+enum PeriodSpec {
+    Month(Period),
+    Previous,
+}
+
+impl PeriodArg {
+    fn resolve(&self, today: chrono::NaiveDate) -> Period {
+        match self.period {
+            PeriodSpec::Month(p) => p,
+            PeriodSpec::Previous => Period::of(today).previous(),
+        }
     }
-    s.parse::<Period>()
+}
+
+fn parse_period(s: &str) -> Result<PeriodSpec, String> {
+    if s == "previous" {
+        return Ok(PeriodSpec::Previous);
+    }
+    s.parse::<Period>().map(PeriodSpec::Month)
 }
 
 fn main() -> ExitCode {
@@ -175,9 +195,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The day a scheduled snapshot describes: it runs just after midnight UTC.
-fn yesterday() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive() - chrono::Duration::days(1)
+/// Today in UTC: the system clock unless `--today` pins it.
+fn today(cli: &Cli) -> chrono::NaiveDate {
+    cli.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Error> {
@@ -210,6 +230,9 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
         return verify(run, public_key.as_deref());
     }
     let mut cfg = load_config(&cli)?;
+    let today = today(&cli);
+    // The day a scheduled snapshot describes: it runs just after midnight UTC.
+    let yesterday = today - chrono::Duration::days(1);
     let signing_key = cli
         .signing_key
         .as_deref()
@@ -223,7 +246,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "defender-ledger.toml (or defaults)".into());
-            let checks = pipeline::doctor::run(&cfg, &label, !offline);
+            let checks = pipeline::doctor::run(&cfg, &label, !offline, today);
             for c in &checks {
                 eprintln!("{c}");
             }
@@ -246,7 +269,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             source,
             refresh,
         } => {
-            let period = period.period;
+            let period = period.resolve(today);
             if let Some(dir) = source {
                 cfg.source.replay_dir = Some(dir);
             }
@@ -296,7 +319,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             }
             let out = pipeline::output_store(&cfg)?;
             let live = source.as_deref() == Some("azure");
-            if live && (from.is_some() || date.is_some_and(|d| d != yesterday())) {
+            if live && (from.is_some() || date.is_some_and(|d| d != yesterday)) {
                 return Err(Error::config(
                     "--source azure answers for now only: Resource Graph keeps no history, so a \
                      live snapshot describes the state at run time (labelled with yesterday's \
@@ -314,7 +337,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                 (None, Some(f), Some(t)) => {
                     defender_ledger::period::days_between(f, t + chrono::Duration::days(1))
                 }
-                _ => vec![yesterday()],
+                _ => vec![yesterday],
             };
             let run_id = RunId::fresh();
             let _ = CHOSEN_RUN_ID.set(run_id.to_string());
@@ -334,7 +357,7 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
             )
         }
         Command::Report { period, rejects } => {
-            let period = period.period;
+            let period = period.resolve(today);
             let out = pipeline::output_store(&cfg)?;
             let run_id = run_id_for(&out, period)?;
             let command = format!("report --period {period}");

@@ -48,7 +48,9 @@ fn doctor(az: &Path, arm: &str, out: &str, cs: &str) -> (i32, String) {
     );
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
         .current_dir(repo())
-        .args(["--out", out, "doctor"])
+        // Pinned: the cost-export check reads the month of "today", and the sample exports
+        // end in October 2026.
+        .args(["--out", out, "--today", "2026-10-20", "doctor"])
         .env("PATH", path)
         .env("DEFENDER_LEDGER_LOG", "warn")
         .env("DEFENDER_LEDGER_AZURE_CREDENTIAL", "azure-cli")

@@ -150,18 +150,24 @@ fn demo_run_publishes_a_verifiable_reconciled_run_and_is_deterministic() {
         );
     }
 
-    // A re-run into the same output keeps the first run and adds a second.
+    // A re-run into the same output keeps the first run and adds a second. `previous` is the
+    // month before "today", pinned here so the test passes on any day.
     let o = ledger(
         &[
             "--out",
             tmp.path().join("a").to_str().unwrap(),
+            "--today",
+            "2026-11-02",
             "report",
             "--period",
-            "2026-10",
+            "previous",
         ],
         &[],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["period"], "2026-10");
     assert_eq!(run_dirs(&tmp.path().join("a"), "2026-10").len(), 2);
 }
 

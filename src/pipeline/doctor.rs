@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::model::DATASETS;
 use crate::period::{Period, RunId};
 use bytes::Bytes;
+use chrono::NaiveDate;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
@@ -55,8 +56,9 @@ impl std::fmt::Display for Check {
     }
 }
 
-/// Run every check. `live` includes the Resource Graph checks (skipped for replayed tenants).
-pub fn run(cfg: &Config, config_label: &str, live: bool) -> Vec<Check> {
+/// Run every check. `live` includes the Resource Graph checks (skipped for replayed tenants);
+/// `today` (UTC) decides which month's cost exports are checked.
+pub fn run(cfg: &Config, config_label: &str, live: bool, today: NaiveDate) -> Vec<Check> {
     let mut out = vec![Check::pass(
         "configuration",
         format!(
@@ -67,7 +69,7 @@ pub fn run(cfg: &Config, config_label: &str, live: bool) -> Vec<Check> {
     if live {
         out.extend(resource_graph_checks(cfg));
     }
-    out.push(cost_export_check(cfg));
+    out.push(cost_export_check(cfg, today));
     out.push(output_check(cfg));
     out
 }
@@ -123,7 +125,7 @@ fn resource_graph_checks(cfg: &Config) -> Vec<Check> {
 }
 
 /// The export runs the report of the current month would read.
-fn cost_export_check(cfg: &Config) -> Check {
+fn cost_export_check(cfg: &Config, today: NaiveDate) -> Check {
     let name = "cost exports";
     let store = match crate::pipeline::cost_store(cfg) {
         Ok(s) => s,
@@ -142,7 +144,6 @@ fn cost_export_check(cfg: &Config) -> Check {
             "name the export(s) that feed showback in [cost] exports",
         );
     }
-    let today = chrono::Utc::now().date_naive();
     let period = Period::of(today);
     let (window, end) = crate::pipeline::cost_window(cfg, period);
     match cost_exports::load(
