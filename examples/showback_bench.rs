@@ -7,12 +7,9 @@
 //! unallocated), which exercises every step but the vCore split.
 
 use defender_ledger::collect::cost_exports::{self, LoadOptions};
-use defender_ledger::frame;
-use defender_ledger::kpi::resource_days as rd;
 use defender_ledger::kpi::{Parameters, showback};
 use defender_ledger::period::Period;
 use defender_ledger::store::Store;
-use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -57,22 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sum();
 
     let t1 = Instant::now();
-    let empty = |n: &str, dt: DataType| Column::new_empty(n.into(), &dt);
-    let resources = frame::frame(vec![
-        empty(rd::DATE, DataType::Date),
-        empty(rd::KIND, DataType::String),
-        empty(rd::SUBSCRIPTION, DataType::String),
-        empty(rd::VCORES, DataType::Int64),
-        empty(rd::PROTECTED, DataType::Boolean),
-        empty(rd::OWNER, DataType::String),
-    ])?;
-    let r = showback::compute(
-        &cost,
-        &resources,
-        &BTreeMap::new(),
-        &Parameters::default(),
-        period,
-    )?;
+    let r = showback::compute(&cost, &[], &BTreeMap::new(), &Parameters::default(), period)?;
     let showback_s = t1.elapsed().as_secs_f64();
 
     println!("rows_read={rows}");

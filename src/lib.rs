@@ -13,6 +13,7 @@ pub mod history;
 pub mod kpi;
 pub mod logging;
 pub mod model;
+pub mod parquet;
 pub mod period;
 pub mod pipeline;
 pub mod render;

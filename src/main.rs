@@ -274,38 +274,19 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
                 cfg.source.replay_dir = Some(dir);
             }
             let out = pipeline::output_store(&cfg)?;
-            let replay = pipeline::replay_source(&cfg)?;
             let run_id = run_id_for(&out, period)?;
-            let days: Vec<_> = defender_ledger::collect::Source::days(&replay)?
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|d| *d < period.end_exclusive())
-                .collect();
-            let history = History::new(&out);
-            let written = snapshot::snapshot_days(&replay, &history, &days, &run_id, refresh)?;
-            // Earlier recorded months without a published run are reported first, oldest
-            // first, so the executive report has a trend to show.
-            let mut earlier = days.first().map(|d| Period::of(*d));
-            while let Some(p) = earlier.filter(|p| *p < period) {
-                if out.newest_committed_run(&p.to_string())?.is_none() {
-                    let command = format!("run --period {period}");
-                    let req = request(&cfg, p, &run_id, command, false, signing_key.clone());
-                    report::report(&req, &out)?;
-                    eprintln!(
-                        "defender-ledger {p} — reported as history for the trend (run {run_id})"
-                    );
-                }
-                earlier = Some(p.next());
-            }
-            let command = format!("run --period {period}");
-            let outcome = report::report(
-                &request(&cfg, period, &run_id, command, false, signing_key),
+            let done = pipeline::run::replay_and_report(
+                &cfg,
                 &out,
+                period,
+                &run_id,
+                refresh,
+                signing_key,
             )?;
-            print_human_summary(&outcome, out.display());
+            print_human_summary(&done.report, out.display());
             Ok(
                 json!({"command": "run", "period": period.to_string(), "run_id": run_id.to_string(),
-                      "snapshot_days_written": written.len(), "files_published": outcome.files.len() + 1}),
+                      "snapshot_days_written": done.snapshot_days_written, "files_published": done.report.files.len() + 1}),
             )
         }
         Command::Snapshot {

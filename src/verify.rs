@@ -4,7 +4,8 @@
 //! given) is valid.
 
 use crate::error::{Error, Result};
-use crate::render::manifest::{MANIFEST, sha256_hex};
+use crate::hashing::sha256_hex;
+use crate::render::manifest::MANIFEST;
 use crate::render::signing::{self, PUBLIC_KEY_FILE, SIGNATURE_FILE};
 use crate::store::Store;
 use ed25519_dalek::VerifyingKey;

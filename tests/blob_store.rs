@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use defender_ledger::collect::cost_exports::{self, LoadOptions};
 use defender_ledger::error::Error;
-use defender_ledger::history::{DatasetRecord, History, SnapshotMarker};
+use defender_ledger::history::{DatasetRecord, History, SnapshotDays, SnapshotMarker};
 use defender_ledger::model::{DATASETS, contract, rows_to_frame};
 use defender_ledger::period::RunId;
 use defender_ledger::store::{MANIFEST, Store};
@@ -464,10 +464,20 @@ fn history_round_trips_through_blob() {
         .unwrap();
 
     let loaded = history
-        .load_before(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        .days_before(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         .unwrap();
-    assert_eq!(loaded.days, days);
-    let frame = loaded.frame("subscriptions");
+    assert_eq!(loaded.days(), days);
+    let mut frames = vec![];
+    for i in 0..days.len() {
+        frames.push(
+            loaded
+                .day(i, &["subscriptions"])
+                .unwrap()
+                .frame("subscriptions")
+                .clone(),
+        );
+    }
+    let frame = frames[0].vstack(&frames[1]).unwrap();
     assert_eq!(frame.height(), 2);
     let names_ca = frame.column("subscriptionName").unwrap().str().unwrap();
     let names: Vec<Option<&str>> = (0..frame.height()).map(|i| names_ca.get(i)).collect();
@@ -475,8 +485,8 @@ fn history_round_trips_through_blob() {
     let without_date = frame.drop("snapshot_date").unwrap();
     let expected = written[0].vstack(&written[1]).unwrap();
     assert!(without_date.equals_missing(&expected));
-    let only_first = history.load_before(days[1]).unwrap();
-    assert_eq!(only_first.days, &days[..1]);
+    let only_first = history.days_before(days[1]).unwrap();
+    assert_eq!(only_first.days(), &days[..1]);
 }
 
 /// Upload every file under `root` to `store`, at `prefix` + its path below `root`.

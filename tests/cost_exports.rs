@@ -76,7 +76,12 @@ type Res<'a> = (
     &'a str,
 );
 
-fn resources(rows: &[Res]) -> DataFrame {
+/// Resource-days, built as a table and read back through `resource_days::decode`.
+fn resources(rows: &[Res]) -> Vec<rd::ResourceDay> {
+    rd::decode(&resource_table(rows)).unwrap()
+}
+
+fn resource_table(rows: &[Res]) -> DataFrame {
     frame::frame(vec![
         frame::date_column(
             rd::DATE,
@@ -137,7 +142,7 @@ fn cluster(sub: &str, name: &str) -> String {
 
 /// The snapshot of 2026-09-05 in S1: c1 (team-a, 12 vCores) and Arc c2 (team-b, 4 vCores)
 /// protected; c3 (team-c, 8 vCores) not protected, so it takes no share. No snapshot on 09-06.
-fn fixture_resources() -> DataFrame {
+fn fixture_resources() -> Vec<rd::ResourceDay> {
     let c1 = cluster(S1, "c1");
     let c2 = format!(
         "/subscriptions/{S1}/resourceGroups/rg-arc/providers/Microsoft.Kubernetes/connectedClusters/c2"
@@ -539,7 +544,7 @@ fn cost_rows(from: &str, to: &str, rows: &[(NaiveDate, &str, String, &str, f64)]
 ///     09-12: 100.00 in a group of the same name in S2: not c1's (other subscription).
 /// c2: 1.00/day; 09-15: 9.00 (> 3 × 1 but not > floor 10); 09-20: 12.00, window 09-06..09-19 =
 ///     {9, 1 × 13}: median 1 → anomaly, ratio 12; snapshot: not protected.
-fn anomaly_case(from: &str) -> (CostData, DataFrame) {
+fn anomaly_case(from: &str) -> (CostData, Vec<rd::ResourceDay>) {
     let c1 = cluster(S1, "c1");
     let c2 = format!(
         "/subscriptions/{S1}/resourceGroups/rg-arc/providers/Microsoft.Kubernetes/connectedClusters/c2"
@@ -622,7 +627,14 @@ fn anomaly_case(from: &str) -> (CostData, DataFrame) {
 #[test]
 fn anomalies_hand_worked_window() {
     let (cost, res) = anomaly_case("2026-08-18");
-    let (found, table) = anomalies::compute(&cost, &res, &Parameters::default(), period()).unwrap();
+    let (found, table) = anomalies::compute(
+        &cost,
+        &res,
+        &rd::ResourceLedger::of_rows(&res),
+        &Parameters::default(),
+        period(),
+    )
+    .unwrap();
     type Row = (String, f64, f64, Option<f64>, Option<bool>);
     let got: Vec<Row> = found
         .iter()
@@ -657,7 +669,14 @@ fn anomalies_need_a_whole_window_of_loaded_data() {
     // Loaded from 08-20: 09-02's window (08-19..09-01) is not inside the data, so it is not
     // evaluated; 09-10's window (08-27..09-09) is, and still flags.
     let (cost, res) = anomaly_case("2026-08-20");
-    let (found, _) = anomalies::compute(&cost, &res, &Parameters::default(), period()).unwrap();
+    let (found, _) = anomalies::compute(
+        &cost,
+        &res,
+        &rd::ResourceLedger::of_rows(&res),
+        &Parameters::default(),
+        period(),
+    )
+    .unwrap();
     let days: Vec<String> = found.iter().map(|a| a.date.to_string()).collect();
     assert_eq!(days, ["2026-09-20", "2026-09-10"]);
 }
@@ -898,7 +917,14 @@ fn a_cluster_billed_inside_another_clusters_node_resource_group_counts_once() {
             "team-b",
         ),
     ]);
-    let (found, _) = anomalies::compute(&cost, &res, &Parameters::default(), period()).unwrap();
+    let (found, _) = anomalies::compute(
+        &cost,
+        &res,
+        &rd::ResourceLedger::of_rows(&res),
+        &Parameters::default(),
+        period(),
+    )
+    .unwrap();
     let got: Vec<(String, String, f64, f64)> = found
         .iter()
         .map(|a| {

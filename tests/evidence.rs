@@ -5,17 +5,18 @@ use chrono::NaiveDate;
 use defender_ledger::evidence::{
     self, EvidenceInputs, EvidenceTable, Framework, ITEMS, build_items, build_pack, mapping,
 };
+use defender_ledger::history::SnapshotDays;
 use defender_ledger::history::{DatasetRecord, SnapshotMarker, Snapshots, with_date_column};
-use defender_ledger::kpi::coverage::CoverageResult;
 use defender_ledger::kpi::detection::DetectionResult;
+use defender_ledger::kpi::state::HistoryState;
 use defender_ledger::kpi::vulnerabilities::VulnerabilityResult;
 use defender_ledger::kpi::{self, Parameters};
 use defender_ledger::model::{DATASETS, contract, rows_to_frame};
 use defender_ledger::period::{Period, RunId};
 use defender_ledger::pipeline::publish::publish_run;
-use defender_ledger::render::OutputFile;
 use defender_ledger::render::manifest::{MANIFEST, Manifest, file_entries};
 use defender_ledger::render::signing;
+use defender_ledger::render::{OutputFile, RunFiles};
 use defender_ledger::store::Store;
 use defender_ledger::verify::{KeyOrigin, SignatureCheck, verify_location, verify_run};
 use ed25519_dalek::SigningKey;
@@ -308,42 +309,33 @@ fn snapshots(extra_reported: Option<(&str, &str, i64)>) -> Snapshots {
 }
 
 struct Computed {
-    snap: Snapshots,
+    history: HistoryState,
     params: Parameters,
-    coverage: CoverageResult,
     detection: DetectionResult,
     vulns: VulnerabilityResult,
-    sub_tags: BTreeMap<String, Option<String>>,
 }
 
-fn compute(snap: Snapshots) -> Computed {
+fn compute(snap: &dyn SnapshotDays) -> Computed {
     let params = Parameters::default();
-    let sub_tags = defender_ledger::pipeline::report::latest_subscription_tags(&snap).unwrap();
-    let coverage = kpi::coverage::compute(&snap, &params, OCT, &sub_tags).unwrap();
-    let detection = kpi::detection::compute(&snap, &coverage.resource_days, &params, OCT).unwrap();
-    let vulns =
-        kpi::vulnerabilities::compute(&snap, &coverage.resource_days, &params, OCT).unwrap();
+    let history = HistoryState::of(snap, &params, OCT).unwrap();
+    let ledger = &history.coverage.ledger;
+    let detection = kpi::detection::compute(&history.alerts, ledger, &params, OCT).unwrap();
+    let vulns = kpi::vulnerabilities::compute(&history.findings, ledger, &params, OCT).unwrap();
     Computed {
-        snap,
+        history,
         params,
-        coverage,
         detection,
         vulns,
-        sub_tags,
     }
 }
 
 fn inputs(c: &Computed) -> EvidenceInputs<'_> {
     EvidenceInputs {
         period: OCT,
-        snapshots: &c.snap,
+        history: &c.history,
         params: &c.params,
-        subscription_days: &c.coverage.subscription_days,
-        resource_days: &c.coverage.resource_days,
-        gaps: &c.coverage.kpis.gaps,
         alerts: &c.detection.population,
-        findings: &c.vulns.findings,
-        subscription_tags: &c.sub_tags,
+        findings: &c.vulns,
         queries: &[],
         scope_management_groups: &[],
         scope_subscriptions: &[],
@@ -375,7 +367,7 @@ fn col_strs(df: &DataFrame, name: &str) -> Vec<String> {
 
 #[test]
 fn every_population_reconciles_on_the_sample_tenant() {
-    let c = compute(snapshots(None));
+    let c = compute(&snapshots(None));
     let items = build_items(&inputs(&c)).unwrap();
     assert_eq!(items.len(), ITEMS.len());
     for it in &items {
@@ -496,7 +488,7 @@ fn every_population_reconciles_on_the_sample_tenant() {
 #[test]
 fn a_population_that_resource_graph_reported_larger_does_not_reconcile() {
     // Resource Graph said 4 alerts on 10-02 but 3 were stored.
-    let c = compute(snapshots(Some(("security_alerts", "2026-10-02", 1))));
+    let c = compute(&snapshots(Some(("security_alerts", "2026-10-02", 1))));
     let items = build_items(&inputs(&c)).unwrap();
     let al = item(&items, "alerts");
     assert!(!al.population.reconciles());
@@ -507,7 +499,7 @@ fn a_population_that_resource_graph_reported_larger_does_not_reconcile() {
 
 #[test]
 fn pack_holds_every_item_population_and_control_table() {
-    let c = compute(snapshots(None));
+    let c = compute(&snapshots(None));
     for fw in Framework::ALL {
         let files = build_pack(fw, &inputs(&c)).unwrap();
         let get = |name: &str| {
@@ -566,7 +558,7 @@ const RUN: &str = "20261101T060000Z";
 fn publish_sample(tmp: &std::path::Path, key: Option<&SigningKey>) -> (Store, std::path::PathBuf) {
     let out = tmp.join("out");
     let store = Store::open(out.to_str().unwrap(), true).unwrap();
-    let c = compute(snapshots(None));
+    let c = compute(&snapshots(None));
     let mut files = build_pack(Framework::Soc2, &inputs(&c)).unwrap();
     files.push(OutputFile::new(
         "finance/showback-by-owner.csv",
@@ -587,21 +579,19 @@ fn publish_sample(tmp: &std::path::Path, key: Option<&SigningKey>) -> (Store, st
         config_sha256: "0".repeat(64),
         provenance: json!({}),
         input_fingerprint: "0".repeat(64),
-        files: file_entries(&files),
+        files: file_entries(&files, &[]),
     };
     // Signature files go before the manifest, which stays the last write of the run.
     let signature = key
         .map(|k| signing::signature_files(k, &manifest.to_bytes()))
         .unwrap_or_default();
-    publish_run(
-        &store,
-        OCT,
-        &RunId::parse(RUN).unwrap(),
-        &files,
-        &signature,
-        &manifest,
-    )
-    .unwrap();
+    let run = RunFiles {
+        files,
+        local: vec![],
+        unlisted: signature,
+        manifest,
+    };
+    publish_run(&store, OCT, &RunId::parse(RUN).unwrap(), &run).unwrap();
     (store, out.join("2026-10").join(RUN))
 }
 
@@ -727,8 +717,8 @@ fn a_signed_run_verifies_and_fails_with_the_wrong_public_key() {
     let target = dir.join("evidence/soc2/coverage-gaps.csv");
     let mut bytes = std::fs::read(&target).unwrap();
     bytes.push(b'x');
-    let new_sha = defender_ledger::render::manifest::sha256_hex(&bytes);
-    let old_sha = defender_ledger::render::manifest::sha256_hex(&std::fs::read(&target).unwrap());
+    let new_sha = defender_ledger::hashing::sha256_hex(&bytes);
+    let old_sha = defender_ledger::hashing::sha256_hex(&std::fs::read(&target).unwrap());
     std::fs::write(&target, &bytes).unwrap();
     let m = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&m)
@@ -786,7 +776,7 @@ fn every_population_reconciles_on_the_bundled_sample_tenant() {
     let history = History::new(&store);
     let days = source.days().unwrap().unwrap();
     snapshot_days(&source, &history, &days, &RunId::parse(RUN).unwrap(), false).unwrap();
-    let c = compute(history.load_before(OCT.end_exclusive()).unwrap());
+    let c = compute(&history.days_before(OCT.end_exclusive()).unwrap());
     let items = build_items(&inputs(&c)).unwrap();
     for it in &items {
         assert!(

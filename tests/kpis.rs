@@ -3,6 +3,9 @@
 
 use chrono::NaiveDate;
 use defender_ledger::history::{Snapshots, with_date_column};
+use defender_ledger::kpi::coverage::CoverageResult;
+use defender_ledger::kpi::resource_days::{self, ResourceLedger};
+use defender_ledger::kpi::state::HistoryState;
 use defender_ledger::kpi::{self, Parameters};
 use defender_ledger::model::{contract, rows_to_frame};
 use defender_ledger::period::Period;
@@ -33,6 +36,17 @@ fn snaps(frames: Vec<(&str, DataFrame)>) -> Snapshots {
             .collect(),
     )
     .unwrap()
+}
+
+/// Coverage of `snap` with the given subscription tags, and its resource-days as a table.
+fn coverage(
+    snap: &Snapshots,
+    params: &Parameters,
+    tags: BTreeMap<String, Option<String>>,
+) -> (CoverageResult, DataFrame) {
+    let h = HistoryState::with_tags(snap, params, OCT, tags).unwrap();
+    let table = resource_days::to_frame(&h.coverage.resource_days).unwrap();
+    (h.coverage, table)
 }
 
 fn approx(a: Option<f64>, b: f64) {
@@ -163,7 +177,7 @@ fn coverage_fixture() -> Snapshots {
 fn coverage_daily_rates_gaps_and_protection() {
     let snap = coverage_fixture();
     let params = Parameters::default();
-    let r = kpi::coverage::compute(&snap, &params, OCT, &BTreeMap::new()).unwrap();
+    let (r, resource_days) = coverage(&snap, &params, BTreeMap::new());
     let k = &r.kpis;
     // Period snapshot days: 10-01, 10-02, 10-04 (09-30 is history, 10-03 missing).
     let dates: Vec<_> = k.daily.iter().map(|x| x.date.to_string()).collect();
@@ -247,7 +261,7 @@ fn coverage_daily_rates_gaps_and_protection() {
     );
 
     // vCores: 2 nodes × 4 vCPUs; owner from cluster tags then subscription tags.
-    let rd = r.resource_days.filter(&r.resource_days.column("id_lower").unwrap().str().unwrap().equal("/subscriptions/a/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-a")).unwrap();
+    let rd = resource_days.filter(&resource_days.column("id_lower").unwrap().str().unwrap().equal("/subscriptions/a/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-a")).unwrap();
     assert_eq!(rd.column("vcores").unwrap().i64().unwrap().get(0), Some(8));
 }
 
@@ -255,9 +269,9 @@ fn coverage_daily_rates_gaps_and_protection() {
 fn coverage_owner_falls_back_to_subscription_tags() {
     let snap = coverage_fixture();
     let tags = BTreeMap::from([("a".to_string(), Some(r#"{"Owner":" Team-A "}"#.to_string()))]);
-    let r = kpi::coverage::compute(&snap, &Parameters::default(), OCT, &tags).unwrap();
-    let owners: Vec<_> = defender_ledger::frame::strs(&r.resource_days, "owner").unwrap();
-    let kinds: Vec<_> = defender_ledger::frame::strs(&r.resource_days, "name").unwrap();
+    let (_, resource_days) = coverage(&snap, &Parameters::default(), tags);
+    let owners: Vec<_> = defender_ledger::frame::strs(&resource_days, "owner").unwrap();
+    let kinds: Vec<_> = defender_ledger::frame::strs(&resource_days, "name").unwrap();
     let of = |name: &str| {
         owners[kinds
             .iter()
@@ -418,8 +432,8 @@ fn detection_latency_population_and_owners() {
     let snap = Snapshots::from_frames(frames).unwrap();
     let params = Parameters::default();
     let tags = BTreeMap::from([("a".to_string(), Some(r#"{"owner":"Team-A"}"#.to_string()))]);
-    let cov_r = kpi::coverage::compute(&snap, &params, OCT, &tags).unwrap();
-    let r = kpi::detection::compute(&snap, &cov_r.resource_days, &params, OCT).unwrap();
+    let h = HistoryState::with_tags(&snap, &params, OCT, tags).unwrap();
+    let r = kpi::detection::compute(&h.alerts, &h.coverage.ledger, &params, OCT).unwrap();
 
     // Population a1, a2, a3, a4.
     assert_eq!(r.latency.population, 4);
@@ -552,7 +566,9 @@ fn remediation_rates_per_severity() {
         ),
     )]);
     let params = Parameters::default();
-    let r = kpi::vulnerabilities::compute(&snap, &registry_days(&days), &params, OCT).unwrap();
+    let state = kpi::vulnerabilities::FindingState::of(&snap).unwrap();
+    let ledger = ResourceLedger::of_rows(&resource_days::decode(&registry_days(&days)).unwrap());
+    let r = kpi::vulnerabilities::compute(&state, &ledger, &params, OCT).unwrap();
     let k = &r.kpis;
     assert_eq!(k.findings_total, 8);
 

@@ -485,6 +485,7 @@ fn live_snapshot_day_stores_history_with_population_figures() {
     let rg = client(&fake, fast_retry());
     let tmp = tempfile::tempdir().unwrap();
     let store = defender_ledger::store::Store::open(tmp.path().to_str().unwrap(), true).unwrap();
+    use defender_ledger::history::SnapshotDays;
     let history = defender_ledger::history::History::new(&store);
     let run = defender_ledger::period::RunId::parse("20261101T001500Z").unwrap();
     let marker = defender_ledger::pipeline::snapshot::snapshot_day(&rg, &history, day(), &run)
@@ -501,8 +502,9 @@ fn live_snapshot_day_stores_history_with_population_figures() {
         );
     }
     let loaded = history
-        .load_before(day() + chrono::Duration::days(1))
+        .days_before(day() + chrono::Duration::days(1))
         .unwrap();
-    assert_eq!(loaded.days, [day()]);
-    assert_eq!(loaded.frame("aks_clusters").height(), 30);
+    assert_eq!(loaded.days(), [day()]);
+    let stored = loaded.day(0, &["aks_clusters"]).unwrap();
+    assert_eq!(stored.frame("aks_clusters").height(), 30);
 }

@@ -10,8 +10,10 @@
 
 use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
-use crate::frame::{self, bools, dates, floats, ints, strs, timestamps_ns};
-use crate::history::{SNAPSHOT_DATE, SnapshotMarker, Snapshots};
+use crate::frame::{self, bools, dates, floats, strs, timestamps_ns};
+use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
+use crate::kpi::state::HistoryState;
+use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Gap, Parameters};
 use crate::period::Period;
 use chrono::NaiveDate;
@@ -33,28 +35,21 @@ pub struct QueryText {
 
 impl QueryText {
     pub fn sha256(&self) -> String {
-        crate::render::manifest::sha256_hex(self.text.as_bytes())
+        crate::hashing::sha256_hex(self.text.as_bytes())
     }
 }
 
 /// Everything the evidence items are built from: the tables `report` already computes.
 pub struct EvidenceInputs<'a> {
     pub period: Period,
-    /// The snapshots the report read (every day before the period's end), with their markers.
-    pub snapshots: &'a Snapshots,
+    /// What the report read from history (every day before the period's end): days and
+    /// markers, the coverage tables, the alert and finding states, the period's raw rows.
+    pub history: &'a HistoryState,
     pub params: &'a Parameters,
-    /// `CoverageResult::subscription_days` (all history up to the period end).
-    pub subscription_days: &'a DataFrame,
-    /// `CoverageResult::resource_days`.
-    pub resource_days: &'a DataFrame,
-    /// `CoverageResult::kpis.gaps`.
-    pub gaps: &'a [Gap],
     /// `DetectionResult::population`.
     pub alerts: &'a DataFrame,
-    /// `VulnerabilityResult::findings`.
-    pub findings: &'a DataFrame,
-    /// Subscription tags from the latest snapshot (`report::latest_subscription_tags`).
-    pub subscription_tags: &'a BTreeMap<String, Option<String>>,
+    /// Every finding and its table.
+    pub findings: &'a VulnerabilityResult,
     /// Query texts by dataset; empty when the snapshots were replayed from recordings.
     pub queries: &'a [QueryText],
     /// What was queried: configured management groups and subscriptions (empty = tenant).
@@ -235,8 +230,8 @@ const COVERAGE_DATASETS: [&str; 5] = [
 impl<'a> Ctx<'a> {
     pub fn new(inp: &'a EvidenceInputs<'a>) -> Self {
         let period = inp.period;
-        let (period_days, missing) = period.split_days(&inp.snapshots.days);
-        let markers = inp.snapshots.markers.iter().map(|m| (m.date, m)).collect();
+        let (period_days, missing) = period.split_days(&inp.history.days);
+        let markers = inp.history.markers.iter().map(|m| (m.date, m)).collect();
         Ctx {
             inp,
             period_days,
@@ -249,7 +244,7 @@ impl<'a> Ctx<'a> {
     /// (day, lower-case subscription) → what the subscription-days table says of it.
     fn subscription_day_index(&self) -> Result<&BTreeMap<(NaiveDate, String), SubDay>> {
         if self.subscription_days.get().is_none() {
-            let idx = subscription_day_index(self.inp.subscription_days)?;
+            let idx = subscription_day_index(&self.inp.history.coverage.subscription_days)?;
             let _ = self.subscription_days.set(idx);
         }
         Ok(self.subscription_days.get().expect("set above"))
@@ -258,7 +253,7 @@ impl<'a> Ctx<'a> {
     /// All snapshot days read (history before the period included), ascending.
     fn all_days(&self) -> Vec<NaiveDate> {
         self.inp
-            .snapshots
+            .history
             .days
             .iter()
             .copied()
@@ -361,18 +356,6 @@ impl<'a> Ctx<'a> {
             note,
         }
     }
-
-    fn in_period_frame(&self, dataset: &str) -> Result<DataFrame> {
-        let p = self.inp.period;
-        self.inp
-            .snapshots
-            .frame(dataset)
-            .clone()
-            .lazy()
-            .filter(frame::in_period(SNAPSHOT_DATE, p))
-            .collect()
-            .ctx(format!("{dataset} in the period"))
-    }
 }
 
 fn capped(mut lines: Vec<String>, file: &str) -> Vec<String> {
@@ -400,6 +383,8 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
     let p = cx.inp.period;
     let table = cx
         .inp
+        .history
+        .coverage
         .subscription_days
         .clone()
         .lazy()
@@ -520,8 +505,8 @@ fn subscription_day_index(df: &DataFrame) -> Result<BTreeMap<(NaiveDate, String)
 fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::COVERAGE_GAPS;
     let idx = cx.subscription_day_index()?;
-    let snapshot_days: BTreeSet<NaiveDate> = cx.inp.snapshots.days.iter().copied().collect();
-    let mut gaps: Vec<&Gap> = cx.inp.gaps.iter().collect();
+    let snapshot_days: BTreeSet<NaiveDate> = cx.inp.history.days.iter().copied().collect();
+    let mut gaps: Vec<&Gap> = cx.inp.history.coverage.kpis.gaps.iter().collect();
     gaps.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
 
     let at = |day: NaiveDate, sub: &str| idx.get(&(day, sub.to_lowercase())).cloned();
@@ -657,52 +642,37 @@ struct Inv {
 }
 
 fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
-    use crate::kpi::resource_days as rd;
     let item = &evidence::PROTECTION_INVENTORY;
-    let df = cx.inp.resource_days;
-    let d = dates(df, rd::DATE)?;
-    let kind = strs(df, rd::KIND)?;
-    let id = strs(df, rd::ID)?;
-    let idl = strs(df, rd::ID_LOWER)?;
-    let name = strs(df, rd::NAME)?;
-    let sub = strs(df, rd::SUBSCRIPTION)?;
-    let rg = strs(df, rd::RESOURCE_GROUP)?;
-    let owner = strs(df, rd::OWNER)?;
-    let protected = bools(df, rd::PROTECTED)?;
-    let reason = strs(df, rd::REASON)?;
-    let vcores = ints(df, rd::VCORES)?;
-    let mut inv: BTreeMap<(String, String), Inv> = BTreeMap::new();
+    let mut inv: BTreeMap<(&str, &str), Inv> = BTreeMap::new();
     let (mut rows_in_period, mut duplicates) = (0i64, 0i64);
-    for i in 0..df.height() {
-        let (Some(day), Some(key)) = (d[i], idl[i].clone()) else {
-            continue;
-        };
-        if !cx.inp.period.contains(day) {
+    for r in &cx.inp.history.coverage.resource_days {
+        if !cx.inp.period.contains(r.date) {
             continue;
         }
         rows_in_period += 1;
-        let k = kind[i].clone().unwrap_or_default();
-        let e = inv.entry((k.clone(), key)).or_default();
-        if !e.days.insert(day) {
+        let e = inv
+            .entry((r.kind.as_str(), r.id_lower.as_str()))
+            .or_default();
+        if !e.days.insert(r.date) {
             duplicates += 1;
         }
-        if protected[i] == Some(true) {
-            e.protected.insert(day);
+        if r.protected {
+            e.protected.insert(r.date);
         }
-        if e.last.is_none_or(|l| day >= l) {
+        if e.last.is_none_or(|l| r.date >= l) {
             *e = Inv {
-                kind: k,
-                id: id[i].clone().unwrap_or_default(),
-                name: name[i].clone().unwrap_or_default(),
-                sub: sub[i].clone().unwrap_or_default(),
-                rg: rg[i].clone().unwrap_or_default(),
-                owner: owner[i].clone().unwrap_or_default(),
+                kind: r.kind.as_str().to_string(),
+                id: r.id.clone(),
+                name: r.name.clone(),
+                sub: r.subscription.clone(),
+                rg: r.resource_group.clone(),
+                owner: r.owner.clone(),
                 days: std::mem::take(&mut e.days),
                 protected: std::mem::take(&mut e.protected),
-                last: Some(day),
-                last_protected: protected[i] == Some(true),
-                last_reason: reason[i].clone().unwrap_or_default(),
-                last_vcores: vcores[i].unwrap_or(0),
+                last: Some(r.date),
+                last_protected: r.protected,
+                last_reason: r.reason.clone(),
+                last_vcores: r.vcores,
             };
         }
     }
@@ -728,10 +698,18 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
     ])?;
 
     // Raw rows of the three datasets in the period that never became a resource-day.
-    let mut raw = 0i64;
-    for ds in RESOURCE_DATASETS {
-        raw += cx.in_period_frame(ds)?.height() as i64;
-    }
+    let raw: i64 = RESOURCE_DATASETS
+        .iter()
+        .map(|ds| {
+            cx.inp
+                .history
+                .period_rows
+                .resource_rows
+                .get(*ds)
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
     let unusable = raw - rows_in_period;
     let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
     let exceptions = rows
@@ -817,7 +795,7 @@ struct PolicyCounts {
 
 fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::POLICY_COMPLIANCE;
-    let df = cx.in_period_frame("policy_states")?;
+    let df = cx.inp.history.period_rows.policy_states()?;
     let idx = cx.subscription_day_index()?;
     let d = dates(&df, SNAPSHOT_DATE)?;
     let sub = strs(&df, "subscriptionId")?;
@@ -970,40 +948,23 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
 
     // Independent population over every snapshot read (an alert comes from the latest
     // snapshot that lists it, which may predate the period).
-    let raw = cx.inp.snapshots.frame("security_alerts");
+    let state = &cx.inp.history.alerts;
     let days = cx.all_days();
-    let ids = strs(raw, "systemAlertId")?;
-    let day = dates(raw, SNAPSHOT_DATE)?;
-    let types = strs(raw, "alertType")?;
-    let generated = timestamps_ns(raw, "timeGeneratedUtc")?;
-    let mut latest: BTreeMap<&str, (NaiveDate, usize)> = BTreeMap::new();
-    let mut no_id = 0i64;
-    let mut rows_read = 0i64;
-    for i in 0..raw.height() {
-        let Some(dd) = day[i].filter(|d| *d < cx.inp.period.end_exclusive()) else {
-            continue;
-        };
-        rows_read += 1;
-        let Some(id) = ids[i].as_deref() else {
-            no_id += 1;
-            continue;
-        };
-        let e = latest.entry(id).or_insert((dd, i));
-        if dd >= e.0 {
-            *e = (dd, i);
-        }
-    }
-    let earlier = rows_read - no_id - latest.len() as i64;
+    let latest = state.latest()?;
+    let types = strs(&latest, "alertType")?;
+    let generated = timestamps_ns(&latest, "timeGeneratedUtc")?;
+    let (rows_read, no_id) = (state.rows_read, state.rows_without_id);
+    let earlier = rows_read - no_id - latest.height() as i64;
     let (start, end) = (
         frame::day_start_ns(cx.inp.period.start()),
         frame::day_start_ns(cx.inp.period.end_exclusive()),
     );
     let (mut outside, mut not_container) = (0i64, 0i64);
-    for (_, i) in latest.values() {
-        let in_period = generated[*i].is_some_and(|g| g >= start && g < end);
+    for i in 0..latest.height() {
+        let in_period = generated[i].is_some_and(|g| g >= start && g < end);
         if !in_period {
             outside += 1;
-        } else if !types[*i].as_deref().is_some_and(|t| {
+        } else if !types[i].as_deref().is_some_and(|t| {
             cx.inp
                 .params
                 .alert_type_prefixes
@@ -1105,59 +1066,23 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
 
 fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::VULNERABILITY_FINDINGS;
-    let raw = cx.inp.snapshots.frame("vulnerabilities");
-    let end = cx.inp.period.end_exclusive();
-    let day = dates(raw, SNAPSHOT_DATE)?;
-    let status = strs(raw, "statusCode")?;
-    let digest = strs(raw, "imageDigest")?;
-    let cve = strs(raw, "cveId")?;
-    let mut appearances: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let (mut not_unhealthy, mut no_key) = (0i64, 0i64);
-    for i in 0..raw.height() {
-        if day[i].is_none_or(|d| d >= end) {
-            continue;
-        }
-        if status[i].as_deref() != Some("Unhealthy") {
-            not_unhealthy += 1;
-            continue;
-        }
-        match (digest[i].clone(), cve[i].clone()) {
-            (Some(dg), Some(c)) => *appearances.entry((dg, c)).or_default() += 1,
-            _ => no_key += 1,
-        }
-    }
-
-    let f = cx.inp.findings;
-    let fd = strs(f, "imageDigest")?;
-    let fc = strs(f, "cveId")?;
-    let resolved = dates(f, "resolved")?;
-    let due_in = bools(f, "due_in_period")?;
-    let sev = strs(f, "severity")?;
+    let state = &cx.inp.history.findings;
+    let (not_unhealthy, no_key) = (state.rows_not_unhealthy, state.rows_without_key);
+    let f = &cx.inp.findings.findings;
     let start = cx.inp.period.start();
     let mut keep = Vec::with_capacity(f.height());
     let mut apps = Vec::new();
     let mut sla = Vec::new();
     let mut closed_before = 0i64;
-    for i in 0..f.height() {
-        let n = appearances
-            .get(&(
-                fd[i].clone().unwrap_or_default(),
-                fc[i].clone().unwrap_or_default(),
-            ))
-            .copied()
-            .unwrap_or(0);
-        let k = resolved[i].is_none_or(|r| r >= start) || due_in[i] == Some(true);
+    // `all` is in the table's row order.
+    for x in &cx.inp.findings.all {
+        let k = x.resolved.is_none_or(|r| r >= start) || x.due_in(cx.inp.period);
         keep.push(k);
         if k {
-            apps.push(n);
-            sla.push(
-                sev[i]
-                    .as_deref()
-                    .and_then(|s| cx.inp.params.sla_days.get(s))
-                    .copied(),
-            );
+            apps.push(x.appearances);
+            sla.push(cx.inp.params.sla_days.get(&x.severity).copied());
         } else {
-            closed_before += n;
+            closed_before += x.appearances;
         }
     }
     let table = f
@@ -1270,12 +1195,11 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::OWNERSHIP_TAGS;
     let last = cx.period_days.last().copied();
     let mut rows: Vec<[String; 8]> = Vec::new();
-    for (kind, ds) in [
-        ("aks", "aks_clusters"),
-        ("arc", "arc_clusters"),
-        ("registry", "container_registries"),
-    ] {
-        let df = cx.inp.snapshots.frame(ds);
+    for kind in crate::kpi::resource_days::ResourceKind::ALL {
+        let Some(df) = cx.inp.history.period_rows.on_last_day(kind.dataset()) else {
+            continue;
+        };
+        let kind = kind.as_str();
         let d = dates(df, SNAPSHOT_DATE)?;
         let id = strs(df, "id")?;
         let name = strs(df, "name")?;
@@ -1289,7 +1213,11 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
             let s = sub[i].clone().unwrap_or_default().to_lowercase();
             let (owner, source, key) = crate::kpi::owners::resolve_owner_with_source(
                 tags[i].as_deref(),
-                cx.inp.subscription_tags.get(&s).and_then(|t| t.as_deref()),
+                cx.inp
+                    .history
+                    .subscription_tags
+                    .get(&s)
+                    .and_then(|t| t.as_deref()),
                 &cx.inp.params.owner_tags,
             );
             rows.push([

@@ -77,7 +77,13 @@ pub fn pack_files(
             None,
         ));
     }
-    let doc = pack_doc(framework, &mapping, inputs, items, &file_entries(&files));
+    let doc = pack_doc(
+        framework,
+        &mapping,
+        inputs,
+        items,
+        &file_entries(&files, &[]),
+    );
     let mut json = serde_json::to_vec_pretty(&doc).expect("pack document serialises");
     json.push(b'\n');
     files.push(OutputFile::new(at(PACK_JSON), json, None));
@@ -230,12 +236,12 @@ pub fn snapshot_days_table(inp: &EvidenceInputs) -> Result<DataFrame> {
     let mut content = Vec::new();
     let mut source = Vec::new();
     for d in &days {
-        let used = inp.snapshots.days.contains(d);
-        let m = inp.snapshots.markers.iter().find(|m| m.date == *d);
+        let used = inp.history.days.contains(d);
+        let m = inp.history.markers.iter().find(|m| m.date == *d);
         status.push(if used { "used" } else { "missing" });
         let suffix = format!("/{d}");
         let day_hashes: Vec<&str> = inp
-            .snapshots
+            .history
             .content_sha256
             .iter()
             .filter(|(k, _)| k.ends_with(&suffix))
@@ -244,7 +250,7 @@ pub fn snapshot_days_table(inp: &EvidenceInputs) -> Result<DataFrame> {
         content.push(if day_hashes.is_empty() {
             String::new()
         } else {
-            crate::render::manifest::sha256_hex(day_hashes.join("\n").as_bytes())
+            crate::hashing::sha256_hex(day_hashes.join("\n").as_bytes())
         });
         source.push(m.map(|m| m.source.clone()).unwrap_or_default());
     }
@@ -382,7 +388,7 @@ pub fn pack_doc(
     files: &[FileEntry],
 ) -> EvidencePackDoc {
     let period = inp.period;
-    let (in_period, missing) = period.split_days(&inp.snapshots.days);
+    let (in_period, missing) = period.split_days(&inp.history.days);
     let by_id = |id: &str| items.iter().find(|i| i.item.id == id);
 
     let control_table = mapping

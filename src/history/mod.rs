@@ -3,9 +3,13 @@
 //! `history/_snapshots/date=YYYY-MM-DD/<run-id>.json` written after every dataset of that day.
 //! Readers take, per day, the newest run-id that has a marker, so a snapshot that failed halfway
 //! is invisible and a re-run simply adds a newer one.
+//!
+//! Reports read history through [`SnapshotDays`], one day at a time and in date order, so a
+//! report's memory follows one day's rows and what it derives from them, never all of history.
 
 use crate::error::{Error, PolarsContext, Result};
-use crate::model::{Contract, DATASETS};
+use crate::hashing::sha256_hex;
+use crate::model::DATASETS;
 use crate::period::RunId;
 use crate::store::Store;
 use bytes::Bytes;
@@ -41,16 +45,58 @@ pub struct SnapshotMarker {
     pub datasets: BTreeMap<String, DatasetRecord>,
 }
 
-/// Every dataset's snapshots up to a cut-off, with a `snapshot_date` column.
+/// One snapshot day: every dataset's rows of that day, each frame with the `snapshot_date`
+/// column first. Reports read history one day at a time, so memory holds one day of rows.
+#[derive(Debug, Clone)]
+pub struct SnapshotDay {
+    pub date: NaiveDate,
+    frames: BTreeMap<String, DataFrame>,
+    /// SHA-256 of every snapshot file read for this day, by `<dataset>/<date>`.
+    pub content_sha256: Vec<(String, String)>,
+}
+
+impl SnapshotDay {
+    /// The rows of `dataset` that day (an empty frame of its contract when it was not read).
+    pub fn frame(&self, dataset: &str) -> &DataFrame {
+        self.frames
+            .get(dataset)
+            .unwrap_or_else(|| empty_dated(dataset))
+    }
+}
+
+/// The empty frame (with `snapshot_date`) of a dataset, built once per process.
+fn empty_dated(dataset: &str) -> &'static DataFrame {
+    static EMPTY: std::sync::OnceLock<BTreeMap<&'static str, DataFrame>> =
+        std::sync::OnceLock::new();
+    EMPTY
+        .get_or_init(|| {
+            DATASETS
+                .iter()
+                .map(|c| (c.dataset, with_date_column(c.empty_frame(), None)))
+                .collect()
+        })
+        .get(dataset)
+        .expect("a known dataset")
+}
+
+/// Snapshot days before a cut-off, read one day at a time: the store's history, or frames
+/// already in memory (tests and fixtures).
+pub trait SnapshotDays {
+    /// The days, ascending.
+    fn days(&self) -> &[NaiveDate];
+    /// The commit markers of those days (none for frames built in memory).
+    fn markers(&self) -> &[SnapshotMarker];
+    /// The rows of `datasets` on `days()[index]`.
+    fn day(&self, index: usize, datasets: &[&str]) -> Result<SnapshotDay>;
+}
+
+/// Every dataset's snapshots held in memory, with a `snapshot_date` column (tests, fixtures).
 #[derive(Debug, Clone)]
 pub struct Snapshots {
-    /// Snapshot days used, ascending.
+    /// Snapshot days, ascending.
     pub days: Vec<NaiveDate>,
     pub markers: Vec<SnapshotMarker>,
     pub frames: BTreeMap<String, DataFrame>,
-    /// SHA-256 of every snapshot file read, by `<dataset>/<date>`: the content fingerprint of
-    /// the report's Resource Graph inputs (independent of which run wrote them).
-    pub content_sha256: BTreeMap<String, String>,
 }
 
 impl Snapshots {
@@ -78,8 +124,58 @@ impl Snapshots {
             days: days.into_iter().collect(),
             markers: vec![],
             frames,
-            content_sha256: BTreeMap::new(),
         })
+    }
+}
+
+impl SnapshotDays for Snapshots {
+    fn days(&self) -> &[NaiveDate] {
+        &self.days
+    }
+
+    fn markers(&self) -> &[SnapshotMarker] {
+        &self.markers
+    }
+
+    fn day(&self, index: usize, datasets: &[&str]) -> Result<SnapshotDay> {
+        let date = self.days[index];
+        let mut frames = BTreeMap::new();
+        for ds in datasets {
+            let df = self
+                .frame(ds)
+                .clone()
+                .lazy()
+                .filter(col(SNAPSHOT_DATE).eq(lit(date)))
+                .collect()
+                .ctx(format!("{ds} on {date}"))?;
+            frames.insert(ds.to_string(), df);
+        }
+        Ok(SnapshotDay {
+            date,
+            frames,
+            content_sha256: vec![],
+        })
+    }
+}
+
+/// The committed snapshot days of a store's history before a cut-off.
+pub struct StoredDays<'a> {
+    history: History<'a>,
+    days: Vec<NaiveDate>,
+    markers: Vec<SnapshotMarker>,
+}
+
+impl SnapshotDays for StoredDays<'_> {
+    fn days(&self) -> &[NaiveDate] {
+        &self.days
+    }
+
+    fn markers(&self) -> &[SnapshotMarker] {
+        &self.markers
+    }
+
+    fn day(&self, index: usize, datasets: &[&str]) -> Result<SnapshotDay> {
+        self.history.read_day(&self.markers[index], datasets)
     }
 }
 
@@ -104,7 +200,8 @@ impl<'a> History<'a> {
         run_id: &RunId,
         df: &DataFrame,
     ) -> Result<()> {
-        let bytes = parquet_bytes(df).ctx(format!("encoding {dataset} for {date}"))?;
+        let bytes =
+            crate::parquet::parquet_bytes(df).ctx(format!("encoding {dataset} for {date}"))?;
         self.store
             .put_new(&Self::dataset_path(dataset, date, run_id.as_str()), bytes)
     }
@@ -153,48 +250,35 @@ impl<'a> History<'a> {
         Ok(newest)
     }
 
-    /// Every dataset's snapshots for days before `before`.
-    pub fn load_before(&self, before: NaiveDate) -> Result<Snapshots> {
+    /// The committed snapshot days before `before` (exclusive): markers only, rows are read
+    /// day by day.
+    pub fn days_before(&self, before: NaiveDate) -> Result<StoredDays<'a>> {
         let markers = self.markers_before(before)?;
-        let mut frames = BTreeMap::new();
-        let mut content_sha256 = BTreeMap::new();
-        for contract in DATASETS {
-            frames.insert(
-                contract.dataset.to_string(),
-                self.load_dataset(contract, &markers, &mut content_sha256)?,
-            );
-        }
-        Ok(Snapshots {
+        Ok(StoredDays {
+            history: History { store: self.store },
             days: markers.iter().map(|m| m.date).collect(),
             markers,
-            frames,
-            content_sha256,
         })
     }
 
-    fn load_dataset(
-        &self,
-        contract: &Contract,
-        markers: &[SnapshotMarker],
-        hashes: &mut BTreeMap<String, String>,
-    ) -> Result<DataFrame> {
-        let mut parts = Vec::with_capacity(markers.len());
-        for m in markers {
-            let path = Self::dataset_path(contract.dataset, m.date, &m.run_id);
+    /// The rows of `datasets` on the day of `marker`, hashed as read.
+    pub fn read_day(&self, marker: &SnapshotMarker, datasets: &[&str]) -> Result<SnapshotDay> {
+        let mut frames = BTreeMap::new();
+        let mut content_sha256 = Vec::with_capacity(datasets.len());
+        for ds in datasets {
+            let path = Self::dataset_path(ds, marker.date, &marker.run_id);
             let bytes = self.store.get(&path)?;
-            let key = format!("{}/{}", contract.dataset, m.date);
-            hashes.insert(key, crate::render::manifest::sha256_hex(&bytes));
+            content_sha256.push((format!("{ds}/{}", marker.date), sha256_hex(&bytes)));
             let df = ParquetReader::new(Cursor::new(bytes))
                 .finish()
                 .ctx(format!("reading {path}"))?;
-            parts.push(with_date_column(df, Some(m.date)).lazy());
+            frames.insert(ds.to_string(), with_date_column(df, Some(marker.date)));
         }
-        if parts.is_empty() {
-            return Ok(with_date_column(contract.empty_frame(), None));
-        }
-        concat(parts, UnionArgs::default())
-            .and_then(|lf| lf.collect())
-            .ctx(format!("combining {} snapshots", contract.dataset))
+        Ok(SnapshotDay {
+            date: marker.date,
+            frames,
+            content_sha256,
+        })
     }
 }
 
@@ -216,14 +300,4 @@ pub fn with_date_column(df: DataFrame, date: Option<NaiveDate>) -> DataFrame {
     let mut columns = vec![col];
     columns.extend(df.columns().iter().cloned());
     DataFrame::new(df.height(), columns).expect("same height")
-}
-
-/// Encode a frame as Parquet (zstd) bytes. Deterministic for identical frames.
-pub fn parquet_bytes(df: &DataFrame) -> PolarsResult<Bytes> {
-    let mut buf = Vec::new();
-    let mut df = df.clone();
-    ParquetWriter::new(&mut buf)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut df)?;
-    Ok(Bytes::from(buf))
 }

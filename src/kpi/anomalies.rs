@@ -9,8 +9,8 @@
 
 use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
 use crate::error::Result;
-use crate::frame::{self, bools, dates, strs};
-use crate::kpi::resource_days as rd;
+use crate::frame;
+use crate::kpi::resource_days::{ResourceDay, ResourceKind, ResourceLedger};
 use crate::kpi::stats::median;
 use crate::kpi::{Anomaly, Parameters};
 use crate::period::Period;
@@ -31,52 +31,43 @@ struct Cluster {
 /// owner, currency, cost, median_previous, ratio, protected, reason_not_protected.
 pub fn compute(
     cost: &CostData,
-    resources: &DataFrame,
+    resources: &[ResourceDay],
+    ledger: &ResourceLedger,
     params: &Parameters,
     period: Period,
 ) -> Result<(Vec<Anomaly>, DataFrame)> {
     let p = &params.anomalies;
-    // Clusters, described by their latest snapshot.
-    let d = dates(resources, rd::DATE)?;
-    let kind = strs(resources, rd::KIND)?;
-    let id = strs(resources, rd::ID)?;
-    let id_lower = strs(resources, rd::ID_LOWER)?;
-    let name = strs(resources, rd::NAME)?;
-    let sub = strs(resources, rd::SUBSCRIPTION)?;
-    let nrg = strs(resources, rd::NODE_RESOURCE_GROUP)?;
-    let prot = bools(resources, rd::PROTECTED)?;
-    let reason = strs(resources, rd::REASON)?;
-    let owner = strs(resources, rd::OWNER)?;
-    let is_cluster = |i: usize| matches!(kind[i].as_deref(), Some("aks") | Some("arc"));
-    let mut protection: HashMap<(String, NaiveDate), (bool, String)> = HashMap::new();
-    for i in (0..resources.height()).filter(|&i| is_cluster(i)) {
-        if let (Some(day), Some(key)) = (d[i], id_lower[i].clone()) {
-            let why = reason[i].clone().unwrap_or_default();
-            protection.insert((key, day), (prot[i] == Some(true), why));
-        }
-    }
-    let cluster_keys =
-        (0..resources.height()).map(|i| id_lower[i].clone().filter(|_| is_cluster(i)));
+    // Each cluster's protection on the days cost is read for.
+    let protection: HashMap<(&str, NaiveDate), (bool, &str)> = resources
+        .iter()
+        .filter(|r| r.kind.is_cluster())
+        .map(|r| {
+            (
+                (r.id_lower.as_str(), r.date),
+                (r.protected, r.reason.as_str()),
+            )
+        })
+        .collect();
     // Each cluster with its node resource group (AKS), as its latest snapshot describes it.
-    let clusters: BTreeMap<String, (Cluster, Option<String>)> =
-        frame::latest_row_per_key(cluster_keys, &d)
-            .into_iter()
-            .map(|(key, i)| {
-                let k = kind[i].clone().unwrap_or_default();
-                let node_rg = (k == "aks")
-                    .then(|| nrg[i].clone().filter(|s| !s.is_empty()))
-                    .flatten()
-                    .map(|s| s.to_lowercase());
-                let cluster = Cluster {
-                    id: id[i].clone().unwrap_or_else(|| key.clone()),
-                    name: name[i].clone().unwrap_or_default(),
-                    kind: k,
-                    subscription: sub[i].clone().unwrap_or_default().to_lowercase(),
-                    owner: owner[i].clone().unwrap_or_default(),
-                };
-                (key, (cluster, node_rg))
-            })
-            .collect();
+    let clusters: BTreeMap<String, (Cluster, Option<String>)> = ledger
+        .latest()
+        .iter()
+        .filter(|(_, r)| r.kind.is_cluster())
+        .map(|(key, r)| {
+            let node_rg = (r.kind == ResourceKind::Aks)
+                .then(|| r.node_resource_group.clone().filter(|s| !s.is_empty()))
+                .flatten()
+                .map(|s| s.to_lowercase());
+            let cluster = Cluster {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                kind: r.kind.as_str().to_string(),
+                subscription: r.subscription.clone(),
+                owner: r.owner.clone(),
+            };
+            (key.clone(), (cluster, node_rg))
+        })
+        .collect();
     let by_node_rg: HashMap<(&str, &str), &str> = clusters
         .iter()
         .filter_map(|(k, (c, rg))| {
@@ -144,7 +135,7 @@ pub fn compute(
             let med = median(&previous).unwrap_or(0.0);
             let cost_day = m as f64 / NANOS_PER_UNIT as f64;
             if cost_day > p.multiplier * med && cost_day > p.floor {
-                let prot = protection.get(&(key.clone(), dd));
+                let prot = protection.get(&(key.as_str(), dd));
                 let a = Anomaly {
                     clusterId: cluster.id.clone(),
                     date: dd,
@@ -157,7 +148,7 @@ pub fn compute(
                 let why = match prot {
                     None => "no snapshot that day".to_string(),
                     Some((true, _)) => String::new(),
-                    Some((false, r)) => r.clone(),
+                    Some((false, r)) => r.to_string(),
                 };
                 rows.push((cluster, key.clone(), a.clone(), why));
                 anomalies.push(a);

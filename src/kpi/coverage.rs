@@ -8,9 +8,9 @@
 
 use crate::error::{PolarsContext, Result};
 use crate::frame::{self, bools, dates, ints, strs};
-use crate::history::{SNAPSHOT_DATE, Snapshots};
+use crate::history::{SNAPSHOT_DATE, SnapshotDay};
 use crate::kpi::owners::resolve_owner;
-use crate::kpi::resource_days as rd;
+use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
 use crate::kpi::vcores::vcpus_of;
 use crate::kpi::{CoverageDay, CoverageKpis, Gap, Parameters};
 use crate::period::Period;
@@ -23,36 +23,136 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone)]
 pub struct CoverageResult {
     pub kpis: CoverageKpis,
-    /// One row per snapshot day and subscription (all history up to the period end):
-    /// snapshot_date, subscriptionId, subscriptionName, state, managementGroup,
-    /// managementGroupName, in_scope, compliant, reason.
+    /// One row per snapshot day of the period and subscription: snapshot_date,
+    /// subscriptionId, subscriptionName, state, managementGroup, managementGroupName,
+    /// container_resources, in_scope, compliant, reason. (Every day of history is in the
+    /// published `data/subscription_days.parquet`, written as history is read.)
     pub subscription_days: DataFrame,
-    /// One row per snapshot day and container resource (`kpi::resource_days`).
-    pub resource_days: DataFrame,
+    /// Resource-days from the state's `keep_from` day to the period's end (the days cost
+    /// data is read for), in table order.
+    pub resource_days: Vec<ResourceDay>,
+    /// Every resource of history: latest row, protected days, node resource groups.
+    pub ledger: ResourceLedger,
     /// Month-end compliance per immediate parent management group.
     pub by_management_group: DataFrame,
     pub data_quality: Vec<String>,
 }
 
-pub fn compute(
-    snap: &Snapshots,
-    params: &Parameters,
+/// What coverage keeps while history is read day by day: the period's subscription-days,
+/// the recent resource-days, the ledger of every resource and the open coverage gaps.
+pub struct CoverageState {
     period: Period,
-    sub_tags: &BTreeMap<String, Option<String>>,
-) -> Result<CoverageResult> {
-    let subscription_days = subscription_days(snap, params)?;
-    let (resource_days, data_quality) = resource_days(snap, &subscription_days, params, sub_tags)?;
-    let daily = daily_series(&subscription_days, &resource_days, period)?;
-    let gaps = gaps(&subscription_days, &snap.days, period)?;
-    let kpis = summarise(daily, gaps);
-    let by_management_group = by_management_group(&subscription_days, kpis.month_end_date)?;
-    Ok(CoverageResult {
-        kpis,
-        subscription_days,
-        resource_days,
-        by_management_group,
-        data_quality,
-    })
+    keep_from: NaiveDate,
+    period_subscription_days: Vec<DataFrame>,
+    /// The subscription-days schema with no rows (for a period without snapshot days).
+    no_subscription_days: Option<DataFrame>,
+    recent: Vec<ResourceDay>,
+    ledger: ResourceLedger,
+    gaps: GapTracker,
+    unparsed_vm_sizes: BTreeSet<String>,
+}
+
+/// One day's coverage tables, as `CoverageState::add_day` derived them.
+pub struct DayCoverage {
+    pub subscription_days: DataFrame,
+    /// Sorted by kind, then id.
+    pub resource_days: Vec<ResourceDay>,
+}
+
+impl CoverageState {
+    /// `days`: every snapshot day that will be added (ascending); resource-days from
+    /// `keep_from` on are kept in memory.
+    pub fn new(days: &[NaiveDate], period: Period, keep_from: NaiveDate) -> CoverageState {
+        CoverageState {
+            period,
+            keep_from,
+            period_subscription_days: Vec::new(),
+            no_subscription_days: None,
+            recent: Vec::new(),
+            ledger: ResourceLedger::new(days.to_vec()),
+            gaps: GapTracker::new(period, days),
+            unparsed_vm_sizes: BTreeSet::new(),
+        }
+    }
+
+    /// Derive one snapshot day's tables and fold them in. Days arrive in ascending order.
+    pub fn add_day(
+        &mut self,
+        day: &SnapshotDay,
+        params: &Parameters,
+        sub_tags: &BTreeMap<String, Option<String>>,
+    ) -> Result<DayCoverage> {
+        let subs = subscription_days(day, params)?;
+        let resources = resource_days(day, &subs, params, sub_tags, &mut self.unparsed_vm_sizes)?;
+        self.gaps.add_day(day.date, &failing_subscriptions(&subs)?);
+        for r in &resources {
+            self.ledger.add(r);
+        }
+        if day.date >= self.keep_from {
+            self.recent.extend(resources.iter().cloned());
+        }
+        if self.period.contains(day.date) {
+            self.period_subscription_days.push(subs.clone());
+        }
+        self.no_subscription_days
+            .get_or_insert_with(|| subs.clear());
+        Ok(DayCoverage {
+            subscription_days: subs,
+            resource_days: resources,
+        })
+    }
+
+    /// The KPIs and tables of the period, once every day is in.
+    pub fn finish(self) -> Result<CoverageResult> {
+        let subscription_days = match self.period_subscription_days.is_empty() {
+            true => self.no_subscription_days.unwrap_or_default(),
+            false => stack(self.period_subscription_days)?,
+        };
+        let in_period: Vec<ResourceDay> = self
+            .recent
+            .iter()
+            .filter(|r| self.period.contains(r.date))
+            .cloned()
+            .collect();
+        let daily = daily_series(&subscription_days, &rd::to_frame(&in_period)?, self.period)?;
+        let kpis = summarise(daily, self.gaps.finish());
+        let by_management_group = by_management_group(&subscription_days, kpis.month_end_date)?;
+        let data_quality = self
+            .unparsed_vm_sizes
+            .into_iter()
+            .map(|s| format!("VM size '{s}' does not name its vCPUs; counted as 0 vCores (set showback.vcpu_overrides)"))
+            .collect();
+        Ok(CoverageResult {
+            kpis,
+            subscription_days,
+            resource_days: self.recent,
+            ledger: self.ledger,
+            by_management_group,
+            data_quality,
+        })
+    }
+}
+
+/// Frames of one schema stacked in order (at least one).
+fn stack(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut it = frames.into_iter();
+    let mut acc = it.next().unwrap_or_default();
+    for f in it {
+        acc.vstack_mut(&f).ctx("stacking subscription-days")?;
+    }
+    acc.rechunk_mut();
+    Ok(acc)
+}
+
+/// Subscriptions in scope and not compliant on a day's subscription-days.
+fn failing_subscriptions(subscription_days: &DataFrame) -> Result<BTreeSet<String>> {
+    let s = strs(subscription_days, "subscriptionId")?;
+    let scope = bools(subscription_days, "in_scope")?;
+    let ok = bools(subscription_days, "compliant")?;
+    Ok((0..s.len())
+        .filter(|&i| scope[i] == Some(true) && ok[i] != Some(true))
+        .filter_map(|i| s[i].clone())
+        .collect())
 }
 
 /// Whether a Containers plan's extensions include every required one enabled, and if not, why.
@@ -90,11 +190,11 @@ fn lower_sub() -> Expr {
         .alias("subscriptionId")
 }
 
-/// Status of every subscription on every snapshot day.
-pub fn subscription_days(snap: &Snapshots, params: &Parameters) -> Result<DataFrame> {
+/// Status of every subscription on one snapshot day.
+pub fn subscription_days(day: &SnapshotDay, params: &Parameters) -> Result<DataFrame> {
     let holdings = concat(
         ["aks_clusters", "arc_clusters", "container_registries"].map(|ds| {
-            snap.frame(ds)
+            day.frame(ds)
                 .clone()
                 .lazy()
                 .select([col(SNAPSHOT_DATE), lower_sub()])
@@ -105,9 +205,9 @@ pub fn subscription_days(snap: &Snapshots, params: &Parameters) -> Result<DataFr
     .group_by([col(SNAPSHOT_DATE), col("subscriptionId")])
     .agg([len().cast(DataType::Int64).alias("container_resources")]);
 
-    let plans = containers_plan_verdicts(snap.frame("defender_plans"), params)?;
+    let plans = containers_plan_verdicts(day.frame("defender_plans"), params)?;
 
-    let subs = snap.frame("subscriptions").clone().lazy().select([
+    let subs = day.frame("subscriptions").clone().lazy().select([
         col(SNAPSHOT_DATE),
         lower_sub(),
         col("subscriptionName"),
@@ -276,220 +376,165 @@ fn aks_vcores(
         .sum()
 }
 
-/// Per snapshot day and container resource: vCores, protection (with the reason when not) and
-/// owner. Clusters and registries in a subscription that is not Enabled are never protected.
+/// One snapshot day's container resources: vCores, protection (with the reason when not) and
+/// owner, sorted by kind then id. Clusters and registries in a subscription that is not
+/// Enabled are never protected. VM sizes that name no vCPUs are added to `unparsed`.
 pub fn resource_days(
-    snap: &Snapshots,
+    day: &SnapshotDay,
     subscription_days: &DataFrame,
     params: &Parameters,
     sub_tags: &BTreeMap<String, Option<String>>,
-) -> Result<(DataFrame, Vec<String>)> {
-    // (date, subscription) -> (state, compliant)
-    let mut sub_status: BTreeMap<(NaiveDate, String), (String, bool)> = BTreeMap::new();
-    {
-        let d = dates(subscription_days, SNAPSHOT_DATE)?;
-        let s = strs(subscription_days, "subscriptionId")?;
-        let st = strs(subscription_days, "state")?;
-        let c = bools(subscription_days, "compliant")?;
-        for i in 0..d.len() {
-            if let (Some(d), Some(s)) = (d[i], s[i].clone()) {
-                sub_status.insert(
-                    (d, s),
-                    (st[i].clone().unwrap_or_default(), c[i].unwrap_or(false)),
-                );
-            }
-        }
-    }
-    let mut unparsed = BTreeSet::new();
-    let mut rows = ResourceRows::default();
-    for (kind, dataset) in [
-        ("aks", "aks_clusters"),
-        ("arc", "arc_clusters"),
-        ("registry", "container_registries"),
-    ] {
-        let df = snap.frame(dataset);
-        let d = dates(df, SNAPSHOT_DATE)?;
-        let ids = strs(df, "id")?;
-        let names = strs(df, "name")?;
-        let subs = strs(df, "subscriptionId")?;
-        let rgs = strs(df, "resourceGroup")?;
-        let tags = strs(df, "tags")?;
-        // Owners repeat day after day: resolve each (resource tags, subscription tags) once.
+    unparsed: &mut BTreeSet<String>,
+) -> Result<Vec<ResourceDay>> {
+    let status = subscription_status(subscription_days)?;
+    let mut rows = Vec::new();
+    for kind in ResourceKind::ALL {
+        let df = day.frame(kind.dataset());
+        let own = own_protection(kind, df, params, unparsed)?;
+        let (ids, names, subs, rgs, tags) = (
+            strs(df, "id")?,
+            strs(df, "name")?,
+            strs(df, "subscriptionId")?,
+            strs(df, "resourceGroup")?,
+            strs(df, "tags")?,
+        );
+        // Owners repeat resource after resource: resolve each tag pair once.
         let mut owners: std::collections::HashMap<(Option<&str>, Option<&str>), String> =
             Default::default();
-        // Kind-specific columns, read once per dataset (not per row).
-        let (pools, enabled, nrg) = if kind == "aks" {
-            (
-                strs(df, "agentPools")?,
-                bools(df, "defenderEnabled")?,
-                strs(df, "nodeResourceGroup")?,
-            )
-        } else {
-            Default::default()
-        };
-        let (cores, ext) = if kind == "arc" {
-            (
-                ints(df, "totalCoreCount")?,
-                strs(df, "defenderExtensionState")?,
-            )
-        } else {
-            Default::default()
-        };
         for i in 0..df.height() {
-            let (Some(date), Some(id), Some(sub)) = (d[i], ids[i].clone(), subs[i].clone()) else {
+            let (Some(id), Some(sub)) = (ids[i].clone(), subs[i].as_deref()) else {
                 continue;
             };
             let sub = sub.to_lowercase();
-            let (state, sub_ok) = sub_status
-                .get(&(date, sub.clone()))
-                .cloned()
-                .unwrap_or_default();
-            let (vcores, own_ok, own_reason, node_rg) = match kind {
-                "aks" => {
-                    let v = aks_vcores(pools[i].as_deref(), params, &mut unparsed);
-                    let reason = match enabled[i] {
-                        Some(true) => "",
-                        Some(false) => "Defender profile disabled",
-                        None => "Defender profile absent",
-                    };
-                    (
-                        v,
-                        enabled[i] == Some(true),
-                        reason.to_string(),
-                        nrg[i].clone(),
-                    )
-                }
-                "arc" => {
-                    let reason = match ext[i].as_deref() {
-                        Some("Succeeded") => String::new(),
-                        None => "Defender extension not installed".into(),
-                        Some(other) => format!("Defender extension {other}"),
-                    };
-                    (
-                        cores[i].unwrap_or(0),
-                        ext[i].as_deref() == Some("Succeeded"),
-                        reason,
-                        None,
-                    )
-                }
-                _ => (0, true, String::new(), None),
-            };
-            let reason = if state != "Enabled" {
-                format!(
-                    "subscription {}",
-                    if state.is_empty() { "unknown" } else { &state }
-                )
-            } else if !sub_ok {
-                "subscription not compliant".to_string()
-            } else {
-                own_reason
-            };
-            let protected = state == "Enabled" && sub_ok && own_ok;
-            rows.push(ResourceRow {
-                date,
+            let (state, sub_ok) = status.get(&sub).cloned().unwrap_or_default();
+            let (protected, reason) = protection(&state, sub_ok, &own[i]);
+            let key = (
+                tags[i].as_deref(),
+                sub_tags.get(&sub).and_then(|t| t.as_deref()),
+            );
+            let owner = owners
+                .entry(key)
+                .or_insert_with(|| resolve_owner(key.0, key.1, &params.owner_tags))
+                .clone();
+            rows.push(ResourceDay {
+                date: day.date,
                 kind,
-                id: id.clone(),
+                id_lower: id.to_lowercase(),
+                id,
                 name: names[i].clone().unwrap_or_default(),
-                sub: sub.clone(),
-                rg: rgs[i].clone().unwrap_or_default(),
-                node_rg,
-                vcores,
+                subscription: sub,
+                resource_group: rgs[i].clone().unwrap_or_default(),
+                node_resource_group: own[i].node_resource_group.clone(),
+                vcores: own[i].vcores,
                 protected,
-                reason: if protected { String::new() } else { reason },
-                owner: {
-                    let key = (
-                        tags[i].as_deref(),
-                        sub_tags.get(&sub).and_then(|t| t.as_deref()),
-                    );
-                    owners
-                        .entry(key)
-                        .or_insert_with(|| resolve_owner(key.0, key.1, &params.owner_tags))
-                        .clone()
-                },
+                reason,
+                owner,
             });
         }
     }
-    let findings = unparsed
-        .into_iter()
-        .map(|s| format!("VM size '{s}' does not name its vCPUs; counted as 0 vCores (set showback.vcpu_overrides)"))
-        .collect();
-    Ok((rows.into_frame()?, findings))
+    rows.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    Ok(rows)
 }
 
-struct ResourceRow {
-    date: NaiveDate,
-    kind: &'static str,
-    id: String,
-    name: String,
-    sub: String,
-    rg: String,
-    node_rg: Option<String>,
+/// Lower-case subscription → (state, compliant) on a day's subscription-days.
+fn subscription_status(subscription_days: &DataFrame) -> Result<BTreeMap<String, (String, bool)>> {
+    let s = strs(subscription_days, "subscriptionId")?;
+    let st = strs(subscription_days, "state")?;
+    let c = bools(subscription_days, "compliant")?;
+    Ok((0..s.len())
+        .filter_map(|i| {
+            let sub = s[i].clone()?;
+            Some((
+                sub,
+                (st[i].clone().unwrap_or_default(), c[i].unwrap_or(false)),
+            ))
+        })
+        .collect())
+}
+
+/// What a resource says of its own protection, whatever its subscription.
+#[derive(Debug, Clone, Default)]
+struct OwnProtection {
     vcores: i64,
-    protected: bool,
+    enabled: bool,
     reason: String,
-    owner: String,
+    node_resource_group: Option<String>,
 }
 
-#[derive(Default)]
-struct ResourceRows(Vec<ResourceRow>);
+/// Per row of a resource dataset: AKS by its Defender profile, Arc by its Defender extension,
+/// registries by their subscription alone.
+fn own_protection(
+    kind: ResourceKind,
+    df: &DataFrame,
+    params: &Parameters,
+    unparsed: &mut BTreeSet<String>,
+) -> Result<Vec<OwnProtection>> {
+    Ok(match kind {
+        ResourceKind::Aks => {
+            let (pools, enabled, nrg) = (
+                strs(df, "agentPools")?,
+                bools(df, "defenderEnabled")?,
+                strs(df, "nodeResourceGroup")?,
+            );
+            (0..df.height())
+                .map(|i| OwnProtection {
+                    vcores: aks_vcores(pools[i].as_deref(), params, unparsed),
+                    enabled: enabled[i] == Some(true),
+                    reason: match enabled[i] {
+                        Some(true) => "",
+                        Some(false) => "Defender profile disabled",
+                        None => "Defender profile absent",
+                    }
+                    .to_string(),
+                    node_resource_group: nrg[i].clone(),
+                })
+                .collect()
+        }
+        ResourceKind::Arc => {
+            let (cores, ext) = (
+                ints(df, "totalCoreCount")?,
+                strs(df, "defenderExtensionState")?,
+            );
+            (0..df.height())
+                .map(|i| OwnProtection {
+                    vcores: cores[i].unwrap_or(0),
+                    enabled: ext[i].as_deref() == Some("Succeeded"),
+                    reason: match ext[i].as_deref() {
+                        Some("Succeeded") => String::new(),
+                        None => "Defender extension not installed".into(),
+                        Some(other) => format!("Defender extension {other}"),
+                    },
+                    node_resource_group: None,
+                })
+                .collect()
+        }
+        ResourceKind::Registry => vec![
+            OwnProtection {
+                enabled: true,
+                ..Default::default()
+            };
+            df.height()
+        ],
+    })
+}
 
-impl ResourceRows {
-    fn push(&mut self, r: ResourceRow) {
-        self.0.push(r)
-    }
-
-    fn into_frame(mut self) -> Result<DataFrame> {
-        self.0
-            .sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
-        let r = &self.0;
-        frame::frame(vec![
-            frame::date_column_of(rd::DATE, r, |x| Some(x.date)),
-            Column::new(
-                rd::KIND.into(),
-                r.iter().map(|x| x.kind).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::ID.into(),
-                r.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::ID_LOWER.into(),
-                r.iter().map(|x| x.id.to_lowercase()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::NAME.into(),
-                r.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::SUBSCRIPTION.into(),
-                r.iter().map(|x| x.sub.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::RESOURCE_GROUP.into(),
-                r.iter().map(|x| x.rg.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::NODE_RESOURCE_GROUP.into(),
-                r.iter().map(|x| x.node_rg.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::VCORES.into(),
-                r.iter().map(|x| x.vcores).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::PROTECTED.into(),
-                r.iter().map(|x| x.protected).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::REASON.into(),
-                r.iter().map(|x| x.reason.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                rd::OWNER.into(),
-                r.iter().map(|x| x.owner.as_str()).collect::<Vec<_>>(),
-            ),
-        ])
-    }
+/// Protected, and if not why: the subscription first (state, then compliance), then the
+/// resource's own setting.
+fn protection(state: &str, subscription_compliant: bool, own: &OwnProtection) -> (bool, String) {
+    let protected = state == "Enabled" && subscription_compliant && own.enabled;
+    let reason = if protected {
+        String::new()
+    } else if state != "Enabled" {
+        format!(
+            "subscription {}",
+            if state.is_empty() { "unknown" } else { state }
+        )
+    } else if !subscription_compliant {
+        "subscription not compliant".to_string()
+    } else {
+        own.reason.clone()
+    };
+    (protected, reason)
 }
 
 /// The daily series for the snapshot days of the period.
@@ -571,63 +616,81 @@ fn daily_series(
         .collect())
 }
 
-/// Runs of consecutive snapshot days (over all history, so a gap that started last month is
-/// known to continue) on which a subscription is in scope and not compliant, clipped to the
-/// period's snapshot days.
-fn gaps(subscription_days: &DataFrame, all_days: &[NaiveDate], period: Period) -> Result<Vec<Gap>> {
-    let d = dates(subscription_days, SNAPSHOT_DATE)?;
-    let s = strs(subscription_days, "subscriptionId")?;
-    let scope = bools(subscription_days, "in_scope")?;
-    let ok = bools(subscription_days, "compliant")?;
-    let mut failing: BTreeMap<String, BTreeSet<NaiveDate>> = BTreeMap::new();
-    for i in 0..d.len() {
-        if scope[i] == Some(true) && ok[i] != Some(true) {
-            failing
-                .entry(s[i].clone().unwrap())
-                .or_default()
-                .insert(d[i].unwrap());
+/// Coverage gaps: runs of consecutive snapshot days (over all history, so a gap that started
+/// last month is known to continue) on which a subscription is in scope and not compliant,
+/// clipped to the period's snapshot days. Fed one day at a time; keeps only the open runs.
+struct GapTracker {
+    period: Period,
+    /// The last snapshot day inside the period: a run reaching it is open at period end.
+    last_period_day: Option<NaiveDate>,
+    open: BTreeMap<String, Run>,
+    done: Vec<Gap>,
+}
+
+/// An open run of failing days: the day it began, and its days inside the period.
+struct Run {
+    began: NaiveDate,
+    inside: Option<(NaiveDate, NaiveDate, i64)>,
+}
+
+impl GapTracker {
+    fn new(period: Period, days: &[NaiveDate]) -> GapTracker {
+        GapTracker {
+            period,
+            last_period_day: days.iter().rev().find(|d| period.contains(**d)).copied(),
+            open: BTreeMap::new(),
+            done: Vec::new(),
         }
     }
-    let days: Vec<NaiveDate> = all_days
-        .iter()
-        .copied()
-        .filter(|d| *d < period.end_exclusive())
-        .collect();
-    let last_period_day = days.iter().rev().find(|d| period.contains(**d)).copied();
-    let mut out = Vec::new();
-    for (sub, bad) in failing {
-        let mut run: Vec<NaiveDate> = Vec::new();
-        let mut flush = |run: &mut Vec<NaiveDate>| {
-            let inside: Vec<NaiveDate> = run
-                .iter()
-                .copied()
-                .filter(|d| period.contains(*d))
-                .collect();
-            if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
-                out.push(Gap {
-                    subscriptionId: sub.clone(),
-                    start: *first,
-                    end: *last,
-                    days: inside.len() as i64,
-                    continues_from_previous_period: run[0] < period.start(),
-                    open_at_period_end: Some(*last) == last_period_day,
+
+    /// The subscriptions failing on `day`: their runs go on, every other run ends.
+    fn add_day(&mut self, day: NaiveDate, failing: &BTreeSet<String>) {
+        let ended: Vec<String> = self
+            .open
+            .keys()
+            .filter(|s| !failing.contains(*s))
+            .cloned()
+            .collect();
+        for sub in ended {
+            let run = self.open.remove(&sub).expect("listed above");
+            self.close(sub, run);
+        }
+        for sub in failing {
+            let run = self.open.entry(sub.clone()).or_insert(Run {
+                began: day,
+                inside: None,
+            });
+            if self.period.contains(day) {
+                run.inside = Some(match run.inside {
+                    None => (day, day, 1),
+                    Some((first, _, n)) => (first, day, n + 1),
                 });
             }
-            run.clear();
-        };
-        for day in &days {
-            if bad.contains(day) {
-                run.push(*day);
-            } else if !run.is_empty() {
-                flush(&mut run);
-            }
-        }
-        if !run.is_empty() {
-            flush(&mut run);
         }
     }
-    out.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
-    Ok(out)
+
+    fn close(&mut self, sub: String, run: Run) {
+        if let Some((start, end, days)) = run.inside {
+            self.done.push(Gap {
+                subscriptionId: sub,
+                start,
+                end,
+                days,
+                continues_from_previous_period: run.began < self.period.start(),
+                open_at_period_end: Some(end) == self.last_period_day,
+            });
+        }
+    }
+
+    /// Every gap touching the period, by start then subscription.
+    fn finish(mut self) -> Vec<Gap> {
+        for (sub, run) in std::mem::take(&mut self.open) {
+            self.close(sub, run);
+        }
+        let mut out = self.done;
+        out.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
+        out
+    }
 }
 
 fn summarise(daily: Vec<CoverageDay>, gaps: Vec<Gap>) -> CoverageKpis {

@@ -8,14 +8,14 @@
 
 use crate::error::{PolarsContext, Result};
 use crate::frame::{dates, latest_row_per_key, ns_to_iso, strs, timestamps_ns};
-use crate::history::{SNAPSHOT_DATE, Snapshots};
+use crate::history::SNAPSHOT_DATE;
 use crate::kpi::owners::UNALLOCATED;
-use crate::kpi::resource_days as rd;
+use crate::kpi::resource_days::ResourceLedger;
 use crate::kpi::stats::{mean, median, p90_nearest_rank};
 use crate::kpi::{DetectionLatency, LatencyStats, NegativeLatency, Parameters, RuntimeAlerts};
 use crate::period::Period;
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct DetectionResult {
@@ -38,7 +38,62 @@ fn stats_of(values: &[f64]) -> LatencyStats {
     }
 }
 
-/// Latest row per `systemAlertId` among snapshots (indices into `df`).
+/// Every alert history has listed, each as the latest snapshot that lists it, and what the
+/// evidence counts of the rows read. Fed one snapshot day at a time; grows with alerts, not
+/// with days.
+#[derive(Debug, Clone, Default)]
+pub struct AlertState {
+    /// One row per `systemAlertId`: the contract's columns with `snapshot_date`.
+    latest: Option<DataFrame>,
+    /// Alert rows read, over every day.
+    pub rows_read: i64,
+    /// Rows without a `systemAlertId` (left out).
+    pub rows_without_id: i64,
+}
+
+impl AlertState {
+    /// Fold in one snapshot day's `security_alerts` rows (days ascending).
+    pub fn add_day(&mut self, day: &DataFrame) -> Result<()> {
+        self.rows_read += day.height() as i64;
+        let ids = day.column("systemAlertId").ctx("systemAlertId")?;
+        self.rows_without_id += ids.null_count() as i64;
+        // Within a day the later row wins, as across days the later day does.
+        let idx: Vec<IdxSize> = latest_rows(day)?
+            .into_iter()
+            .map(|i| i as IdxSize)
+            .collect();
+        let today = day
+            .take(&IdxCa::from_vec("idx".into(), idx))
+            .ctx("latest alert rows")?;
+        self.latest = Some(match self.latest.take() {
+            None => today,
+            Some(before) => before
+                .vstack(&today)
+                .ctx("alerts so far")?
+                .unique_stable(
+                    Some(&["systemAlertId".to_string()]),
+                    UniqueKeepStrategy::Last,
+                    None,
+                )
+                .ctx("latest alert rows")?,
+        });
+        Ok(())
+    }
+
+    /// The latest row of every alert (no particular order), with `snapshot_date`.
+    pub fn latest(&self) -> Result<DataFrame> {
+        Ok(match &self.latest {
+            Some(df) => df.clone(),
+            None => crate::history::with_date_column(
+                crate::model::security_alerts::CONTRACT.empty_frame(),
+                None,
+            ),
+        })
+    }
+}
+
+/// Latest row per `systemAlertId` within one frame (indices, ascending); on the same date the
+/// later row wins.
 fn latest_rows(df: &DataFrame) -> Result<Vec<usize>> {
     let ids = strs(df, "systemAlertId")?;
     let days = dates(df, SNAPSHOT_DATE)?;
@@ -50,39 +105,22 @@ fn latest_rows(df: &DataFrame) -> Result<Vec<usize>> {
 }
 
 /// Owner and name of each cluster (lower-case id), from its latest snapshot.
-fn cluster_owners(resource_days: &DataFrame) -> Result<HashMap<String, (String, String)>> {
-    let ids = strs(resource_days, rd::ID_LOWER)?;
-    let kinds = strs(resource_days, rd::KIND)?;
-    let owners = strs(resource_days, rd::OWNER)?;
-    let names = strs(resource_days, rd::NAME)?;
-    let days = dates(resource_days, rd::DATE)?;
-    let clusters = ids
+fn cluster_owners(ledger: &ResourceLedger) -> BTreeMap<&str, (&str, &str)> {
+    ledger
+        .latest()
         .iter()
-        .zip(&kinds)
-        .map(|(id, kind)| id.clone().filter(|_| kind.as_deref() != Some("registry")));
-    Ok(latest_row_per_key(clusters, &days)
-        .into_iter()
-        .map(|(id, i)| {
-            let owner = owners[i].clone().unwrap_or_default();
-            (id, (owner, names[i].clone().unwrap_or_default()))
-        })
-        .collect())
+        .filter(|(_, r)| r.kind.is_cluster())
+        .map(|(id, r)| (id.as_str(), (r.owner.as_str(), r.name.as_str())))
+        .collect()
 }
 
 pub fn compute(
-    snap: &Snapshots,
-    resource_days: &DataFrame,
+    alerts: &AlertState,
+    ledger: &ResourceLedger,
     params: &Parameters,
     period: Period,
 ) -> Result<DetectionResult> {
-    let all = snap.frame("security_alerts");
-    let idx: Vec<IdxSize> = latest_rows(all)?
-        .into_iter()
-        .map(|i| i as IdxSize)
-        .collect();
-    let latest = all
-        .take(&IdxCa::from_vec("idx".into(), idx))
-        .ctx("latest alert rows")?;
+    let latest = alerts.latest()?;
 
     let start_ns = crate::frame::day_start_ns(period.start());
     let end_ns = crate::frame::day_start_ns(period.end_exclusive());
@@ -116,7 +154,7 @@ pub fn compute(
     let res = strs(&pop, "resourceId")?;
     let started = timestamps_ns(&pop, "startTimeUtc")?;
     let generated = timestamps_ns(&pop, "timeGeneratedUtc")?;
-    let owners_by_cluster = cluster_owners(resource_days)?;
+    let owners_by_cluster = cluster_owners(ledger);
 
     let mut overall = Vec::new();
     let mut by_sev: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -131,8 +169,8 @@ pub fn compute(
         let severity = sev[i].clone().unwrap_or_default();
         let resource = res[i].clone().unwrap_or_default();
         let (owner, cluster) = owners_by_cluster
-            .get(&resource.to_lowercase())
-            .cloned()
+            .get(resource.to_lowercase().as_str())
+            .map(|(o, n)| (o.to_string(), n.to_string()))
             .unwrap_or_else(|| (UNALLOCATED.to_string(), String::new()));
         *sev_counts.entry(severity.clone()).or_default() += 1;
         if severity == "High" {

@@ -9,7 +9,9 @@ pub mod anomalies;
 pub mod coverage;
 pub mod detection;
 pub mod owners;
+pub mod resource_days;
 pub mod showback;
+pub mod state;
 pub mod stats;
 pub mod vcores;
 pub mod vulnerabilities;
@@ -63,23 +65,6 @@ impl Default for Parameters {
     fn default() -> Self {
         Parameters::from_config(&Config::default())
     }
-}
-
-/// Columns of the per-day container-resource table (`coverage::resource_days`), which
-/// showback (Defender split by protected vCores) and anomalies (coverage on the spike day) use.
-pub mod resource_days {
-    pub const DATE: &str = "snapshot_date"; // Date
-    pub const KIND: &str = "kind"; // "aks" | "arc" | "registry"
-    pub const ID: &str = "id"; // as Azure gives it
-    pub const ID_LOWER: &str = "id_lower"; // for case-insensitive joins
-    pub const NAME: &str = "name";
-    pub const SUBSCRIPTION: &str = "subscriptionId"; // lower-case
-    pub const RESOURCE_GROUP: &str = "resourceGroup";
-    pub const NODE_RESOURCE_GROUP: &str = "nodeResourceGroup"; // AKS only, else null
-    pub const VCORES: &str = "vcores"; // Int64: AKS Σ pool count × vCPUs, Arc totalCoreCount, registry 0
-    pub const PROTECTED: &str = "protected"; // Boolean
-    pub const REASON: &str = "reason"; // why not protected ("" when protected)
-    pub const OWNER: &str = "owner"; // resource tags, then subscription tags, else unallocated
 }
 
 // ---------------------------------------------------------------------------------------------

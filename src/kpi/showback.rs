@@ -7,10 +7,10 @@
 
 use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
 use crate::error::{Error, Result};
-use crate::frame::{self, bools, dates, ints, strs};
+use crate::frame::{self, strs};
 use crate::hashing::{FastMap, FastSet, fast_map, fast_set};
 use crate::kpi::owners::{UNALLOCATED, owner_in, parse_tags};
-use crate::kpi::resource_days as rd;
+use crate::kpi::resource_days::ResourceDay;
 use crate::kpi::{DefenderAllocation, Parameters, ShowbackKpis};
 use crate::period::Period;
 use chrono::NaiveDate;
@@ -130,35 +130,24 @@ struct VcoreIndex {
     snapshot_days: BTreeSet<NaiveDate>,
 }
 
-fn vcore_index(resources: &DataFrame) -> Result<VcoreIndex> {
-    let d = dates(resources, rd::DATE)?;
-    let kind = strs(resources, rd::KIND)?;
-    let sub = strs(resources, rd::SUBSCRIPTION)?;
-    let vc = ints(resources, rd::VCORES)?;
-    let prot = bools(resources, rd::PROTECTED)?;
-    let owner = strs(resources, rd::OWNER)?;
+fn vcore_index(resources: &[ResourceDay]) -> VcoreIndex {
     let mut idx = VcoreIndex {
         by_day_sub: HashMap::new(),
         snapshot_days: BTreeSet::new(),
     };
-    for i in 0..resources.height() {
-        let Some(day) = d[i] else { continue };
-        idx.snapshot_days.insert(day);
-        let cluster = matches!(kind[i].as_deref(), Some("aks") | Some("arc"));
-        let v = vc[i].unwrap_or(0);
-        if cluster && prot[i] == Some(true) && v > 0 {
-            let s = sub[i].clone().unwrap_or_default().to_lowercase();
-            let o = owner[i].clone().unwrap_or_else(|| UNALLOCATED.to_string());
+    for r in resources {
+        idx.snapshot_days.insert(r.date);
+        if r.kind.is_cluster() && r.protected && r.vcores > 0 {
             *idx.by_day_sub
-                .entry(day)
+                .entry(r.date)
                 .or_default()
-                .entry(s)
+                .entry(r.subscription.clone())
                 .or_default()
-                .entry(o)
-                .or_default() += v;
+                .entry(r.owner.clone())
+                .or_default() += r.vcores;
         }
     }
-    Ok(idx)
+    idx
 }
 
 struct OwnerTotals {
@@ -221,17 +210,17 @@ impl OwnerNames {
 }
 
 /// Compute showback for `period` from the loaded cost data.
-/// `resources`: the `kpi::resource_days` table; `subscription_tags`: lower-case subscription
+/// `resources`: resource-days covering the period; `subscription_tags`: lower-case subscription
 /// id -> tags JSON from the latest snapshot before the period's end.
 pub fn compute(
     cost: &CostData,
-    resources: &DataFrame,
+    resources: &[ResourceDay],
     subscription_tags: &BTreeMap<String, Option<String>>,
     params: &Parameters,
     period: Period,
 ) -> Result<ShowbackResult> {
     let r = &cost.rows;
-    let vcores = vcore_index(resources)?;
+    let vcores = vcore_index(resources);
     let keys = &params.owner_tags;
 
     let sub_owner: HashMap<String, Option<String>> = subscription_tags

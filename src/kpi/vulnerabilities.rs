@@ -7,21 +7,23 @@
 //! severity is findings due in the period resolved on or before `due` / findings due × 100.
 
 use crate::error::{PolarsContext, Result};
-use crate::frame::{self, dates, floats, strs};
-use crate::history::{SNAPSHOT_DATE, Snapshots};
+use crate::frame;
+use crate::hashing::FastMap;
 use crate::kpi::owners::UNALLOCATED;
-use crate::kpi::resource_days as rd;
+use crate::kpi::resource_days::ResourceLedger;
 use crate::kpi::stats::median;
 use crate::kpi::{Parameters, Remediation, SeverityRemediation};
 use crate::period::Period;
 use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
 pub struct VulnerabilityResult {
     pub kpis: Remediation,
-    /// One row per finding known before the period's end.
+    /// Every finding known before the period's end, in the order of `findings`.
+    pub all: Vec<Finding>,
+    /// One row per finding known before the period's end, by first seen, digest and CVE.
     pub findings: DataFrame,
 }
 
@@ -42,6 +44,8 @@ pub struct Finding {
     pub due: Option<NaiveDate>,
     pub left_censored: bool,
     pub owner: String,
+    /// Unhealthy rows of this finding read (one per snapshot day and resource it was on).
+    pub appearances: i64,
 }
 
 impl Finding {
@@ -64,117 +68,212 @@ impl Finding {
     }
 }
 
+/// Every finding history has shown, folded one snapshot day at a time: first and last day
+/// seen, the resources of the last day, and the attributes of its last row. Grows with
+/// findings, not with days. Text that repeats (digests, resources, registries) is stored once.
 #[derive(Default)]
-struct Acc {
-    days: BTreeSet<NaiveDate>,
-    last_day: Option<NaiveDate>,
-    last_resources: BTreeSet<String>,
-    row: usize,
+pub struct FindingState {
+    /// Key: `imageDigest` NUL `cveId`.
+    findings: FastMap<Box<str>, Acc>,
+    texts: Texts,
+    key: String,
+    /// Rows whose `statusCode` is not Unhealthy (not appearances).
+    pub rows_not_unhealthy: i64,
+    /// Unhealthy rows without `imageDigest` or `cveId`.
+    pub rows_without_key: i64,
 }
 
-/// Build every finding from the snapshots (the cut-off is whatever `snap` holds).
-pub fn findings(
-    snap: &Snapshots,
-    resource_days: &DataFrame,
-    params: &Parameters,
-) -> Result<Vec<Finding>> {
-    let df = snap.frame("vulnerabilities");
-    let day = dates(df, SNAPSHOT_DATE)?;
-    let status = strs(df, "statusCode")?;
-    let digest = strs(df, "imageDigest")?;
-    let cve = strs(df, "cveId")?;
-    let resource = strs(df, "resourceId")?;
-    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    for i in 0..df.height() {
-        if status[i].as_deref() != Some("Unhealthy") {
-            continue;
+struct Acc {
+    first_seen: NaiveDate,
+    last_seen: NaiveDate,
+    /// Lower-case resource ids of the last day.
+    last_resources: Vec<u32>,
+    /// The last row of the last day: severity, subscription, resource, source, host, repo.
+    attrs: [u32; 6],
+    cvss: Option<f64>,
+    appearances: i64,
+}
+
+/// Interned strings.
+#[derive(Default)]
+struct Texts {
+    all: Vec<Box<str>>,
+    ids: FastMap<Box<str>, u32>,
+}
+
+impl Texts {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
         }
-        let (Some(d), Some(dg), Some(c)) = (day[i], digest[i].clone(), cve[i].clone()) else {
-            continue;
-        };
-        let a = acc.entry((dg, c)).or_default();
-        a.days.insert(d);
-        let res = resource[i].clone().unwrap_or_default().to_lowercase();
-        if a.last_day != Some(d) {
-            if a.last_day.is_none_or(|l| d > l) {
-                a.last_day = Some(d);
-                a.last_resources.clear();
-                a.last_resources.insert(res);
-                a.row = i;
-            }
-        } else {
-            a.last_resources.insert(res);
-            a.row = i;
-        }
+        self.all.push(s.into());
+        let i = (self.all.len() - 1) as u32;
+        self.ids.insert(s.into(), i);
+        i
     }
 
-    // (day, resource) pairs that were protected, and each resource's latest owner.
-    let mut protected: HashSet<(NaiveDate, String)> = HashSet::new();
-    let owners: HashMap<String, String> = {
-        let d = dates(resource_days, rd::DATE)?;
-        let id = strs(resource_days, rd::ID_LOWER)?;
-        let p = frame::bools(resource_days, rd::PROTECTED)?;
-        let o = strs(resource_days, rd::OWNER)?;
-        for i in 0..d.len() {
-            if let (Some(d), Some(id), Some(true)) = (d[i], id[i].clone(), p[i]) {
-                protected.insert((d, id));
+    fn get(&self, i: u32) -> &str {
+        &self.all[i as usize]
+    }
+}
+
+const ATTR_COLUMNS: [&str; 6] = [
+    "severity",
+    "subscriptionId",
+    "resourceId",
+    "source",
+    "registryHost",
+    "repository",
+];
+
+impl FindingState {
+    /// Every day of `source` folded in (fixtures; reports fold while reading all datasets).
+    pub fn of(source: &dyn crate::history::SnapshotDays) -> Result<FindingState> {
+        let mut state = FindingState::default();
+        for i in 0..source.days().len() {
+            let day = source.day(i, &["vulnerabilities"])?;
+            state.add_day(day.date, day.frame("vulnerabilities"))?;
+        }
+        Ok(state)
+    }
+
+    /// Fold in one snapshot day's `vulnerabilities` rows (days ascending).
+    pub fn add_day(&mut self, date: NaiveDate, df: &DataFrame) -> Result<()> {
+        let text = |name: &str| -> Result<&StringChunked> {
+            df.column(name)
+                .ctx(format!("column {name}"))?
+                .str()
+                .ctx(format!("column {name} as text"))
+        };
+        let (status, digest, cve) = (text("statusCode")?, text("imageDigest")?, text("cveId")?);
+        let attrs: Vec<&StringChunked> = ATTR_COLUMNS
+            .iter()
+            .map(|c| text(c))
+            .collect::<Result<_>>()?;
+        let cvss = frame::floats(df, "cvssScore")?;
+        for i in 0..df.height() {
+            if status.get(i) != Some("Unhealthy") {
+                self.rows_not_unhealthy += 1;
+                continue;
+            }
+            let (Some(dg), Some(c)) = (digest.get(i), cve.get(i)) else {
+                self.rows_without_key += 1;
+                continue;
+            };
+            let row: [&str; 6] = std::array::from_fn(|k| attrs[k].get(i).unwrap_or(""));
+            self.add_appearance(date, dg, c, &row, cvss[i]);
+        }
+        Ok(())
+    }
+
+    fn add_appearance(
+        &mut self,
+        date: NaiveDate,
+        dg: &str,
+        c: &str,
+        row: &[&str; 6],
+        cvss: Option<f64>,
+    ) {
+        self.key.clear();
+        self.key.push_str(dg);
+        self.key.push('\0');
+        self.key.push_str(c);
+        let resource = self.texts.id(&row[2].to_lowercase());
+        if !self.findings.contains_key(self.key.as_str()) {
+            let fresh = Acc {
+                first_seen: date,
+                last_seen: date,
+                last_resources: Vec::new(),
+                attrs: [u32::MAX; 6],
+                cvss: None,
+                appearances: 0,
+            };
+            self.findings.insert(self.key.as_str().into(), fresh);
+        }
+        let acc = self
+            .findings
+            .get_mut(self.key.as_str())
+            .expect("inserted above");
+        acc.appearances += 1;
+        if acc.last_seen != date {
+            acc.last_seen = date;
+            acc.last_resources.clear();
+        }
+        if !acc.last_resources.contains(&resource) {
+            acc.last_resources.push(resource);
+        }
+        for (k, value) in row.iter().enumerate() {
+            if acc.attrs[k] == u32::MAX || self.texts.get(acc.attrs[k]) != *value {
+                acc.attrs[k] = self.texts.id(value);
             }
         }
-        frame::latest_row_per_key(id.iter().cloned(), &d)
-            .into_iter()
-            .map(|(id, i)| (id, o[i].clone().unwrap_or_default()))
-            .collect()
-    };
+        acc.cvss = cvss;
+    }
 
-    let first_day_ever = snap.days.first().copied();
-    let severity = strs(df, "severity")?;
-    let cvss = floats(df, "cvssScore")?;
-    let sub = strs(df, "subscriptionId")?;
-    let source = strs(df, "source")?;
-    let host = strs(df, "registryHost")?;
-    let repo = strs(df, "repository")?;
-    let mut out = Vec::with_capacity(acc.len());
-    for ((dg, c), a) in acc {
-        let first_seen = *a.days.first().unwrap();
-        let last_seen = a.last_day.unwrap();
-        let resolved = snap
-            .days
+    /// Every finding, resolved against the ledger's protected days, ordered by first seen,
+    /// digest and CVE.
+    pub fn findings(&self, ledger: &ResourceLedger, params: &Parameters) -> Vec<Finding> {
+        let days = ledger.days();
+        let first_day_ever = days.first().copied();
+        let mut out: Vec<Finding> = self
+            .findings
             .iter()
-            .copied()
-            .filter(|d| *d > last_seen)
-            .find(|d| {
+            .map(|(key, a)| {
+                let (dg, c) = key.split_once('\0').expect("digest NUL cve");
+                let resolved = self.resolution(a, ledger);
+                let attr = |k: usize| self.texts.get(a.attrs[k]).to_string();
+                let sev = attr(0);
+                let due = params
+                    .sla_days
+                    .get(&sev)
+                    .map(|days| a.first_seen + Duration::days(*days));
+                let res = attr(2);
+                Finding {
+                    image_digest: dg.to_string(),
+                    cve_id: c.to_string(),
+                    severity: sev,
+                    cvss: a.cvss,
+                    subscription: attr(1).to_lowercase(),
+                    owner: ledger
+                        .owner(&res.to_lowercase())
+                        .unwrap_or(UNALLOCATED)
+                        .to_string(),
+                    resource_id: res,
+                    source: attr(3),
+                    registry_host: attr(4),
+                    repository: attr(5),
+                    first_seen: a.first_seen,
+                    last_seen: a.last_seen,
+                    resolved,
+                    due,
+                    left_censored: Some(a.first_seen) == first_day_ever,
+                    appearances: a.appearances,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.first_seen, &a.image_digest, &a.cve_id).cmp(&(
+                b.first_seen,
+                &b.image_digest,
+                &b.cve_id,
+            ))
+        });
+        out
+    }
+
+    /// The first snapshot day after the last appearance on which every resource the finding
+    /// was last seen on is protected.
+    fn resolution(&self, a: &Acc, ledger: &ResourceLedger) -> Option<NaiveDate> {
+        let days = ledger.days();
+        let after = days.partition_point(|d| *d <= a.last_seen);
+        (after..days.len())
+            .find(|&i| {
                 a.last_resources
                     .iter()
-                    .all(|r| protected.contains(&(*d, r.clone())))
-            });
-        let sev = severity[a.row].clone().unwrap_or_default();
-        let due = params
-            .sla_days
-            .get(&sev)
-            .map(|days| first_seen + Duration::days(*days));
-        let res = resource[a.row].clone().unwrap_or_default();
-        out.push(Finding {
-            image_digest: dg,
-            cve_id: c,
-            severity: sev,
-            cvss: cvss[a.row],
-            subscription: sub[a.row].clone().unwrap_or_default().to_lowercase(),
-            owner: owners
-                .get(&res.to_lowercase())
-                .cloned()
-                .unwrap_or_else(|| UNALLOCATED.into()),
-            resource_id: res,
-            source: source[a.row].clone().unwrap_or_default(),
-            registry_host: host[a.row].clone().unwrap_or_default(),
-            repository: repo[a.row].clone().unwrap_or_default(),
-            first_seen,
-            last_seen,
-            resolved,
-            due,
-            left_censored: Some(first_seen) == first_day_ever,
-        });
+                    .all(|r| ledger.protected_on(self.texts.get(*r), i))
+            })
+            .map(|i| days[i])
     }
-    Ok(out)
 }
 
 /// The remediation KPIs of `period` over `findings`.
@@ -218,16 +317,17 @@ pub fn summarise(findings: &[Finding], params: &Parameters, period: Period) -> R
 }
 
 pub fn compute(
-    snap: &Snapshots,
-    resource_days: &DataFrame,
+    state: &FindingState,
+    ledger: &ResourceLedger,
     params: &Parameters,
     period: Period,
 ) -> Result<VulnerabilityResult> {
-    let all = findings(snap, resource_days, params)?;
+    let all = state.findings(ledger, params);
     let kpis = summarise(&all, params, period);
     Ok(VulnerabilityResult {
         kpis,
         findings: findings_table(&all, period)?,
+        all,
     })
 }
 
@@ -252,11 +352,4 @@ fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
         frame::column("open_past_due", f, |x| x.open_past_due(period)),
         frame::column("left_censored", f, |x| x.left_censored),
     ])
-    .and_then(|df| {
-        df.sort(
-            ["first_seen", "imageDigest", "cveId"],
-            SortMultipleOptions::default(),
-        )
-        .ctx("sorting findings")
-    })
 }

@@ -7,18 +7,14 @@ use crate::history::SNAPSHOT_DATE;
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::DetectionResult;
 use crate::kpi::owners::{UNALLOCATED, resolve_owner};
-use crate::kpi::resource_days as rd;
 use crate::kpi::showback::ShowbackResult;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Kpis, Parameters};
-use crate::period::Period;
-use crate::pipeline::report::kpis_of_run;
 use crate::render::pdf::executive::{
     CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
     SubscriptionRow, check_defender_on_every_subscription, check_resources_tagged,
 };
-use crate::store::Store;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub struct Parts<'a> {
     pub kpis: &'a Kpis,
@@ -32,20 +28,6 @@ pub struct Parts<'a> {
     pub scope: String,
     pub sources: Vec<String>,
     pub input_fingerprint: String,
-}
-
-/// KPIs of up to five earlier periods that have a committed run, oldest first.
-pub fn previous_kpis(out: &Store, period: Period) -> Result<Vec<Kpis>> {
-    let mut found = Vec::new();
-    let mut p = period.previous();
-    for _ in 0..5 {
-        if let Some(k) = kpis_of_run(out, p)? {
-            found.push(k);
-        }
-        p = p.previous();
-    }
-    found.reverse();
-    Ok(found)
 }
 
 pub fn build(
@@ -123,52 +105,33 @@ pub fn build(
         .collect();
 
     // Unprotected resources and protected vCores on the month-end day.
-    let r = &parts.coverage.resource_days;
-    let (rdate, kind, id, idl, rname, rsub, prot, rreason, owner, vcores) = (
-        dates(r, rd::DATE)?,
-        strs(r, rd::KIND)?,
-        strs(r, rd::ID)?,
-        strs(r, rd::ID_LOWER)?,
-        strs(r, rd::NAME)?,
-        strs(r, rd::SUBSCRIPTION)?,
-        bools(r, rd::PROTECTED)?,
-        strs(r, rd::REASON)?,
-        strs(r, rd::OWNER)?,
-        ints(r, rd::VCORES)?,
-    );
+    let ledger = &parts.coverage.ledger;
     let mut unprotected_resources = Vec::new();
     let mut protected_vcores = 0;
     // Each resource's owner as its latest snapshot names it.
-    let resource_owners: BTreeMap<String, String> =
-        crate::frame::latest_row_per_key(idl.iter().cloned(), &rdate)
-            .into_iter()
-            .map(|(id, i)| (id, owner[i].clone().unwrap_or_default()))
-            .collect();
-    let mut container_ids = BTreeSet::new();
-    for i in 0..r.height() {
-        if let Some(x) = idl[i].clone() {
-            container_ids.insert(x);
-        }
-        if rdate[i] != month_end || month_end.is_none() {
-            continue;
-        }
-        let k = kind[i].clone().unwrap_or_default();
-        if prot[i] == Some(true) {
-            if k != "registry" {
-                protected_vcores += vcores[i].unwrap_or(0);
+    let resource_owners: BTreeMap<String, String> = ledger
+        .latest()
+        .iter()
+        .map(|(id, r)| (id.clone(), r.owner.clone()))
+        .collect();
+    let on_month_end = parts
+        .coverage
+        .resource_days
+        .iter()
+        .filter(|r| month_end == Some(r.date));
+    for r in on_month_end {
+        if r.protected {
+            if r.kind.is_cluster() {
+                protected_vcores += r.vcores;
             }
         } else {
             unprotected_resources.push(ResourceRow {
-                kind: match k.as_str() {
-                    "aks" => "AKS".into(),
-                    "arc" => "Arc".into(),
-                    _ => "Registry".into(),
-                },
-                name: rname[i].clone().unwrap_or_default(),
-                id: id[i].clone().unwrap_or_default(),
-                subscription_id: rsub[i].clone().unwrap_or_default(),
-                owner: owner[i].clone().unwrap_or_default(),
-                reason: rreason[i].clone().unwrap_or_default(),
+                kind: r.kind.label().into(),
+                name: r.name.clone(),
+                id: r.id.clone(),
+                subscription_id: r.subscription.clone(),
+                owner: r.owner.clone(),
+                reason: r.reason.clone(),
             });
         }
     }
@@ -216,10 +179,6 @@ pub fn build(
 
     // Container spend: cost of cluster and registry resources, their node resource groups, and
     // Defender for Containers.
-    let nrg = strs(r, rd::NODE_RESOURCE_GROUP)?;
-    let node_rgs: BTreeSet<(String, String)> = (0..r.height())
-        .filter_map(|i| Some((rsub[i].clone()?, nrg[i].clone()?.to_lowercase())))
-        .collect();
     let br = &parts.showback.by_resource;
     let (rid, rs, rg, cur, amt) = (
         strs(br, "resource_id")?,
@@ -232,11 +191,11 @@ pub fn build(
     for i in 0..br.height() {
         let is_container = rid[i]
             .as_deref()
-            .is_some_and(|x| container_ids.contains(&x.to_lowercase()))
-            || node_rgs.contains(&(
-                rs[i].clone().unwrap_or_default(),
-                rg[i].clone().unwrap_or_default().to_lowercase(),
-            ));
+            .is_some_and(|x| ledger.latest().contains_key(&x.to_lowercase()))
+            || ledger.is_node_resource_group(
+                rs[i].as_deref().unwrap_or_default(),
+                &rg[i].clone().unwrap_or_default().to_lowercase(),
+            );
         if is_container {
             *container_spend
                 .entry(cur[i].clone().unwrap_or_default())

@@ -1,11 +1,13 @@
-//! The two entry points of DESIGN.md and their composition: `snapshot` (daily) stores every
-//! dataset of a day in history; `report` (monthly) computes KPIs and publishes a run; `run`
-//! replays a recorded tenant through both.
+//! The two entry points and their composition: `snapshot` (daily) stores every dataset of a
+//! day in history; `report` (monthly) computes KPIs and publishes a run; `run` replays a
+//! recorded tenant through both; `doctor` checks a configuration end to end.
 
 pub mod doctor;
+pub mod earlier_runs;
 pub mod executive;
 pub mod publish;
 pub mod report;
+pub mod run;
 pub mod snapshot;
 
 use crate::collect::replay::Replay;

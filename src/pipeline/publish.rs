@@ -2,27 +2,31 @@
 //! `manifest.json` last (the store's `RunWriter`). If anything fails before the manifest,
 //! readers ignore the run and a re-run (with a fresh run-id) publishes a complete one.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::period::{Period, RunId};
-use crate::render::OutputFile;
-use crate::render::manifest::Manifest;
+use crate::render::RunFiles;
 use crate::store::Store;
 use bytes::Bytes;
 
-/// Publish `files` (listed in the manifest), then `unlisted` (the manifest's signature), then
-/// the manifest itself.
-pub fn publish_run(
-    store: &Store,
-    period: Period,
-    run_id: &RunId,
-    files: &[OutputFile],
-    unlisted: &[OutputFile],
-    manifest: &Manifest,
-) -> Result<()> {
-    let mut run = store.begin_run_with_id(&period.to_string(), run_id.clone())?;
-    for f in files.iter().chain(unlisted) {
-        run.put(&f.path, f.bytes.clone())?;
+/// Publish the listed files, then the unlisted ones (the manifest's signature), then the
+/// manifest itself. A streamed file must arrive as the manifest describes it.
+pub fn publish_run(store: &Store, period: Period, run_id: &RunId, run: &RunFiles) -> Result<()> {
+    let mut writer = store.begin_run_with_id(&period.to_string(), run_id.clone())?;
+    for f in &run.files {
+        writer.put(&f.path, f.bytes.clone())?;
     }
-    run.commit(Bytes::from(manifest.to_bytes()))?;
+    for (path, local) in &run.local {
+        let written = writer.put_file(path, &local.path)?;
+        if written.sha256 != local.sha256 {
+            return Err(Error::publish(
+                path,
+                "the file changed on local disk between writing and publishing",
+            ));
+        }
+    }
+    for f in &run.unlisted {
+        writer.put(&f.path, f.bytes.clone())?;
+    }
+    writer.commit(Bytes::from(run.manifest.to_bytes()))?;
     Ok(())
 }

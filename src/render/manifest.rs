@@ -3,10 +3,11 @@
 //! missing, queries and their hashes, cost export runs, configuration hash, tool version.
 //! Readers trust only runs that have one.
 
+use crate::hashing::sha256_hex;
+use crate::parquet::WrittenFile;
 use crate::render::OutputFile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub use crate::store::publish::MANIFEST;
 
@@ -41,11 +42,8 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-pub fn file_entries(files: &[OutputFile]) -> Vec<FileEntry> {
+/// Manifest entries of files in memory and files streamed to disk, sorted by path.
+pub fn file_entries(files: &[OutputFile], local: &[(String, WrittenFile)]) -> Vec<FileEntry> {
     let mut out: Vec<FileEntry> = files
         .iter()
         .map(|f| FileEntry {
@@ -55,6 +53,12 @@ pub fn file_entries(files: &[OutputFile]) -> Vec<FileEntry> {
             rows: f.rows,
         })
         .collect();
+    out.extend(local.iter().map(|(path, f)| FileEntry {
+        path: path.clone(),
+        sha256: f.sha256.clone(),
+        bytes: f.bytes,
+        rows: Some(f.rows),
+    }));
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }

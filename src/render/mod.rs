@@ -1,5 +1,7 @@
-//! Rendering: every output file of a run is built in memory here (CSV, Parquet, JSON, PDF) and
-//! handed to `publish` as bytes, so nothing reaches the store before the whole run succeeded.
+//! Rendering: every output file of a run is built here (CSV, Parquet, JSON, PDF) and handed to
+//! `publish`, so nothing reaches the store before the whole run succeeded. Small files are
+//! bytes in memory; the per-day tables, which grow with history, are streamed to local files
+//! while history is read (`crate::parquet::ParquetSink`).
 
 pub mod csv;
 pub mod dictionary;
@@ -30,9 +32,32 @@ impl OutputFile {
     }
 }
 
+/// Every file of a run, ready to publish.
+pub struct RunFiles {
+    /// Files built in memory, listed in the manifest.
+    pub files: Vec<OutputFile>,
+    /// Files streamed to local disk, listed in the manifest: (run path, file).
+    pub local: Vec<(String, crate::parquet::WrittenFile)>,
+    /// Files published but not listed (the manifest's signature and public key).
+    pub unlisted: Vec<OutputFile>,
+    pub manifest: manifest::Manifest,
+}
+
+impl RunFiles {
+    /// The run paths of the files the manifest lists.
+    pub fn paths(&self) -> Vec<String> {
+        let local = self.local.iter().map(|(p, _)| p.clone());
+        self.files
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(local)
+            .collect()
+    }
+}
+
 /// A frame as a Parquet output file.
 pub fn parquet_file(path: &str, df: &polars::prelude::DataFrame) -> crate::Result<OutputFile> {
     use crate::error::PolarsContext;
-    let bytes = crate::history::parquet_bytes(df).ctx(format!("encoding {path}"))?;
+    let bytes = crate::parquet::parquet_bytes(df).ctx(format!("encoding {path}"))?;
     Ok(OutputFile::new(path, bytes, Some(df.height())))
 }

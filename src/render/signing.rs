@@ -11,8 +11,8 @@
 //! material never appears in errors or logs.
 
 use crate::error::{Error, Result};
+use crate::hashing::sha256_hex;
 use crate::render::OutputFile;
-use crate::render::manifest::sha256_hex;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;

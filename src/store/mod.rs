@@ -538,7 +538,11 @@ fn folder_put_new_file(target: &Path, local: &Path) -> std::io::Result<Written> 
     if target.exists() {
         return Err(std::io::ErrorKind::AlreadyExists.into());
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    // Created like any other published file (0666 less the umask), not private to the job
+    // as temporary files are by default.
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(parent)?;
     let mut src = std::fs::File::open(local)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;

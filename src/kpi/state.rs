@@ -1,0 +1,212 @@
+//! What a report needs from history, gathered in one pass over the snapshot days in date
+//! order, one day in memory at a time.
+//!
+//! Coverage and alerts of a month need only that month's days, but remediation needs every
+//! finding's first and last day seen, alert deduplication every alert's latest snapshot, and
+//! gaps whether they began before the month. So each KPI family keeps a compact state that
+//! grows with distinct things (subscriptions, resources, alerts, findings), never with days:
+//! `CoverageState`, `AlertState`, `FindingState`. The per-day tables the run publishes
+//! (subscription-days, resource-days, the snapshot copies) are handed to the caller as each
+//! day is read, to be streamed to files.
+
+use crate::error::{PolarsContext, Result};
+use crate::frame::strs;
+use crate::history::{SnapshotDay, SnapshotDays, SnapshotMarker};
+use crate::kpi::Parameters;
+use crate::kpi::coverage::{CoverageResult, CoverageState, DayCoverage};
+use crate::kpi::detection::AlertState;
+use crate::kpi::resource_days::ResourceKind;
+use crate::kpi::vulnerabilities::FindingState;
+use crate::model::DATASETS;
+use crate::period::Period;
+use chrono::NaiveDate;
+use polars::prelude::DataFrame;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything the KPIs, the evidence and the executive report take from history.
+pub struct HistoryState {
+    /// Snapshot days read, ascending (history before the period included).
+    pub days: Vec<NaiveDate>,
+    pub markers: Vec<SnapshotMarker>,
+    /// SHA-256 of every snapshot file read, by `<dataset>/<date>`: the content fingerprint of
+    /// the report's Resource Graph inputs (independent of which run wrote them).
+    pub content_sha256: BTreeMap<String, String>,
+    /// Lower-case subscription id → tags, from the latest snapshot that lists it.
+    pub subscription_tags: BTreeMap<String, Option<String>>,
+    /// Tenant ids of the subscriptions.
+    pub tenants: BTreeSet<String>,
+    pub coverage: CoverageResult,
+    pub alerts: AlertState,
+    pub findings: FindingState,
+    pub period_rows: PeriodRows,
+}
+
+/// Raw rows of the period that outputs read as they are: every policy state of the period's
+/// snapshot days, and per resource dataset the rows of the period and those of its last day.
+#[derive(Debug, Clone, Default)]
+pub struct PeriodRows {
+    last_period_day: Option<NaiveDate>,
+    policy_states: Vec<DataFrame>,
+    /// Rows of each resource dataset over the period's snapshot days.
+    pub resource_rows: BTreeMap<String, i64>,
+    /// Rows of each resource dataset on the last snapshot day of the period.
+    pub last_day: BTreeMap<String, DataFrame>,
+}
+
+impl PeriodRows {
+    fn add_day(&mut self, day: &SnapshotDay, period: Period) -> Result<()> {
+        if !period.contains(day.date) {
+            return Ok(());
+        }
+        self.policy_states.push(day.frame("policy_states").clone());
+        for kind in ResourceKind::ALL {
+            let df = day.frame(kind.dataset());
+            *self.resource_rows.entry(kind.dataset().into()).or_default() += df.height() as i64;
+            if Some(day.date) == self.last_period_day {
+                self.last_day.insert(kind.dataset().into(), df.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Policy states of the period's snapshot days.
+    pub fn policy_states(&self) -> Result<DataFrame> {
+        let mut it = self.policy_states.iter();
+        let Some(first) = it.next() else {
+            return Ok(crate::history::with_date_column(
+                crate::model::policy_states::CONTRACT.empty_frame(),
+                None,
+            ));
+        };
+        let mut acc = first.clone();
+        for df in it {
+            acc.vstack_mut(df).ctx("policy states of the period")?;
+        }
+        Ok(acc)
+    }
+
+    /// Rows of a resource dataset on the period's last snapshot day.
+    pub fn on_last_day(&self, dataset: &str) -> Option<&DataFrame> {
+        self.last_day.get(dataset)
+    }
+}
+
+/// Called with each day's rows and derived coverage tables, in date order.
+pub type OnDay<'a> = dyn FnMut(&SnapshotDay, &DayCoverage) -> Result<()> + 'a;
+
+impl HistoryState {
+    /// Read every snapshot day of `source` once, in order. Resource-days from `keep_from` on
+    /// are kept in memory (the days cost data is read for).
+    pub fn gather(
+        source: &dyn SnapshotDays,
+        params: &Parameters,
+        period: Period,
+        keep_from: NaiveDate,
+        on_day: &mut OnDay,
+    ) -> Result<HistoryState> {
+        let (tags, tenants) = subscription_facts(source)?;
+        let mut state =
+            HistoryState::gather_with_tags(source, params, period, keep_from, tags, on_day)?;
+        state.tenants = tenants;
+        Ok(state)
+    }
+
+    /// `gather` with the subscription tags given (owners fall back to them).
+    pub fn gather_with_tags(
+        source: &dyn SnapshotDays,
+        params: &Parameters,
+        period: Period,
+        keep_from: NaiveDate,
+        subscription_tags: BTreeMap<String, Option<String>>,
+        on_day: &mut OnDay,
+    ) -> Result<HistoryState> {
+        let days = source.days().to_vec();
+        let mut coverage = CoverageState::new(&days, period, keep_from);
+        let mut alerts = AlertState::default();
+        let mut findings = FindingState::default();
+        let mut period_rows = PeriodRows {
+            last_period_day: days.iter().rev().find(|d| period.contains(**d)).copied(),
+            ..Default::default()
+        };
+        let mut content_sha256 = BTreeMap::new();
+        let datasets: Vec<&str> = DATASETS.iter().map(|c| c.dataset).collect();
+        for i in 0..days.len() {
+            let day = source.day(i, &datasets)?;
+            let day_coverage = coverage.add_day(&day, params, &subscription_tags)?;
+            alerts.add_day(day.frame("security_alerts"))?;
+            findings.add_day(day.date, day.frame("vulnerabilities"))?;
+            period_rows.add_day(&day, period)?;
+            content_sha256.extend(day.content_sha256.iter().cloned());
+            on_day(&day, &day_coverage)?;
+        }
+        Ok(HistoryState {
+            days,
+            markers: source.markers().to_vec(),
+            content_sha256,
+            subscription_tags,
+            tenants: BTreeSet::new(),
+            coverage: coverage.finish()?,
+            alerts,
+            findings,
+            period_rows,
+        })
+    }
+
+    /// `gather` without a per-day consumer (tests, fixtures), keeping resource-days from the
+    /// anomaly window's start.
+    pub fn of(
+        source: &dyn SnapshotDays,
+        params: &Parameters,
+        period: Period,
+    ) -> Result<HistoryState> {
+        HistoryState::gather(
+            source,
+            params,
+            period,
+            keep_from(params, period),
+            &mut |_, _| Ok(()),
+        )
+    }
+
+    /// `of` with the subscription tags given.
+    pub fn with_tags(
+        source: &dyn SnapshotDays,
+        params: &Parameters,
+        period: Period,
+        tags: BTreeMap<String, Option<String>>,
+    ) -> Result<HistoryState> {
+        let keep_from = keep_from(params, period);
+        HistoryState::gather_with_tags(source, params, period, keep_from, tags, &mut |_, _| Ok(()))
+    }
+}
+
+/// The first day whose resource-days a report keeps: the anomaly window before the period.
+fn keep_from(params: &Parameters, period: Period) -> NaiveDate {
+    period.start() - chrono::Duration::days(params.anomalies.window_days)
+}
+
+/// Subscription tags from the latest snapshot that lists each subscription (lower-case id; on
+/// the same day the later row wins), and every tenant id, from the `subscriptions` rows of
+/// every day. Tags are needed before any resource-day is built (owners fall back to them).
+pub fn subscription_facts(
+    source: &dyn SnapshotDays,
+) -> Result<(BTreeMap<String, Option<String>>, BTreeSet<String>)> {
+    let mut tags = BTreeMap::new();
+    let mut tenants = BTreeSet::new();
+    for i in 0..source.days().len() {
+        let day = source.day(i, &["subscriptions"])?;
+        let df = day.frame("subscriptions");
+        let (ids, t, tenant) = (
+            strs(df, "subscriptionId")?,
+            strs(df, "tags")?,
+            strs(df, "tenantId")?,
+        );
+        for (j, id) in ids.into_iter().enumerate() {
+            if let Some(id) = id {
+                tags.insert(id.to_lowercase(), t[j].clone());
+            }
+        }
+        tenants.extend(tenant.into_iter().flatten());
+    }
+    Ok((tags, tenants))
+}

@@ -1,0 +1,331 @@
+//! Phase 3 of a report: every run file, rendered from the inputs and results, and the
+//! manifest that lists them.
+
+use super::inputs::ReportInputs;
+use super::{ReportRequest, ReportResults, kpis_json};
+use crate::collect::cost_exports::CostData;
+use crate::config::Config;
+use crate::error::Result;
+use crate::hashing::sha256_hex;
+use crate::kpi::state::HistoryState;
+use crate::render::csv::{CsvSpec, to_csv};
+use crate::render::manifest::{Manifest, file_entries};
+use crate::render::rounding::round_amounts_by_currency;
+use crate::render::{OutputFile, RunFiles, parquet_file};
+use crate::store::Store;
+use polars::prelude::DataFrame;
+use serde_json::json;
+
+/// Render every file of the run, its manifest and (when signing) the signature.
+pub fn build(
+    req: &ReportRequest,
+    out: &Store,
+    inp: &ReportInputs,
+    res: &ReportResults,
+) -> Result<RunFiles> {
+    let mut files = vec![OutputFile::new("kpis.json", kpis_json(&res.kpis), None)];
+    files.extend(finance_files(res, &inp.cost, req.rejects)?);
+    files.extend(data_tables(inp, res)?);
+    let source = snapshot_source(&inp.history);
+    let queries = live_query_texts(&inp.history)?;
+    let evidence = evidence_inputs(req, inp, res, &source, &queries);
+    files.extend(crate::evidence::build_packs(&evidence)?);
+    let fingerprint = input_fingerprint(inp);
+    files.push(executive_file(req, out, inp, res, fingerprint.clone())?);
+    let manifest = manifest(req, out, inp, &res.params, &source, fingerprint, &files);
+    // The signature covers the manifest bytes; it is written before the manifest (which stays
+    // the last write) and is not listed in it.
+    let signature = req
+        .signing_key
+        .as_ref()
+        .map(|k| crate::render::signing::signature_files(k, &manifest.to_bytes()))
+        .unwrap_or_default();
+    Ok(RunFiles {
+        files,
+        local: inp.streamed.clone(),
+        unlisted: signature,
+        manifest,
+    })
+}
+
+/// The finance CSVs and the data dictionary (and the rejected rows, when set aside).
+fn finance_files(res: &ReportResults, cost: &CostData, rejects: bool) -> Result<Vec<OutputFile>> {
+    let showback = &res.showback;
+    // Showback tables are parts of a total: their amounts are rounded by largest remainder
+    // within each currency so every CSV column sums exactly to the rounded export total.
+    let finance: [(&str, &DataFrame, &[&str], bool); 5] = [
+        (
+            "finance/showback-by-owner.csv",
+            &showback.by_owner,
+            &["amount", "defender_containers_amount"],
+            true,
+        ),
+        (
+            "finance/showback-by-resource.csv",
+            &showback.by_resource,
+            &["amount"],
+            true,
+        ),
+        (
+            "finance/defender-cost-allocation.csv",
+            &showback.defender_allocation,
+            &["amount"],
+            true,
+        ),
+        (
+            "finance/untagged-resources.csv",
+            &showback.untagged,
+            &["amount"],
+            true,
+        ),
+        (
+            "finance/cost-anomalies.csv",
+            &res.anomalies_table,
+            &["cost", "median_previous"],
+            false,
+        ),
+    ];
+    let mut files = Vec::new();
+    for (path, df, amounts, parts_of_total) in finance {
+        crate::render::dictionary::check_columns(path, df)?;
+        let shown = if parts_of_total {
+            round_amounts_by_currency(df, "currency", amounts, 2)?
+        } else {
+            df.clone()
+        };
+        let spec = CsvSpec {
+            amount_columns: amounts,
+        };
+        files.push(OutputFile::new(
+            path,
+            to_csv(&shown, spec)?,
+            Some(df.height()),
+        ));
+    }
+    files.push(OutputFile::new(
+        "finance/data-dictionary.csv",
+        crate::render::dictionary::dictionary_csv()?,
+        None,
+    ));
+    if rejects {
+        let path = "finance/rejected-cost-rows.csv";
+        crate::render::dictionary::check_columns(path, &cost.rejects)?;
+        let bytes = to_csv(&cost.rejects, CsvSpec::default())?;
+        files.push(OutputFile::new(path, bytes, Some(cost.rejects.height())));
+    }
+    Ok(files)
+}
+
+/// Every KPI table as Parquet (the per-day tables were streamed while history was read).
+fn data_tables(inp: &ReportInputs, res: &ReportResults) -> Result<Vec<OutputFile>> {
+    let coverage = &inp.history.coverage;
+    let tables = [
+        (
+            "data/coverage_by_management_group.parquet",
+            &coverage.by_management_group,
+        ),
+        ("data/alerts.parquet", &res.detection.population),
+        (
+            "data/alerts_by_owner_cluster_status.parquet",
+            &res.detection.by_owner_cluster_status,
+        ),
+        ("data/vulnerability_findings.parquet", &res.vulns.findings),
+        ("data/showback_by_owner.parquet", &res.showback.by_owner),
+        (
+            "data/showback_by_resource.parquet",
+            &res.showback.by_resource,
+        ),
+        (
+            "data/defender_cost_allocation.parquet",
+            &res.showback.defender_allocation,
+        ),
+        ("data/untagged_resources.parquet", &res.showback.untagged),
+        ("data/cost_anomalies.parquet", &res.anomalies_table),
+    ];
+    tables
+        .into_iter()
+        .map(|(path, df)| parquet_file(path, df))
+        .collect()
+}
+
+/// Where the snapshots came from (the newest marker's source).
+fn snapshot_source(history: &HistoryState) -> String {
+    history
+        .markers
+        .last()
+        .map(|m| m.source.clone())
+        .unwrap_or_default()
+}
+
+fn evidence_inputs<'a>(
+    req: &'a ReportRequest,
+    inp: &'a ReportInputs,
+    res: &'a ReportResults,
+    source: &'a str,
+    queries: &'a [crate::evidence::QueryText],
+) -> crate::evidence::EvidenceInputs<'a> {
+    let cfg = req.config;
+    crate::evidence::EvidenceInputs {
+        period: req.period,
+        history: &inp.history,
+        params: &res.params,
+        alerts: &res.detection.population,
+        findings: &res.vulns,
+        queries,
+        scope_management_groups: &cfg.azure.management_groups,
+        scope_subscriptions: &cfg.azure.subscriptions,
+        source,
+        signing_key_fingerprint: req
+            .signing_key
+            .as_ref()
+            .map(|k| crate::render::signing::fingerprint(&k.verifying_key())),
+    }
+}
+
+/// SHA-256 over the snapshot contents and the cost-export files read.
+fn input_fingerprint(inp: &ReportInputs) -> String {
+    let material = json!({
+        "snapshots": inp.history.content_sha256,
+        "cost": inp.cost.fingerprint_material(),
+    });
+    sha256_hex(serde_json::to_string(&material).expect("json").as_bytes())
+}
+
+fn executive_file(
+    req: &ReportRequest,
+    out: &Store,
+    inp: &ReportInputs,
+    res: &ReportResults,
+    input_fingerprint: String,
+) -> Result<OutputFile> {
+    let h = &inp.history;
+    let policy_states = h.period_rows.policy_states()?;
+    let parts = crate::pipeline::executive::Parts {
+        kpis: &res.kpis,
+        params: &res.params,
+        coverage: &h.coverage,
+        detection: &res.detection,
+        vulns: &res.vulns,
+        showback: &res.showback,
+        policy_states: &policy_states,
+        sub_tags: &h.subscription_tags,
+        scope: scope_words(req.config, h),
+        sources: source_lines(h, &inp.cost),
+        input_fingerprint,
+    };
+    let previous = crate::pipeline::earlier_runs::previous_kpis(out, req.period)?;
+    let executive =
+        crate::pipeline::executive::build(&parts, previous, req.config.targets.clone())?;
+    Ok(OutputFile::new(
+        "executive/executive-report.pdf",
+        crate::render::pdf::render_executive(&executive)?,
+        None,
+    ))
+}
+
+fn manifest(
+    req: &ReportRequest,
+    out: &Store,
+    inp: &ReportInputs,
+    params: &crate::kpi::Parameters,
+    source: &str,
+    input_fingerprint: String,
+    files: &[OutputFile],
+) -> Manifest {
+    let (cfg, period, h) = (req.config, req.period, &inp.history);
+    let (in_period, missing) = period.split_days(&h.days);
+    Manifest {
+        schema_version: 1,
+        tool: "defender-ledger".into(),
+        tool_version: crate::TOOL_VERSION.into(),
+        run_id: req.run_id.to_string(),
+        command: req.command.clone(),
+        period: period.to_string(),
+        period_start: period.start().to_string(),
+        period_end_exclusive: period.end_exclusive().to_string(),
+        source: source.to_string(),
+        output: out.display().to_string(),
+        config_sha256: cfg.fingerprint(),
+        provenance: json!({
+            "scope": {
+                "management_groups": cfg.azure.management_groups,
+                "subscriptions": cfg.azure.subscriptions,
+            },
+            "parameters": params,
+            "snapshot_days_used": h.days,
+            "snapshot_days_in_period": in_period,
+            "snapshot_days_missing": missing,
+            "snapshots": h.markers,
+            "cost_exports": inp.cost.provenance_json(),
+        }),
+        input_fingerprint,
+        files: file_entries(files, &inp.streamed),
+    }
+}
+
+/// The organisation scope in words: tenant(s) and the configured query scope.
+fn scope_words(cfg: &Config, history: &HistoryState) -> String {
+    let tenants = history
+        .tenants
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let scope = match (
+        cfg.azure.management_groups.is_empty(),
+        cfg.azure.subscriptions.is_empty(),
+    ) {
+        (true, true) => "every subscription the identity can read".to_string(),
+        (false, _) => format!(
+            "management groups {}",
+            cfg.azure.management_groups.join(", ")
+        ),
+        (true, false) => format!("{} configured subscriptions", cfg.azure.subscriptions.len()),
+    };
+    format!("tenant {tenants} · {scope}")
+}
+
+/// Where the numbers came from, one line each.
+fn source_lines(history: &HistoryState, cost: &CostData) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = history.markers.last() {
+        out.push(format!(
+            "Azure Resource Graph snapshots: {} ({} snapshot days up to {})",
+            m.source,
+            history.days.len(),
+            m.date
+        ));
+    }
+    for r in &cost.runs {
+        out.push(format!(
+            "Cost Management export {} ({} {}), run {} submitted {}, {} to {}",
+            r.export_name,
+            r.export_type.as_deref().unwrap_or("?"),
+            r.data_version.as_deref().unwrap_or("?"),
+            r.run_id,
+            r.submitted_time,
+            r.start_date,
+            r.end_date
+        ));
+    }
+    out
+}
+
+/// The query texts behind live snapshots (none for replayed recordings), for the evidence.
+fn live_query_texts(history: &HistoryState) -> Result<Vec<crate::evidence::QueryText>> {
+    let live = history
+        .markers
+        .iter()
+        .any(|m| m.datasets.values().any(|d| d.query_sha256.is_some()));
+    if !live {
+        return Ok(vec![]);
+    }
+    Ok(crate::collect::resource_graph::QuerySet::discover()?
+        .iter()
+        .map(|q| crate::evidence::QueryText {
+            dataset: q.dataset.clone(),
+            file: q.path.clone(),
+            text: q.text.clone(),
+        })
+        .collect())
+}
