@@ -55,7 +55,7 @@ fn main() {
     let log = fake.log();
     let throttled = log.iter().filter(|l| l.status == 429).count();
     let s = rg.stats();
-    println!("rows              {}", got.frame.height());
+    println!("rows              {}", got.height());
     println!(
         "pages             {pages} ({} requests, {throttled} throttled by the fake)",
         log.len()
@@ -73,5 +73,5 @@ fn main() {
         s.retried.load(Ordering::Relaxed),
         s.throttled.load(Ordering::Relaxed)
     );
-    assert_eq!(got.frame.height() as u64, rows);
+    assert_eq!(got.height() as u64, rows);
 }

@@ -53,7 +53,7 @@ fn pages_follow_skip_token_with_the_same_query_and_are_validated() {
     let rg = client(&fake, fast_retry());
     let c = model::contract("container_registries").unwrap();
     let got = rg.collect(c, day()).unwrap().unwrap();
-    assert_eq!(got.frame.height(), 2500);
+    assert_eq!(got.height(), 2500);
     assert_eq!(got.total_records, 2500);
     assert_eq!(got.pages, 3);
     let q = rg.queries().get("container_registries").unwrap();
@@ -86,12 +86,17 @@ fn every_dataset_collects_through_the_source_trait() {
     for c in DATASETS {
         let got = rg.collect(c, day()).unwrap().unwrap();
         assert_eq!(
-            (got.frame.height(), got.total_records, got.pages),
+            (got.height(), got.total_records, got.pages),
             (1200, 1200, 2),
             "{}",
             c.dataset
         );
-        assert_eq!(got.frame.schema().as_ref(), &c.schema(), "{}", c.dataset);
+        assert_eq!(
+            got.rows.read().unwrap().schema().as_ref(),
+            &c.schema(),
+            "{}",
+            c.dataset
+        );
     }
 }
 
@@ -111,7 +116,7 @@ fn a_429_waits_retry_after_and_the_page_is_fetched_once() {
         .collect(model::contract("container_registries").unwrap(), day())
         .unwrap()
         .unwrap();
-    assert_eq!(got.frame.height(), 1500);
+    assert_eq!(got.height(), 1500);
     let log = fake.log();
     let statuses: Vec<_> = log.iter().map(|l| (l.page, l.status)).collect();
     assert_eq!(statuses, [(1, 200), (2, 429), (2, 200)]);
@@ -135,7 +140,7 @@ fn quota_headers_pace_requests_before_any_429() {
     let rg = client(&fake, fast_retry());
     let t = Instant::now();
     let got = rg.collect(c, day()).unwrap().unwrap();
-    assert_eq!(got.frame.height(), 7500);
+    assert_eq!(got.height(), 7500);
     let log = fake.log();
     assert!(
         log.iter().all(|l| l.status == 200),
@@ -166,7 +171,7 @@ fn bursts_of_500s_resets_and_malformed_bodies_are_retried() {
         .collect(model::contract("container_registries").unwrap(), day())
         .unwrap()
         .unwrap();
-    assert_eq!(got.frame.height(), 3500);
+    assert_eq!(got.height(), 3500);
     assert!(
         fake.pages_served_twice().is_empty(),
         "{:?}",
@@ -269,7 +274,7 @@ fn a_response_slower_than_the_timeout_is_abandoned_and_retried() {
         .collect(model::contract("container_registries").unwrap(), day())
         .unwrap()
         .unwrap();
-    assert_eq!(got.frame.height(), 1500);
+    assert_eq!(got.height(), 1500);
     assert!(t.elapsed() >= Duration::from_millis(700) && t.elapsed() < Duration::from_secs(3));
     assert_eq!(fake.log().iter().filter(|l| l.page == 2).count(), 2);
 
@@ -305,7 +310,7 @@ fn an_expired_token_is_replaced_mid_run() {
         .collect(model::contract("container_registries").unwrap(), day())
         .unwrap()
         .unwrap();
-    assert_eq!(got.frame.height(), 2500);
+    assert_eq!(got.height(), 2500);
     let seen: Vec<_> = fake
         .log()
         .iter()
@@ -343,7 +348,7 @@ fn subscription_lists_are_sent_in_chunks_and_management_groups_as_is() {
     .build()
     .unwrap();
     let got = rg.collect(c, day()).unwrap().unwrap();
-    assert_eq!((got.frame.height(), got.total_records), (3000, 3000));
+    assert_eq!((got.height(), got.total_records), (3000, 3000));
     let sizes: Vec<usize> = fake
         .log()
         .iter()
@@ -440,7 +445,7 @@ fn azure_cli_credential_from_config_with_a_stand_in_az() {
         .collect(model::contract("container_registries").unwrap(), day())
         .unwrap()
         .unwrap();
-    assert_eq!(got.frame.height(), 2500);
+    assert_eq!(got.height(), 2500);
     let tokens: Vec<_> = fake
         .log()
         .iter()

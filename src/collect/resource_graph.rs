@@ -18,7 +18,7 @@
 use super::auth::{TokenSource, arm_scope, build_credential};
 use super::progress::QueryProgress;
 use super::throttle::{Quota, Throttle, retry_after};
-use super::{Collected, PageChain, Source};
+use super::{Collected, PageChain, Source, StagedRows};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::page::{Page, parse_page};
@@ -516,19 +516,20 @@ impl ResourceGraph {
         &self.stats
     }
 
-    /// Run the dataset's query over the whole scope and return its validated rows.
+    /// The query of a dataset.
     fn query_for(&self, contract: &Contract) -> Result<&Query> {
         self.queries
             .get(contract.dataset)
             .ok_or_else(|| Error::config(format!("no query for dataset {}", contract.dataset)))
     }
 
+    /// Run the dataset's query over the whole scope and return its validated rows.
     pub async fn collect_async(&self, contract: &Contract) -> Result<Collected> {
         let query = self.query_for(contract)?;
         let progress = QueryProgress::start(contract.dataset);
         match self.run_query(query, contract, &progress).await {
             Ok(c) => {
-                progress.finish(c.frame.height() as u64, c.total_records as u64, c.pages);
+                progress.finish(c.height() as u64, c.total_records as u64, c.pages);
                 Ok(c)
             }
             Err(e) => {
@@ -544,7 +545,7 @@ impl ResourceGraph {
         contract: &Contract,
         progress: &QueryProgress,
     ) -> Result<Collected> {
-        let mut frame: Option<polars::prelude::DataFrame> = None;
+        let mut staged = StagedRows::new(contract)?;
         let (mut total, mut pages, mut rows_before) = (0i64, 0usize, 0u64);
         let mut total_hint = 0u64;
         for chunk in self.scope.chunks() {
@@ -573,7 +574,7 @@ impl ResourceGraph {
                 }
                 let next = page.skip_token.clone();
                 let last = next.is_none() || page.result_truncated;
-                chain.push(&page, &origin(page_no), last)?;
+                staged.push(chain.push(&page, &origin(page_no), last)?)?;
                 drop(page);
                 self.stats.pages.fetch_add(1, Ordering::Relaxed);
                 progress.page(page_no, rows_before + chain.rows() as u64, total_hint);
@@ -585,22 +586,10 @@ impl ResourceGraph {
             }
             pages += chain.pages();
             rows_before += chain.rows() as u64;
-            let (f, t) = chain.finish(&origin(page_no))?;
-            total += t;
-            frame = Some(match frame {
-                None => f,
-                Some(mut acc) => {
-                    acc.vstack_mut(&f).map_err(|e| {
-                        Error::input(origin(page_no), format!("stacking chunks: {e}"))
-                    })?;
-                    acc
-                }
-            });
+            total += chain.finish(&origin(page_no))?;
         }
-        let mut frame = frame.unwrap_or_else(|| contract.empty_frame());
-        frame.rechunk_mut();
         Ok(Collected {
-            frame,
+            rows: staged.finish()?,
             total_records: total,
             pages,
             origin: format!("Azure Resource Graph {} ({})", query.path, self.scope),
@@ -608,8 +597,6 @@ impl ResourceGraph {
         })
     }
 
-    /// Fetch one page, with pacing, retries and token refresh. `ctx` names query, scope and
-    /// page in every error.
     /// Run the dataset's query for one row over the first scope chunk, validating that row
     /// against the contract: what `doctor` uses to prove the query, scope and token work.
     /// Returns the `totalRecords` Resource Graph reports.
@@ -631,6 +618,8 @@ impl ResourceGraph {
         Ok(page.total_records)
     }
 
+    /// Fetch one page, with pacing, retries and token refresh. `ctx` names query, scope and
+    /// page in every error.
     async fn fetch_page(
         &self,
         query: &Query,

@@ -206,6 +206,18 @@ impl<'a> History<'a> {
             .put_new(&Self::dataset_path(dataset, date, run_id.as_str()), bytes)
     }
 
+    /// Store one dataset of one day from a Parquet file already written (a staged collection).
+    pub fn write_dataset_file(
+        &self,
+        dataset: &str,
+        date: NaiveDate,
+        run_id: &RunId,
+        file: &std::path::Path,
+    ) -> Result<()> {
+        let path = Self::dataset_path(dataset, date, run_id.as_str());
+        self.store.put_new_file(&path, file).map(|_| ())
+    }
+
     pub fn commit_day(&self, marker: &SnapshotMarker) -> Result<()> {
         let json = serde_json::to_vec_pretty(marker).expect("marker serialises");
         self.store.put_new(

@@ -9,51 +9,48 @@ use crate::period::RunId;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
-/// Snapshot `date`. Returns None when the source has no data for that day at all (a missing
-/// snapshot day, skipped everywhere downstream); a day with only some datasets is an error.
+/// Snapshot `date`: each dataset is collected and copied into history before the next one
+/// is collected, so memory holds one dataset's staging at a time. Returns None when the source
+/// has no data for that day at all (a missing snapshot day, skipped everywhere downstream); a
+/// day with only some datasets is an error, and is never committed (its files stay invisible).
 pub fn snapshot_day(
     source: &dyn Source,
     history: &History,
     date: NaiveDate,
     run_id: &RunId,
 ) -> Result<Option<SnapshotMarker>> {
-    let mut collected = Vec::with_capacity(DATASETS.len());
-    for contract in DATASETS {
-        collected.push((contract, source.collect(contract, date)?));
-    }
-    let present: Vec<&str> = collected
-        .iter()
-        .filter(|(_, c)| c.is_some())
-        .map(|(k, _)| k.dataset)
-        .collect();
-    if present.is_empty() {
-        tracing::warn!(%date, "no data for this day in {}; it will be listed as a missing snapshot day", source.describe());
-        return Ok(None);
-    }
-    if let Some((missing, _)) = collected.iter().find(|(_, c)| c.is_none()) {
-        return Err(Error::input(
-            format!("{} for {date}", source.describe()),
-            format!(
-                "dataset {} is missing while {} are present: refusing a partial snapshot day",
-                missing.dataset,
-                present.join(", ")
-            ),
-        ));
-    }
     let mut datasets = BTreeMap::new();
-    for (contract, c) in collected {
-        let c = c.expect("checked above");
-        history.write_dataset(contract.dataset, date, run_id, &c.frame)?;
+    let (mut present, mut missing) = (Vec::new(), Vec::new());
+    for contract in DATASETS {
+        let Some(c) = source.collect(contract, date)? else {
+            missing.push(contract.dataset);
+            continue;
+        };
+        present.push(contract.dataset);
+        history.write_dataset_file(contract.dataset, date, run_id, c.rows.path())?;
         datasets.insert(
             contract.dataset.to_string(),
             DatasetRecord {
-                rows: c.frame.height(),
+                rows: c.height(),
                 total_records: c.total_records,
                 pages: c.pages,
                 origin: c.origin,
                 query_sha256: c.query_sha256,
             },
         );
+    }
+    if datasets.is_empty() {
+        tracing::warn!(%date, "no data for this day in {}; it will be listed as a missing snapshot day", source.describe());
+        return Ok(None);
+    }
+    if let Some(first_missing) = missing.first() {
+        return Err(Error::input(
+            format!("{} for {date}", source.describe()),
+            format!(
+                "dataset {first_missing} is missing while {} are present: refusing a partial snapshot day",
+                present.join(", ")
+            ),
+        ));
     }
     let marker = SnapshotMarker {
         date,
@@ -92,4 +89,46 @@ pub fn snapshot_days(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::replay::Replay;
+    use crate::store::Store;
+
+    #[test]
+    fn a_day_with_some_datasets_is_refused_and_never_committed() {
+        let src = tempfile::tempdir().unwrap();
+        let day = src.path().join("resource-graph/2026-09-01");
+        std::fs::create_dir_all(&day).unwrap();
+        let page = r#"[{"totalRecords": 0, "count": 0, "data": [], "resultTruncated": "false"}]"#;
+        std::fs::write(day.join("subscriptions.json"), page).unwrap();
+        std::fs::create_dir_all(src.path().join("resource-graph/2026-09-02")).unwrap();
+        let replay = Replay::open(src.path().to_str().unwrap()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let store = Store::open(out.path().to_str().unwrap(), true).unwrap();
+        let history = History::new(&store);
+        let run = RunId::parse("20261001T000000Z").unwrap();
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+
+        let err = snapshot_day(&replay, &history, d("2026-09-01"), &run).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("dataset defender_plans is missing while subscriptions are present"),
+            "{err}"
+        );
+        assert!(
+            history
+                .committed_days_before(d("2026-10-01"))
+                .unwrap()
+                .is_empty()
+        );
+        // A day without any dataset is a missing snapshot day, not an error.
+        assert!(
+            snapshot_day(&replay, &history, d("2026-09-02"), &run)
+                .unwrap()
+                .is_none()
+        );
+    }
 }

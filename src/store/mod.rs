@@ -402,21 +402,39 @@ impl Store {
 
     /// A streaming reader: memory stays at one network chunk whatever the object size.
     pub fn open_read(&self, rel: &str) -> Result<Box<dyn Read + Send>> {
+        self.open_read_opt(rel)?.ok_or_else(|| {
+            Error::source(format!("reading {}", self.at(rel)), "no such file or blob")
+        })
+    }
+
+    /// Like `open_read`, but `None` when the object does not exist (one request).
+    pub fn open_read_opt(&self, rel: &str) -> Result<Option<Box<dyn Read + Send>>> {
         if let Some(local) = self.local_path(rel) {
-            let f = std::fs::File::open(&local)
-                .map_err(|e| Error::source(format!("reading {}", self.at(rel)), e))?;
-            return Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)));
+            return match std::fs::File::open(&local) {
+                Ok(f) => Ok(Some(Box::new(std::io::BufReader::with_capacity(
+                    1 << 20,
+                    f,
+                )))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::source(format!("reading {}", self.at(rel)), e)),
+            };
         }
         let path = self.full(rel);
-        let stream = runtime()
-            .block_on(self.inner.get(&path))
-            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))?
-            .into_stream();
-        Ok(Box::new(StreamRead {
+        let stream = match runtime().block_on(self.inner.get(&path)) {
+            Ok(r) => r.into_stream(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => {
+                return Err(Error::source(
+                    format!("reading {}", self.at(rel)),
+                    self.explain(&e),
+                ));
+            }
+        };
+        Ok(Some(Box::new(StreamRead {
             stream,
             buf: Bytes::new(),
             context: self.at(rel),
-        }))
+        })))
     }
 
     /// Stream `rel` into the local file `target` (created or truncated); returns bytes written.
