@@ -5,11 +5,13 @@
 //! before it.
 //!
 //!   cargo run --release --example scale_tenant -- <out-dir> <days> [<last-day>]
+//!   cargo run --release --example scale_tenant -- --pages <replay-dir> <day>
 //!
 //! `<out-dir>/history/...` is what `snapshot` would have written for `<days>` days ending on
 //! `<last-day>` (default 2026-09-30); `<out-dir>/cost-exports/...` holds one export run,
 //! `focus-scale`, from 14 days before the last day's month to its end. Everything derives from
-//! the day and the object's index through a fixed hash, so reruns are identical.
+//! the day and the object's index through a fixed hash, so reruns are identical. `--pages`
+//! writes one day as Resource Graph response pages in the replay layout instead.
 //!
 //! Sizes (environment, defaults = the largest tenants the job is built for):
 //! SCALE_SUBSCRIPTIONS 1000, SCALE_AKS 4200, SCALE_ARC 800, SCALE_REGISTRIES 1500,
@@ -583,8 +585,49 @@ fn cost_day(resources: &[CostResource], day: NaiveDate) -> PolarsResult<DataFram
     ])
 }
 
+/// One day as Resource Graph response pages (1,000 rows each) in the replay layout, for timing
+/// `snapshot` on a day of the large tenant.
+fn write_pages(out: &std::path::Path, day: NaiveDate) -> Result<(), Box<dyn std::error::Error>> {
+    let s = Size::from_env();
+    let dir = out.join("resource-graph").join(day.to_string());
+    std::fs::create_dir_all(&dir)?;
+    for (name, rows_of) in DATASETS {
+        let rows = rows_of(&s, day);
+        let total = rows.len();
+        let chunks: Vec<&[Value]> = rows.chunks(1000).collect();
+        let pages: Vec<Value> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut page = json!({"totalRecords": total, "count": chunk.len(), "data": chunk,
+                                      "facets": [], "resultTruncated": "false"});
+                if i + 1 < chunks.len() {
+                    page["$skipToken"] = json!(format!("ew0KICAiJGlkIjogIjEiLA0KICAiTWF4Um93cyI6IDEwMDAsDQogICJSb3dzVG9Ta2lwIjogMTAwMA0KfQ==/{i}"));
+                }
+                page
+            })
+            .collect();
+        let pages = if pages.is_empty() {
+            vec![
+                json!({"totalRecords": 0, "count": 0, "data": [], "facets": [], "resultTruncated": "false"}),
+            ]
+        } else {
+            pages
+        };
+        let file =
+            std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.json")))?);
+        serde_json::to_writer(file, &pages)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, out, day] = args.as_slice()
+        && flag == "--pages"
+    {
+        return write_pages(std::path::Path::new(out), day.parse()?);
+    }
     let (out, days) = match args.as_slice() {
         [out, days, ..] => (std::path::PathBuf::from(out), days.parse::<i64>()?),
         _ => {
