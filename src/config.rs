@@ -178,14 +178,25 @@ impl Default for TargetConfig {
 pub struct OutputConfig {
     /// Folder or blob URL that receives `<period>/<run-id>/` and `history/`.
     pub location: String,
+    /// Start every CSV of the run with a UTF-8 byte-order mark (EF BB BF), for teams that
+    /// open CSVs in Excel by double-click. Off by default: strict parsers reject a BOM.
+    /// Left out of the serialised configuration while false, so the manifest's
+    /// `config_sha256` of a configuration without the key is unchanged.
+    #[serde(skip_serializing_if = "is_false")]
+    pub csv_bom: bool,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
             location: "./out".into(),
+            csv_bom: false,
         }
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// How an environment override is parsed into TOML.
@@ -195,6 +206,8 @@ enum Kind {
     List,
     Int,
     Float,
+    /// `true` or `false`
+    Bool,
     /// `Critical=15,High=30`
     IntMap,
 }
@@ -224,6 +237,7 @@ const OVERRIDABLE: &[(&str, &str, Kind)] = &[
     ("targets", "remediation_rate", Kind::Float),
     ("targets", "high_alerts", Kind::Int),
     ("output", "location", Kind::Str),
+    ("output", "csv_bom", Kind::Bool),
 ];
 
 pub const ENV_PREFIX: &str = "DEFENDER_LEDGER_";
@@ -356,6 +370,11 @@ fn parse_override(name: &str, raw: &str, kind: Kind) -> Result<toml::Value> {
         Kind::List => toml::Value::Array(list().into_iter().map(toml::Value::String).collect()),
         Kind::Int => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
         Kind::Float => toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+        Kind::Bool => match raw.trim() {
+            "true" => toml::Value::Boolean(true),
+            "false" => toml::Value::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
         Kind::IntMap => {
             let mut t = toml::Table::new();
             for item in list() {
@@ -469,5 +488,39 @@ mod tests {
         );
         let e = load_with("[azure]\ncredential = \"magic\"\n", &[]).unwrap_err();
         assert!(e.to_string().contains("magic"), "{e}");
+    }
+
+    #[test]
+    fn csv_bom_defaults_off_and_is_overridable() {
+        let c = load_with("", &[]).unwrap();
+        assert!(!c.output.csv_bom);
+        let c = load_with("[output]\ncsv_bom = true\n", &[]).unwrap();
+        assert!(c.output.csv_bom);
+        let c = load_with(
+            "[output]\ncsv_bom = true\n",
+            &[("DEFENDER_LEDGER_OUTPUT_CSV_BOM", "false")],
+        )
+        .unwrap();
+        assert!(!c.output.csv_bom);
+        let c = load_with("", &[("DEFENDER_LEDGER_OUTPUT_CSV_BOM", " true ")]).unwrap();
+        assert!(c.output.csv_bom);
+        let e = load_with("", &[("DEFENDER_LEDGER_OUTPUT_CSV_BOM", "yes")]).unwrap_err();
+        assert!(
+            e.to_string().contains("DEFENDER_LEDGER_OUTPUT_CSV_BOM"),
+            "{e}"
+        );
+        let e = load_with("[output]\ncsv_bom = \"true\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("csv_bom"), "{e}");
+    }
+
+    #[test]
+    fn csv_bom_off_keeps_the_config_fingerprint() {
+        // A configuration without the key hashes as it did before the key existed.
+        let off = Config::default();
+        let json = serde_json::to_string(&off.output).unwrap();
+        assert!(!json.contains("csv_bom"), "{json}");
+        let mut on = Config::default();
+        on.output.csv_bom = true;
+        assert_ne!(off.fingerprint(), on.fingerprint());
     }
 }
