@@ -1,7 +1,7 @@
-//! Rendering: every output file of a run is built here (CSV, Parquet, JSON, PDF) and handed to
-//! `publish`, so nothing reaches the store before the whole run succeeded. Small files are
-//! bytes in memory; the per-day tables, which grow with history, are streamed to local files
-//! while history is read (`crate::parquet::ParquetSink`).
+//! Rendering: every output file of a run is built here (CSV, XLSX, Parquet, JSON, PDF) and
+//! handed to `publish`, so nothing reaches the store before the whole run succeeded. Small
+//! files are bytes in memory; the per-day tables, which grow with history, are streamed to
+//! local files while history is read (`crate::parquet::ParquetSink`).
 
 pub mod csv;
 pub mod dictionary;
@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod pdf;
 pub mod rounding;
 pub mod signing;
+pub mod xlsx;
 
 use bytes::Bytes;
 

@@ -24,7 +24,7 @@ pub fn build(
     res: &ReportResults,
 ) -> Result<RunFiles> {
     let mut files = vec![OutputFile::new("kpis.json", kpis_json(&res.kpis), None)];
-    files.extend(finance_files(res, &inp.cost, req.rejects)?);
+    files.extend(finance_files(req, res, &inp.cost)?);
     files.extend(data_tables(inp, res)?);
     let source = snapshot_source(&inp.history);
     let queries = live_query_texts(&inp.history)?;
@@ -48,8 +48,15 @@ pub fn build(
     })
 }
 
-/// The finance CSVs and the data dictionary (and the rejected rows, when set aside).
-fn finance_files(res: &ReportResults, cost: &CostData, rejects: bool) -> Result<Vec<OutputFile>> {
+/// The finance CSVs, the data dictionary and the workbook holding them (and the rejected rows,
+/// when set aside). With `output.csv_bom` every CSV starts with a UTF-8 byte-order mark.
+fn finance_files(
+    req: &ReportRequest,
+    res: &ReportResults,
+    cost: &CostData,
+) -> Result<Vec<OutputFile>> {
+    use crate::render::{dictionary, xlsx};
+    let bom = req.config.output.csv_bom;
     let showback = &res.showback;
     // Showback tables are parts of a total: their amounts are rounded by largest remainder
     // within each currency so every CSV column sums exactly to the rounded export total.
@@ -86,31 +93,75 @@ fn finance_files(res: &ReportResults, cost: &CostData, rejects: bool) -> Result<
         ),
     ];
     let mut files = Vec::new();
+    // Each table as shown (amounts in cents, ratios and percentages at the dictionary's
+    // precision; the Parquet tables keep full precision), for the CSV and the workbook.
+    let mut shown_tables = Vec::new();
     for (path, df, amounts, parts_of_total) in finance {
-        crate::render::dictionary::check_columns(path, df)?;
-        let shown = if parts_of_total {
+        dictionary::check_columns(path, df)?;
+        let rounded = if parts_of_total {
             round_amounts_by_currency(df, "currency", amounts, 2)?
         } else {
             df.clone()
         };
+        let shown = dictionary::apply_precision(path, &rounded)?;
+        let decimals = dictionary::precision(path)?;
         let spec = CsvSpec {
             amount_columns: amounts,
+            fixed_decimals: &decimals,
+            bom,
         };
         files.push(OutputFile::new(
             path,
             to_csv(&shown, spec)?,
             Some(df.height()),
         ));
+        shown_tables.push((path, amounts, shown, decimals));
     }
     files.push(OutputFile::new(
         "finance/data-dictionary.csv",
-        crate::render::dictionary::dictionary_csv()?,
+        crate::render::csv::with_bom(dictionary::dictionary_csv()?, bom),
         None,
     ));
-    if rejects {
+    let sheet_name =
+        |path: &'static str| path.trim_start_matches("finance/").trim_end_matches(".csv");
+    let by_owner = &shown_tables[0].2;
+    let reconciliation =
+        xlsx::reconciliation(&res.kpis.showback.export_total_by_currency, by_owner)?;
+    let dictionary_rows = dictionary::dictionary_rows();
+    let period = req.period.to_string();
+    let workbook = xlsx::FinanceWorkbook {
+        period: &period,
+        created: req.period.end_exclusive(),
+        tables: shown_tables
+            .iter()
+            .map(|(path, amounts, shown, decimals)| xlsx::Sheet {
+                name: sheet_name(path),
+                df: shown,
+                spec: CsvSpec {
+                    amount_columns: amounts,
+                    fixed_decimals: decimals,
+                    bom: false,
+                },
+                currency_column: Some("currency"),
+            })
+            .collect(),
+        reconciliation: &reconciliation,
+        showback_sheet: sheet_name(shown_tables[0].0),
+        dictionary: &dictionary_rows,
+    };
+    files.push(OutputFile::new(
+        xlsx::WORKBOOK_PATH,
+        xlsx::finance_workbook(&workbook)?,
+        None,
+    ));
+    if req.rejects {
         let path = "finance/rejected-cost-rows.csv";
-        crate::render::dictionary::check_columns(path, &cost.rejects)?;
-        let bytes = to_csv(&cost.rejects, CsvSpec::default())?;
+        dictionary::check_columns(path, &cost.rejects)?;
+        let spec = CsvSpec {
+            bom,
+            ..CsvSpec::default()
+        };
+        let bytes = to_csv(&cost.rejects, spec)?;
         files.push(OutputFile::new(path, bytes, Some(cost.rejects.height())));
     }
     Ok(files)
