@@ -3,10 +3,12 @@
 //!
 //! Data moves left to right: `collect` → `history` → `kpi` → `render` → `store`.
 
+pub mod assessment;
 pub mod collect;
 pub mod config;
 pub mod error;
 pub mod evidence;
+pub mod format;
 pub mod frame;
 pub mod hashing;
 pub mod history;

@@ -64,3 +64,30 @@ impl<'a> MakeWriter<'a> for BarAwareStderr {
         LineWriter(Vec::with_capacity(256))
     }
 }
+
+/// Resident and peak resident memory of this process in MB (Linux `/proc/self/status`;
+/// zeros elsewhere), for the phase lines of debug logs.
+pub fn memory_mb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Log the end of a phase with its duration and the memory in use (debug level).
+pub fn phase_done(phase: &str, started: std::time::Instant) {
+    let (rss_mb, peak_mb) = memory_mb();
+    tracing::debug!(
+        phase,
+        seconds = started.elapsed().as_secs_f64(),
+        rss_mb,
+        peak_mb,
+        "phase done"
+    );
+}

@@ -8,17 +8,22 @@ use std::process::Command;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use defender_ledger::config::TargetConfig;
-use defender_ledger::kpi::*;
-use defender_ledger::render::pdf::executive::{
-    self, RiskLevel, Status, allocated_pct, cost_per_protected_vcore, delta_text, rate_status,
-    top_risks,
+use defender_ledger::assessment::checklist::{
+    check_defender_on_every_subscription, check_resources_tagged,
 };
-use defender_ledger::render::pdf::format;
-use defender_ledger::render::pdf::{
+use defender_ledger::assessment::grading::{
+    Status, allocated_pct, cost_per_protected_vcore, rate_status,
+};
+use defender_ledger::assessment::risks::{RiskLevel, top_risks};
+use defender_ledger::assessment::{
     CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
-    SubscriptionRow, render_executive, render_executive_with_warnings,
+    SubscriptionRow,
 };
+use defender_ledger::config::TargetConfig;
+use defender_ledger::format;
+use defender_ledger::kpi::*;
+use defender_ledger::render::pdf::executive::{self, delta_text};
+use defender_ledger::render::pdf::{render_executive, render_executive_with_warnings};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -581,12 +586,9 @@ fn derived_values() {
     assert_eq!(tiles[3].delta, "+2 vs 2026-10");
     assert_eq!(tiles[3].improved, Some(false));
 
-    let check = executive::check_defender_on_every_subscription(&i.kpis);
+    let check = check_defender_on_every_subscription(&i.kpis);
     assert_eq!(check.status, CheckStatus::Fail);
-    assert_eq!(
-        executive::check_resources_tagged(&i.kpis).status,
-        CheckStatus::Warn
-    );
+    assert_eq!(check_resources_tagged(&i.kpis).status, CheckStatus::Warn);
 }
 
 /// A first period with no history, nothing in scope, no alerts, no cost: every section says so

@@ -4,7 +4,6 @@
 
 pub mod doctor;
 pub mod earlier_runs;
-pub mod executive;
 pub mod publish;
 pub mod report;
 pub mod run;

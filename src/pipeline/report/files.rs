@@ -251,7 +251,7 @@ fn executive_file(
 ) -> Result<OutputFile> {
     let h = &inp.history;
     let policy_states = h.period_rows.policy_states()?;
-    let parts = crate::pipeline::executive::Parts {
+    let parts = crate::assessment::gather::Parts {
         kpis: &res.kpis,
         params: &res.params,
         coverage: &h.coverage,
@@ -265,8 +265,7 @@ fn executive_file(
         input_fingerprint,
     };
     let previous = crate::pipeline::earlier_runs::previous_kpis(out, req.period)?;
-    let executive =
-        crate::pipeline::executive::build(&parts, previous, req.config.targets.clone())?;
+    let executive = crate::assessment::gather::build(&parts, previous, req.config.targets.clone())?;
     Ok(OutputFile::new(
         "executive/executive-report.pdf",
         crate::render::pdf::render_executive(&executive)?,

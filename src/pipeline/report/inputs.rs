@@ -43,11 +43,13 @@ pub fn load(
         ));
     }
     let (window_start, window_end) = crate::pipeline::cost_window(cfg, period);
+    let started = std::time::Instant::now();
     let mut sinks = DaySinks::new(scratch)?;
     let history = HistoryState::gather(&days, params, period, window_start, &mut |day, cov| {
         sinks.push(day, cov)
     })?;
     let streamed = sinks.finish()?;
+    crate::logging::phase_done("history", started);
     let load = cost_exports::LoadOptions {
         rejects: req.rejects,
         tag_keys: Some(params.owner_tags.clone()),

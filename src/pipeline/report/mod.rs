@@ -20,6 +20,7 @@ use crate::period::{Period, RunId};
 use crate::store::Store;
 use inputs::ReportInputs;
 use polars::prelude::DataFrame;
+use std::time::Instant;
 
 /// What a report computed and where it went.
 #[derive(Debug, Clone)]
@@ -57,10 +58,19 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let params = Parameters::from_config(req.config);
     let scratch = tempfile::tempdir()
         .map_err(|e| crate::Error::publish("a temporary folder for the run's large files", e))?;
+    let phase = |name: &str, t: Instant| crate::logging::phase_done(name, t);
+    let t = Instant::now();
     let inputs = inputs::load(req, out, &params, scratch.path())?;
+    phase("inputs", t);
+    let t = Instant::now();
     let results = compute(req.period, params, &inputs)?;
+    phase("compute", t);
+    let t = Instant::now();
     let run = files::build(req, out, &inputs, &results)?;
+    phase("files", t);
+    let t = Instant::now();
     crate::pipeline::publish::publish_run(out, req.period, &req.run_id, &run)?;
+    phase("publish", t);
     Ok(ReportOutcome {
         period: req.period,
         run_id: req.run_id.clone(),

@@ -3,13 +3,9 @@
 //! identical bytes.
 
 pub mod executive;
-pub mod format;
 mod world;
 
-pub use executive::{
-    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
-    SubscriptionRow,
-};
+use crate::assessment::ExecutiveInput;
 
 use crate::error::{Error, Result};
 use typst::foundations::Smart;

@@ -1,19 +1,17 @@
-//! Gathering what the executive PDF shows from the pipeline's tables, so every number in the
-//! PDF comes from the same frames as the CSVs and kpis.json.
+//! Gathering what the executive report shows from the pipeline's tables, so every number in
+//! the PDF comes from the same tables as the CSVs and kpis.json.
 
+use super::checklist;
+use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, SubscriptionRow};
 use crate::error::Result;
 use crate::frame::{bools, dates, ints, strs};
 use crate::history::SNAPSHOT_DATE;
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::DetectionResult;
-use crate::kpi::owners::{UNALLOCATED, resolve_owner};
+use crate::kpi::owners::resolve_owner;
 use crate::kpi::showback::ShowbackResult;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Kpis, Parameters};
-use crate::render::pdf::executive::{
-    CheckStatus, ChecklistItem, ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow,
-    SubscriptionRow, check_defender_on_every_subscription, check_resources_tagged,
-};
 use std::collections::BTreeMap;
 
 pub struct Parts<'a> {
@@ -203,7 +201,12 @@ pub fn build(
         }
     }
 
-    let checklist = checklist(parts, &unprotected_resources)?;
+    let checklist = checklist::measure(&checklist::Measured {
+        kpis: k,
+        policy_states: parts.policy_states,
+        alerts: &parts.detection.population,
+        unprotected: &unprotected_resources,
+    })?;
     Ok(ExecutiveInput {
         kpis: k.clone(),
         previous,
@@ -221,140 +224,4 @@ pub fn build(
         resource_owners,
         checklist,
     })
-}
-
-fn item(name: &str, status: CheckStatus, measured: String) -> ChecklistItem {
-    ChecklistItem {
-        name: name.into(),
-        status,
-        measured,
-    }
-}
-
-/// The operational checklist, each item measured from this period's data.
-fn checklist(parts: &Parts, unprotected: &[ResourceRow]) -> Result<Vec<ChecklistItem>> {
-    let k = parts.kpis;
-    let mut out = vec![check_defender_on_every_subscription(k)];
-
-    // Policy enforcing Defender for Containers: compliance of the Defender policy states on the
-    // last snapshot day of the period.
-    let ps = parts.policy_states;
-    let (pd, state) = (dates(ps, SNAPSHOT_DATE)?, strs(ps, "complianceState")?);
-    let last = k.coverage.month_end_date;
-    let (mut compliant, mut total) = (0, 0);
-    for i in 0..ps.height() {
-        if pd[i] == last && last.is_some() {
-            total += 1;
-            if state[i].as_deref() == Some("Compliant") || state[i].as_deref() == Some("Exempt") {
-                compliant += 1;
-            }
-        }
-    }
-    out.push(if total == 0 {
-        item(
-            "Policy enforcing Defender for Containers",
-            CheckStatus::NotMeasured,
-            "no policy states on the month-end snapshot".into(),
-        )
-    } else {
-        let status = if compliant == total {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Warn
-        };
-        item(
-            "Policy enforcing Defender for Containers",
-            status,
-            format!(
-                "{compliant} of {total} Defender policy states compliant or exempt at month end"
-            ),
-        )
-    });
-
-    // Alerts routed to owners: runtime alerts whose cluster has an owner.
-    let owners = strs(&parts.detection.population, "owner")?;
-    let routed = owners
-        .iter()
-        .filter(|o| o.as_deref().is_some_and(|o| o != UNALLOCATED))
-        .count();
-    out.push(if owners.is_empty() {
-        item(
-            "Alerts routed to owners",
-            CheckStatus::NotMeasured,
-            "no runtime alerts in the period".into(),
-        )
-    } else {
-        let status = if routed == owners.len() {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Warn
-        };
-        item(
-            "Alerts routed to owners",
-            status,
-            format!("{routed} of {} runtime alerts have an owner", owners.len()),
-        )
-    });
-
-    // Registry scanning on and reviewed: registries protected at month end, and no critical
-    // finding past due.
-    let unscanned = unprotected.iter().filter(|r| r.kind == "Registry").count();
-    let overdue = k
-        .remediation
-        .by_severity
-        .get("Critical")
-        .map(|c| c.open_past_due_at_period_end)
-        .unwrap_or(0);
-    let registries = k
-        .coverage
-        .daily
-        .last()
-        .map(|d| d.registries_total)
-        .unwrap_or(0);
-    out.push(item(
-        "Registry scanning on and reviewed",
-        if registries == 0 {
-            CheckStatus::NotMeasured
-        } else if unscanned == 0 && overdue == 0 {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Fail
-        },
-        format!("{unscanned} of {registries} registries not scanned at month end; {overdue} critical findings past due"),
-    ));
-
-    // Owners responding to runtime alerts: High alerts no longer Active at the end.
-    let pop = &parts.detection.population;
-    let (sev, status) = (strs(pop, "severity")?, strs(pop, "status")?);
-    let high: Vec<usize> = (0..pop.height())
-        .filter(|i| sev[*i].as_deref() == Some("High"))
-        .collect();
-    let handled = high
-        .iter()
-        .filter(|i| status[**i].as_deref() != Some("Active"))
-        .count();
-    out.push(if high.is_empty() {
-        item(
-            "Owners responding to runtime alerts",
-            CheckStatus::NotMeasured,
-            "no high-severity alerts in the period".into(),
-        )
-    } else {
-        let status = if handled == high.len() {
-            CheckStatus::Pass
-        } else {
-            CheckStatus::Warn
-        };
-        item(
-            "Owners responding to runtime alerts",
-            status,
-            format!(
-                "{handled} of {} high-severity alerts resolved or dismissed by the last snapshot",
-                high.len()
-            ),
-        )
-    });
-
-    out.push(check_resources_tagged(k));
-    Ok(out)
 }
