@@ -102,7 +102,7 @@ fn sub_id(i: usize) -> String {
 
 fn owner(kind: u64, i: usize, every: usize) -> Value {
     // One object in five has no owner tag.
-    if h(&[kind, i as u64, 9]) % 5 == 0 {
+    if h(&[kind, i as u64, 9]).is_multiple_of(5) {
         Value::Null
     } else {
         json!({"owner": format!("team-{:03}", i % every), "env": "prod"})
@@ -215,7 +215,7 @@ fn alert(s: &Size, start: NaiveDate, i: usize) -> Value {
     let begin = x % 86_000;
     let latency = 60 + (x >> 20) % 7200;
     let severity = ["High", "Medium", "Low", "High", "Informational"][((x >> 8) % 5) as usize];
-    let alert_type = if (x >> 12) % 10 == 0 {
+    let alert_type = if (x >> 12).is_multiple_of(10) {
         "VM_SuspiciousActivity"
     } else {
         "K8S_MaliciousContainer"
@@ -224,7 +224,7 @@ fn alert(s: &Size, start: NaiveDate, i: usize) -> Value {
     json!({"id": format!("{}/providers/Microsoft.Security/locations/westeurope/alerts/{sid}", aks_id(s, k)),
            "systemAlertId": sid, "subscriptionId": sub_id(k % s.subscriptions), "alertType": alert_type,
            "displayName": "Suspicious container activity", "severity": severity,
-           "status": if (x >> 16) % 3 == 0 { "Resolved" } else { "Active" }, "intent": "Execution",
+           "status": if (x >> 16).is_multiple_of(3) { "Resolved" } else { "Active" }, "intent": "Execution",
            "startTimeUtc": iso(start, begin), "timeGeneratedUtc": iso(start, begin + latency),
            "resourceId": aks_id(s, k), "compromisedEntity": format!("aks-{k:05}")})
 }
@@ -283,7 +283,7 @@ fn vulnerabilities(s: &Size, day: NaiveDate) -> Vec<Value> {
             let cve = format!("CVE-{}-{}", 2022 + x % 4, 1000 + (x >> 8) % 40_000);
             let (severity, cvss) =
                 SEVERITIES[[0, 1, 1, 2, 2, 2, 2, 3, 3, 3][((x >> 24) % 10) as usize]];
-            let status = if (x >> 32) % 30 == 0 {
+            let status = if (x >> 32).is_multiple_of(30) {
                 "Healthy"
             } else {
                 "Unhealthy"
@@ -315,7 +315,7 @@ fn policy_states(s: &Size, day: NaiveDate) -> Vec<Value> {
                 "policyAssignmentScope": format!("/providers/Microsoft.Management/managementGroups/mg-{:02}", k % 20),
                 "policyDefinitionId": format!("/providers/Microsoft.Authorization/policyDefinitions/{def}"),
                 "policyDefinitionAction": "auditifnotexists",
-                "complianceState": if x % 12 == 0 { "NonCompliant" } else { "Compliant" },
+                "complianceState": if x.is_multiple_of(12) { "NonCompliant" } else { "Compliant" },
                 "timestamp": iso(day, 7200)}));
         }
     }
@@ -500,7 +500,7 @@ fn write_cost(
             rows += df.height();
             let sink = match sink.as_mut() {
                 Some(sk) => sk,
-                None => sink.insert(ParquetSink::create(&path, &df.schema())?),
+                None => sink.insert(ParquetSink::create(&path, df.schema())?),
             };
             sink.push(df)?;
             day += Duration::days(1);

@@ -208,7 +208,7 @@ mod tests {
     fn sink_bytes(parts: &[DataFrame]) -> (Vec<u8>, WrittenFile) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
-        let mut sink = ParquetSink::create(&path, &frame(0, 1).schema()).unwrap();
+        let mut sink = ParquetSink::create(&path, frame(0, 1).schema()).unwrap();
         for p in parts {
             sink.push(p.clone()).unwrap();
         }

@@ -91,6 +91,9 @@ impl PeriodRows {
     }
 }
 
+/// Lower-case subscription id → its tags cell (JSON object text, or none).
+pub type SubscriptionTags = BTreeMap<String, Option<String>>;
+
 /// Called with each day's rows and derived coverage tables, in date order.
 pub type OnDay<'a> = dyn FnMut(&SnapshotDay, &DayCoverage) -> Result<()> + 'a;
 
@@ -190,7 +193,7 @@ fn keep_from(params: &Parameters, period: Period) -> NaiveDate {
 /// every day. Tags are needed before any resource-day is built (owners fall back to them).
 pub fn subscription_facts(
     source: &dyn SnapshotDays,
-) -> Result<(BTreeMap<String, Option<String>>, BTreeSet<String>)> {
+) -> Result<(SubscriptionTags, BTreeSet<String>)> {
     let mut tags = BTreeMap::new();
     let mut tenants = BTreeSet::new();
     for i in 0..source.days().len() {

@@ -151,7 +151,7 @@ impl FindingState {
             .map(|c| text(c))
             .collect::<Result<_>>()?;
         let cvss = frame::floats(df, "cvssScore")?;
-        for i in 0..df.height() {
+        for (i, cvss) in cvss.into_iter().enumerate() {
             if status.get(i) != Some("Unhealthy") {
                 self.rows_not_unhealthy += 1;
                 continue;
@@ -161,7 +161,7 @@ impl FindingState {
                 continue;
             };
             let row: [&str; 6] = std::array::from_fn(|k| attrs[k].get(i).unwrap_or(""));
-            self.add_appearance(date, dg, c, &row, cvss[i]);
+            self.add_appearance(date, dg, c, &row, cvss);
         }
         Ok(())
     }
