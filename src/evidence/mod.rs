@@ -7,6 +7,8 @@
 //! - `snapshot-days.csv`: every day of the period, used or missing (gaps are shown, never
 //!   hidden);
 //! - `controls.csv` and `mapping.toml`: control → items, with support and rationale;
+//! - `assessment-results.json`: the pack as NIST OSCAL 1.1.2 assessment results for GRC tools
+//!   (`oscal`);
 //! - `evidence-pack.json`: the content of `evidence-pack.pdf` as data (`pack::EvidencePackDoc`).
 //!
 //! Nothing here reads storage or the network: `EvidenceInputs` carries every table, and
@@ -14,6 +16,7 @@
 
 pub mod items;
 pub mod mapping;
+pub mod oscal;
 pub mod pack;
 
 pub use items::{

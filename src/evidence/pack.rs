@@ -77,6 +77,15 @@ pub fn pack_files(
             None,
         ));
     }
+    // Built from the files above (it states their SHA-256), listed in the document's integrity
+    // section below.
+    let oscal =
+        crate::evidence::oscal::assessment_results(framework, &mapping, inputs, items, &files)?;
+    files.push(OutputFile::new(
+        at(crate::evidence::oscal::ASSESSMENT_RESULTS_JSON),
+        oscal,
+        None,
+    ));
     let doc = pack_doc(
         framework,
         &mapping,
