@@ -26,14 +26,24 @@ pub const PACK_PDF: &str = "evidence-pack.pdf";
 /// Exception lines per item repeated under each control in the document.
 const EXCEPTIONS_PER_CONTROL_ITEM: usize = 10;
 
-/// Both frameworks' packs, the items built once.
+/// Both frameworks' packs, the items built and their CSVs encoded once (a large tenant's
+/// item CSVs run to hundreds of MB; both packs share the same bytes).
 pub fn build_packs(inputs: &EvidenceInputs) -> Result<Vec<OutputFile>> {
     let items = build_items(inputs)?;
+    let csvs = item_csvs(&items)?;
     let mut out = Vec::new();
     for fw in Framework::ALL {
-        out.extend(pack_files(fw, inputs, &items)?);
+        out.extend(pack_files_with(fw, inputs, &items, &csvs)?);
     }
     Ok(out)
+}
+
+/// Each item's table as CSV bytes.
+fn item_csvs(items: &[EvidenceTable]) -> Result<Vec<bytes::Bytes>> {
+    items
+        .iter()
+        .map(|it| to_csv(&it.table, CsvSpec::default()).map(bytes::Bytes::from))
+        .collect()
 }
 
 /// One framework's pack: every file under `evidence/<framework>/`.
@@ -48,12 +58,23 @@ pub fn pack_files(
     inputs: &EvidenceInputs,
     items: &[EvidenceTable],
 ) -> Result<Vec<OutputFile>> {
+    pack_files_with(framework, inputs, items, &item_csvs(items)?)
+}
+
+/// One framework's pack from items and their CSV bytes (`csvs[i]` is `items[i]`'s table).
+fn pack_files_with(
+    framework: Framework,
+    inputs: &EvidenceInputs,
+    items: &[EvidenceTable],
+    csvs: &[bytes::Bytes],
+) -> Result<Vec<OutputFile>> {
     let mapping = mapping::load(framework)?;
     let dir = framework.dir();
     let at = |name: &str| format!("{dir}/{name}");
     let mut files = Vec::new();
-    for it in items {
-        files.push(csv_file(at(&it.item.file_name()), &it.table)?);
+    for (it, csv) in items.iter().zip(csvs) {
+        let path = at(&it.item.file_name());
+        files.push(OutputFile::new(path, csv.clone(), Some(it.table.height())));
     }
     let pops: Vec<&Population> = items.iter().map(|i| &i.population).collect();
     let population = population_table(&pops)?;

@@ -15,11 +15,11 @@ pub fn publish_run(store: &Store, period: Period, run_id: &RunId, run: &RunFiles
     for f in &run.files {
         writer.put(&f.path, f.bytes.clone())?;
     }
-    for (path, local) in &run.local {
-        let written = writer.put_file(path, &local.path)?;
-        if written.sha256 != local.sha256 {
+    for local in &run.local {
+        let written = writer.put_file(&local.path, &local.file.path)?;
+        if written.sha256 != local.file.sha256 {
             return Err(Error::publish(
-                path,
+                &local.path,
                 "the file changed on local disk between writing and publishing",
             ));
         }

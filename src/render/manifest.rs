@@ -4,8 +4,7 @@
 //! Readers trust only runs that have one.
 
 use crate::hashing::sha256_hex;
-use crate::parquet::WrittenFile;
-use crate::render::OutputFile;
+use crate::render::{LocalFile, OutputFile};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -42,8 +41,8 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
-/// Manifest entries of files in memory and files streamed to disk, sorted by path.
-pub fn file_entries(files: &[OutputFile], local: &[(String, WrittenFile)]) -> Vec<FileEntry> {
+/// Manifest entries of files in memory and files on local disk, sorted by path.
+pub fn file_entries(files: &[OutputFile], local: &[LocalFile]) -> Vec<FileEntry> {
     let mut out: Vec<FileEntry> = files
         .iter()
         .map(|f| FileEntry {
@@ -53,11 +52,11 @@ pub fn file_entries(files: &[OutputFile], local: &[(String, WrittenFile)]) -> Ve
             rows: f.rows,
         })
         .collect();
-    out.extend(local.iter().map(|(path, f)| FileEntry {
-        path: path.clone(),
-        sha256: f.sha256.clone(),
-        bytes: f.bytes,
-        rows: Some(f.rows),
+    out.extend(local.iter().map(|f| FileEntry {
+        path: f.path.clone(),
+        sha256: f.file.sha256.clone(),
+        bytes: f.file.bytes,
+        rows: f.rows,
     }));
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out

@@ -33,12 +33,23 @@ impl OutputFile {
     }
 }
 
+/// A run file already on local disk: streamed there while history was read, or spilled
+/// there once built because it is large.
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    /// Path relative to the run folder.
+    pub path: String,
+    pub file: crate::parquet::WrittenFile,
+    /// Data rows (tables), None for documents.
+    pub rows: Option<usize>,
+}
+
 /// Every file of a run, ready to publish.
 pub struct RunFiles {
-    /// Files built in memory, listed in the manifest.
+    /// Files held in memory, listed in the manifest.
     pub files: Vec<OutputFile>,
-    /// Files streamed to local disk, listed in the manifest: (run path, file).
-    pub local: Vec<(String, crate::parquet::WrittenFile)>,
+    /// Files on local disk, listed in the manifest.
+    pub local: Vec<LocalFile>,
     /// Files published but not listed (the manifest's signature and public key).
     pub unlisted: Vec<OutputFile>,
     pub manifest: manifest::Manifest,
@@ -47,12 +58,60 @@ pub struct RunFiles {
 impl RunFiles {
     /// The run paths of the files the manifest lists.
     pub fn paths(&self) -> Vec<String> {
-        let local = self.local.iter().map(|(p, _)| p.clone());
+        let local = self.local.iter().map(|f| f.path.clone());
         self.files
             .iter()
             .map(|f| f.path.clone())
             .chain(local)
             .collect()
+    }
+}
+
+/// Files at least this large are written to the scratch folder as soon as they are built, so
+/// a large tenant's run never holds all its files in memory until it publishes.
+pub const SPILL_BYTES: usize = 1 << 20;
+
+/// The files of a run as they are built: small ones kept in memory, large ones spilled to
+/// the scratch folder.
+pub struct RunFileSet {
+    scratch: std::path::PathBuf,
+    pub files: Vec<OutputFile>,
+    pub local: Vec<LocalFile>,
+}
+
+impl RunFileSet {
+    pub fn new(scratch: &std::path::Path, local: Vec<LocalFile>) -> RunFileSet {
+        RunFileSet {
+            scratch: scratch.to_path_buf(),
+            files: Vec::new(),
+            local,
+        }
+    }
+
+    /// Add a built file, spilling it to disk when large.
+    pub fn add(&mut self, f: OutputFile) -> crate::Result<()> {
+        if f.bytes.len() < SPILL_BYTES {
+            self.files.push(f);
+            return Ok(());
+        }
+        let target = self.scratch.join(format!("spill-{:04}", self.local.len()));
+        std::fs::write(&target, &f.bytes)
+            .map_err(|e| crate::Error::publish(target.display(), e))?;
+        self.local.push(LocalFile {
+            file: crate::parquet::WrittenFile {
+                path: target,
+                sha256: crate::hashing::sha256_hex(&f.bytes),
+                bytes: f.bytes.len() as u64,
+                rows: f.rows.unwrap_or(0),
+            },
+            path: f.path,
+            rows: f.rows,
+        });
+        Ok(())
+    }
+
+    pub fn extend(&mut self, files: impl IntoIterator<Item = OutputFile>) -> crate::Result<()> {
+        files.into_iter().try_for_each(|f| self.add(f))
     }
 }
 

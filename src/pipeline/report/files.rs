@@ -11,27 +11,30 @@ use crate::kpi::state::HistoryState;
 use crate::render::csv::{CsvSpec, to_csv};
 use crate::render::manifest::{Manifest, file_entries};
 use crate::render::rounding::round_amounts_by_currency;
-use crate::render::{OutputFile, RunFiles, parquet_file};
+use crate::render::{OutputFile, RunFileSet, RunFiles, parquet_file};
 use crate::store::Store;
 use polars::prelude::DataFrame;
 use serde_json::json;
 
 /// Render every file of the run, its manifest and (when signing) the signature.
+/// Large files are spilled to `scratch` as soon as they are built.
 pub fn build(
     req: &ReportRequest,
     out: &Store,
     inp: &ReportInputs,
     res: &ReportResults,
+    scratch: &std::path::Path,
 ) -> Result<RunFiles> {
-    let mut files = vec![OutputFile::new("kpis.json", kpis_json(&res.kpis), None)];
-    files.extend(finance_files(req, res, &inp.cost)?);
-    files.extend(data_tables(inp, res)?);
+    let mut files = RunFileSet::new(scratch, inp.streamed.clone());
+    files.add(OutputFile::new("kpis.json", kpis_json(&res.kpis), None))?;
+    files.extend(finance_files(req, res, &inp.cost)?)?;
+    files.extend(data_tables(inp, res)?)?;
     let source = snapshot_source(&inp.history);
     let queries = live_query_texts(&inp.history)?;
     let evidence = evidence_inputs(req, inp, res, &source, &queries);
-    files.extend(crate::evidence::build_packs(&evidence)?);
+    files.extend(crate::evidence::build_packs(&evidence)?)?;
     let fingerprint = input_fingerprint(inp);
-    files.push(executive_file(req, out, inp, res, fingerprint.clone())?);
+    files.add(executive_file(req, out, inp, res, fingerprint.clone())?)?;
     let manifest = manifest(req, out, inp, &res.params, &source, fingerprint, &files);
     // The signature covers the manifest bytes; it is written before the manifest (which stays
     // the last write) and is not listed in it.
@@ -41,8 +44,8 @@ pub fn build(
         .map(|k| crate::render::signing::signature_files(k, &manifest.to_bytes()))
         .unwrap_or_default();
     Ok(RunFiles {
-        files,
-        local: inp.streamed.clone(),
+        files: files.files,
+        local: files.local,
         unlisted: signature,
         manifest,
     })
@@ -280,7 +283,7 @@ fn manifest(
     params: &crate::kpi::Parameters,
     source: &str,
     input_fingerprint: String,
-    files: &[OutputFile],
+    files: &RunFileSet,
 ) -> Manifest {
     let (cfg, period, h) = (req.config, req.period, &inp.history);
     let (in_period, missing) = period.split_days(&h.days);
@@ -309,7 +312,7 @@ fn manifest(
             "cost_exports": inp.cost.provenance_json(),
         }),
         input_fingerprint,
-        files: file_entries(files, &inp.streamed),
+        files: file_entries(&files.files, &files.local),
     }
 }
 

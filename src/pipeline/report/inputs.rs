@@ -15,6 +15,7 @@ use crate::kpi::state::HistoryState;
 use crate::model::DATASETS;
 use crate::parquet::{ParquetSink, WrittenFile};
 use crate::period::Period;
+use crate::render::LocalFile;
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,8 @@ use std::path::{Path, PathBuf};
 pub struct ReportInputs {
     pub history: HistoryState,
     pub cost: CostData,
-    /// Run files written while history was read, by run path (`data/...parquet`).
-    pub streamed: Vec<(String, WrittenFile)>,
+    /// Run files written while history was read (`data/...parquet`).
+    pub streamed: Vec<LocalFile>,
 }
 
 /// Read the history before the period's end and the cost exports the period needs.
@@ -128,15 +129,26 @@ impl DaySinks {
             .push(resource_days::to_frame(&coverage.resource_days)?)
     }
 
-    fn finish(self) -> Result<Vec<(String, WrittenFile)>> {
+    fn finish(self) -> Result<Vec<LocalFile>> {
+        let table = |path: String, file: WrittenFile| LocalFile {
+            rows: Some(file.rows),
+            path,
+            file,
+        };
         let mut out = Vec::new();
         for (dataset, sink) in self.snapshots {
-            out.push((format!("data/snapshots/{dataset}.parquet"), sink.finish()?));
+            out.push(table(
+                format!("data/snapshots/{dataset}.parquet"),
+                sink.finish()?,
+            ));
         }
         if let Some(sink) = self.subscription_days {
-            out.push(("data/subscription_days.parquet".into(), sink.finish()?));
+            out.push(table(
+                "data/subscription_days.parquet".into(),
+                sink.finish()?,
+            ));
         }
-        out.push((
+        out.push(table(
             "data/resource_days.parquet".into(),
             self.resource_days.finish()?,
         ));

@@ -66,7 +66,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let results = compute(req.period, params, &inputs)?;
     phase("compute", t);
     let t = Instant::now();
-    let run = files::build(req, out, &inputs, &results)?;
+    let run = files::build(req, out, &inputs, &results, scratch.path())?;
     phase("files", t);
     let t = Instant::now();
     crate::pipeline::publish::publish_run(out, req.period, &req.run_id, &run)?;
