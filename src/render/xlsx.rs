@@ -9,21 +9,32 @@
 //!   (format `0`), nulls are empty cells, text is always text (never a formula).
 //! - Every sheet has a bold, frozen header row, an autofilter over the table and column widths
 //!   taken from the content, bounded to 8..60 characters.
+//! - A table with more rows than an Excel sheet holds (1,048,575 under the header) does not
+//!   fail the run: its sheet holds a one-line note pointing to the CSV, which has every row.
 //! - A `reconciliation` sheet: per currency, the export total, Σ showback-by-owner amount (a
 //!   `SUMIF` over that sheet, its value cached) and their difference (0.00).
 //! - The data dictionary as the last sheet.
+//!
+//! Memory stays flat whatever the table's size: every sheet is written in rust_xlsxwriter's
+//! constant-memory mode, row by row straight from the frame's columns (each row goes to a
+//! temporary file in the system temp dir as soon as the next one starts; strings are written
+//! inline rather than in a shared-string table). Column widths are measured first, in one pass
+//! over each column, since a constant-memory sheet is written in order.
 //!
 //! The bytes are deterministic: the document's creation date is given by the caller (the
 //! period's end, not the clock), every other property is fixed, and rust_xlsxwriter writes the
 //! zip entries with a fixed timestamp, so identical inputs give identical files.
 
 use crate::error::{Error, PolarsContext, Result};
-use crate::render::csv::{CsvSpec, FloatStyle, column_cells, format_amount};
+use crate::render::csv::{CsvSpec, FloatStyle};
 use crate::render::dictionary::{DICTIONARY_COLUMNS, DictionaryRow};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
-use rust_xlsxwriter::{ColNum, DocProperties, ExcelDateTime, Format, Formula, RowNum, Workbook};
+use rust_xlsxwriter::{
+    ColNum, DocProperties, ExcelDateTime, Format, Formula, RowNum, Workbook, XlsxError,
+};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Where the workbook is published in the run.
 pub const WORKBOOK_PATH: &str = "finance/showback.xlsx";
@@ -36,12 +47,13 @@ pub const DICTIONARY_SHEET: &str = "data-dictionary";
 /// Bounds of a column's width, in characters.
 const MIN_WIDTH: usize = 8;
 const MAX_WIDTH: usize = 60;
-/// Excel's last row (1,048,576 rows, the header included).
-const MAX_ROWS: usize = 1_048_576;
+/// The most data rows a sheet holds: Excel's 1,048,576 rows less the header.
+pub const MAX_DATA_ROWS: usize = 1_048_575;
 
 /// One finance table as a sheet: the frame as the CSV shows it and the CSV's spec.
 pub struct Sheet<'a> {
-    /// Sheet name (at most 31 characters, no `[]:*?/\`).
+    /// Sheet name (at most 31 characters, no `[]:*?/\`): the CSV's file name without
+    /// `finance/` and `.csv` (a table too long for a sheet points to `finance/<name>.csv`).
     pub name: &'a str,
     /// The table as published in the CSV (amounts already rounded to cents, ratios to the
     /// dictionary's precision).
@@ -106,7 +118,11 @@ fn cents(x: f64) -> i64 {
 
 /// The workbook's bytes.
 pub fn finance_workbook(w: &FinanceWorkbook) -> Result<Vec<u8>> {
-    let err = |e: rust_xlsxwriter::XlsxError| Error::input(WORKBOOK_PATH, e);
+    build_workbook(w, MAX_DATA_ROWS)
+}
+
+/// The workbook, a table of more than `max_rows` rows written as a note instead of its rows.
+fn build_workbook(w: &FinanceWorkbook, max_rows: usize) -> Result<Vec<u8>> {
     let mut book = Workbook::new();
     let created = ExcelDateTime::from_ymd(
         u16::try_from(w.created.year()).unwrap_or(1900),
@@ -114,7 +130,7 @@ pub fn finance_workbook(w: &FinanceWorkbook) -> Result<Vec<u8>> {
         w.created.day() as u8,
     )
     .and_then(|d| d.and_hms(0, 0, 0))
-    .map_err(err)?;
+    .map_err(xlsx_error)?;
     let props = DocProperties::new()
         .set_title(format!("Defender for Containers showback {}", w.period))
         .set_subject("Tag-based cost showback, reconciled to the cost export")
@@ -123,10 +139,20 @@ pub fn finance_workbook(w: &FinanceWorkbook) -> Result<Vec<u8>> {
         .set_creation_datetime(&created);
     book.set_properties(&props);
     let styles = Styles::new();
+    // The showback sheet's frame, when its rows are in the workbook (the SUMIF needs them).
     let mut showback = None;
     for t in &w.tables {
-        let cells = table_cells(t)?;
-        write_sheet(&mut book, t.name, &cells, &styles).map_err(err)?;
+        if t.df.height() > max_rows {
+            let note = too_many_rows(t.name, t.df.height(), max_rows);
+            tracing::warn!(
+                sheet = t.name,
+                rows = t.df.height(),
+                "{WORKBOOK_PATH}: {note}"
+            );
+            write_note(&mut book, t.name, &note)?;
+            continue;
+        }
+        write_table(&mut book, t, table_columns(t)?, &styles)?;
         if t.name == w.showback_sheet {
             showback = Some(t.df);
         }
@@ -140,62 +166,92 @@ pub fn finance_workbook(w: &FinanceWorkbook) -> Result<Vec<u8>> {
         },
         currency_column: Some("currency"),
     };
-    let cells = table_cells(&reconciliation)?;
-    let sheet = write_sheet(&mut book, RECONCILIATION_SHEET, &cells, &styles).map_err(err)?;
+    let mut columns = table_columns(&reconciliation)?;
     if let Some(df) = showback {
-        reconciliation_formulas(sheet, w, df, &cells, &styles).map_err(err)?;
+        reconciliation_formulas(&mut columns, w.showback_sheet, df);
     }
-    let dictionary = dictionary_cells(w.dictionary);
-    write_sheet(&mut book, DICTIONARY_SHEET, &dictionary, &styles).map_err(err)?;
-    book.save_to_buffer().map_err(err)
+    write_table(&mut book, &reconciliation, columns, &styles)?;
+    let dictionary = dictionary_frame(w.dictionary)?;
+    let dictionary = Sheet {
+        name: DICTIONARY_SHEET,
+        df: &dictionary,
+        spec: CsvSpec::default(),
+        currency_column: None,
+    };
+    write_table(&mut book, &dictionary, table_columns(&dictionary)?, &styles)?;
+    book.save_to_buffer().map_err(xlsx_error)
 }
 
-/// Replace the reconciliation's `showback_total` with a SUMIF over the showback sheet and
-/// `difference` with `ROUND(export_total - showback_total, 2)`, each with its computed value
+fn xlsx_error(e: XlsxError) -> Error {
+    Error::input(WORKBOOK_PATH, e)
+}
+
+/// The note a sheet holds instead of a table too long for it.
+fn too_many_rows(sheet: &str, rows: usize, max_rows: usize) -> String {
+    format!(
+        "{} rows do not fit in an Excel sheet ({} at most): see finance/{sheet}.csv, which has \
+         them all",
+        thousands(rows),
+        thousands(max_rows)
+    )
+}
+
+/// `1048575` as `1,048,575`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut s = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            s.push(',');
+        }
+        s.push(d);
+    }
+    s
+}
+
+/// A sheet holding only `note` in A1.
+fn write_note(book: &mut Workbook, name: &str, note: &str) -> Result<()> {
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    sheet.set_name(name).map_err(xlsx_error)?;
+    sheet
+        .set_column_width(0, MAX_WIDTH as f64)
+        .map_err(xlsx_error)?;
+    sheet.write_string(0, 0, note).map_err(xlsx_error)?;
+    Ok(())
+}
+
+/// Write the reconciliation's `showback_total` as a SUMIF over the showback sheet and
+/// `difference` as `ROUND(export_total - showback_total, 2)`, each with its computed value
 /// cached (what a reader without a calculation engine sees, and what Excel recomputes).
-fn reconciliation_formulas(
-    sheet: &mut rust_xlsxwriter::Worksheet,
-    w: &FinanceWorkbook,
-    showback: &DataFrame,
-    cells: &SheetCells,
-    styles: &Styles,
-) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
-    let col = |df: &DataFrame, name: &str| {
+fn reconciliation_formulas(columns: &mut [SheetColumn], showback_sheet: &str, df: &DataFrame) {
+    let col = |name: &str| {
         df.get_column_names()
             .iter()
             .position(|c| c.as_str() == name)
     };
-    let (Some(cur), Some(amt)) = (col(showback, "currency"), col(showback, "amount")) else {
-        return Ok(());
+    let (Some(cur), Some(amt)) = (col("currency"), col("amount")) else {
+        return;
     };
-    let last = showback.height().max(1) + 1;
+    let last = df.height().max(1) + 1;
     let range = |c: usize| {
         let l = column_letter(c);
-        format!("'{}'!${l}$2:${l}${last}", w.showback_sheet)
+        format!("'{showback_sheet}'!${l}$2:${l}${last}")
     };
-    for (i, row) in cells.rows.iter().enumerate() {
-        let r = (i + 1) as RowNum;
-        let excel_row = i + 2;
-        let format = match &row[0] {
-            Cell::Text(c) => styles.amount(Some(c)),
-            _ => styles.amount(None),
+    let (currencies, amounts) = (range(cur), range(amt));
+    for c in columns.iter_mut() {
+        c.formula = match c.name.as_str() {
+            "showback_total" => {
+                let (currencies, amounts) = (currencies.clone(), amounts.clone());
+                Some(Box::new(move |row| {
+                    format!("=SUMIF({currencies},A{row},{amounts})")
+                }))
+            }
+            "difference" => Some(Box::new(|row| format!("=ROUND(B{row}-C{row},2)"))),
+            _ => continue,
         };
-        let value = |c: &Cell| match c {
-            Cell::Number(v, _) => format_amount(*v),
-            _ => "0".into(),
-        };
-        let sum = Formula::new(format!(
-            "=SUMIF({},A{excel_row},{})",
-            range(cur),
-            range(amt)
-        ))
-        .set_result(value(&row[2]));
-        sheet.write_formula_with_format(r, 2, sum, &format)?;
-        let diff =
-            Formula::new(format!("=ROUND(B{excel_row}-C{excel_row},2)")).set_result(value(&row[3]));
-        sheet.write_formula_with_format(r, 3, diff, &format)?;
     }
-    Ok(())
 }
 
 /// `A`, `B`, ..., `Z`, `AA`, ... for a 0-based column.
@@ -212,16 +268,14 @@ fn column_letter(mut c: usize) -> String {
     String::from_utf8(s).expect("ascii")
 }
 
-/// One cell as the workbook writes it.
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Empty,
-    Text(String),
-    Bool(bool),
-    Date(NaiveDate),
-    Integer(i64),
-    /// A number and how it is formatted.
-    Number(f64, NumberKind),
+/// How a column's cells are written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    Bool,
+    Date,
+    Integer,
+    Number(NumberKind),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -232,128 +286,325 @@ enum NumberKind {
     General,
 }
 
-/// A sheet's header and cells, with each row's currency.
-struct SheetCells {
-    header: Vec<String>,
-    rows: Vec<Vec<Cell>>,
-    currencies: Vec<Option<String>>,
+/// A cell's formula from its 1-based Excel row.
+type FormulaFn<'a> = Box<dyn Fn(usize) -> String + 'a>;
+
+/// One column of a sheet: the frame's column, cast to the type its cells are written as.
+struct SheetColumn<'a> {
+    name: String,
+    data: Column,
+    kind: Kind,
+    /// Cells written as this formula, the number cached as its result.
+    formula: Option<FormulaFn<'a>>,
 }
 
-/// The cells of a table, numbers parsed from the CSV's text for them.
-fn table_cells(t: &Sheet) -> Result<SheetCells> {
-    let df = t.df;
-    let context = format!("{WORKBOOK_PATH}, sheet {}", t.name);
-    if df.height() >= MAX_ROWS {
-        return Err(Error::input(
-            &context,
-            format!(
-                "{} rows do not fit in an Excel sheet ({} at most); the CSV has them all",
-                df.height(),
-                MAX_ROWS - 1
-            ),
-        ));
-    }
-    let mut columns: Vec<Vec<Cell>> = Vec::with_capacity(df.width());
-    for c in df.columns() {
-        let name = c.name().to_string();
-        let bad = |what: &str| Error::input(&context, format!("column {name}: {what}"));
-        let cells = match c.dtype() {
-            DataType::String => c
-                .str()
-                .ctx(&name)?
-                .iter()
-                .map(|v| v.map_or(Cell::Empty, text_or_empty))
-                .collect(),
-            DataType::Boolean => c
-                .bool()
-                .ctx(&name)?
-                .iter()
-                .map(|v| v.map_or(Cell::Empty, Cell::Bool))
-                .collect(),
-            DataType::Date => c
-                .date()
-                .ctx(&name)?
-                .as_date_iter()
-                .map(|v| v.map_or(Cell::Empty, Cell::Date))
-                .collect(),
-            DataType::Float32 | DataType::Float64 => {
-                let style = t.spec.float_style(&name);
-                let kind = match style {
-                    FloatStyle::Amount => NumberKind::Amount,
-                    FloatStyle::Fixed(d) => NumberKind::Fixed(d),
-                    FloatStyle::Shortest => NumberKind::General,
-                };
-                column_cells(c, style)?
-                    .into_iter()
-                    .map(|text| {
-                        if text.is_empty() {
-                            return Ok(Cell::Empty);
-                        }
-                        match text.parse::<f64>() {
-                            Ok(v) if v.is_finite() => Ok(Cell::Number(v, kind)),
-                            _ => Err(bad(&format!("'{text}' is not a finite number"))),
-                        }
-                    })
-                    .collect::<Result<_>>()?
-            }
-            dt if dt.is_integer() => {
-                let c = c.cast(&DataType::Int64).ctx(&name)?;
-                c.i64()
-                    .ctx(&name)?
-                    .iter()
-                    .map(|v| v.map_or(Cell::Empty, Cell::Integer))
-                    .collect()
-            }
-            other => return Err(bad(&format!("cannot write type {other}"))),
+/// One cell, borrowed from its column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    Bool(bool),
+    Date(NaiveDate),
+    Integer(i64),
+    /// The column's float, before it is read back from the CSV's text.
+    Number(f64),
+}
+
+/// A column's cells in order.
+enum Values<'a> {
+    Text(Box<dyn Iterator<Item = Option<&'a str>> + 'a>),
+    Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
+    Date(Box<dyn Iterator<Item = Option<NaiveDate>> + 'a>),
+    Integer(Box<dyn Iterator<Item = Option<i64>> + 'a>),
+    Number(Box<dyn Iterator<Item = Option<f64>> + 'a>),
+}
+
+impl<'a> Values<'a> {
+    /// The next cell (empty for a null, and for an empty string: the CSV cannot tell them
+    /// apart either).
+    fn next_cell(&mut self) -> Cell<'a> {
+        let cell = match self {
+            Values::Text(i) => i.next().flatten().filter(|s| !s.is_empty()).map(Cell::Text),
+            Values::Bool(i) => i.next().flatten().map(Cell::Bool),
+            Values::Date(i) => i.next().flatten().map(Cell::Date),
+            Values::Integer(i) => i.next().flatten().map(Cell::Integer),
+            Values::Number(i) => i.next().flatten().map(Cell::Number),
         };
-        columns.push(cells);
+        cell.unwrap_or(Cell::Empty)
     }
-    let currencies = match t.currency_column {
-        Some(c) if df.get_column_names().iter().any(|n| n.as_str() == c) => {
-            crate::frame::strs(df, c)?
-        }
-        _ => vec![None; df.height()],
-    };
-    let rows = (0..df.height())
-        .map(|r| columns.iter().map(|c| c[r].clone()).collect())
-        .collect();
-    Ok(SheetCells {
-        header: df
-            .get_column_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        rows,
-        currencies,
-    })
 }
 
-fn dictionary_cells(rows: &[DictionaryRow]) -> SheetCells {
-    SheetCells {
-        header: DICTIONARY_COLUMNS.iter().map(|s| s.to_string()).collect(),
-        rows: rows
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(r.file.to_string()),
-                    Cell::Integer(r.position as i64),
-                    text_or_empty(r.column),
-                    Cell::Text(r.kind.to_string()),
-                    Cell::Text(r.description.clone()),
-                ]
+impl SheetColumn<'_> {
+    fn values(&self) -> Result<Values<'_>> {
+        let name = self.name.as_str();
+        Ok(match self.kind {
+            Kind::Text => Values::Text(Box::new(self.data.str().ctx(name)?.iter())),
+            Kind::Bool => Values::Bool(Box::new(self.data.bool().ctx(name)?.iter())),
+            Kind::Date => Values::Date(Box::new(self.data.date().ctx(name)?.as_date_iter())),
+            Kind::Integer => Values::Integer(Box::new(self.data.i64().ctx(name)?.iter())),
+            Kind::Number(_) => Values::Number(Box::new(self.data.f64().ctx(name)?.iter())),
+        })
+    }
+}
+
+/// The columns of a table (no copy but the casts of integers to i64 and floats to f64).
+fn table_columns<'a>(t: &Sheet) -> Result<Vec<SheetColumn<'a>>> {
+    let context = format!("{WORKBOOK_PATH}, sheet {}", t.name);
+    t.df.columns()
+        .iter()
+        .map(|c| {
+            let name = c.name().to_string();
+            let (data, kind) = match c.dtype() {
+                DataType::String => (c.clone(), Kind::Text),
+                DataType::Boolean => (c.clone(), Kind::Bool),
+                DataType::Date => (c.clone(), Kind::Date),
+                DataType::Float32 | DataType::Float64 => {
+                    let kind = match t.spec.float_style(&name) {
+                        FloatStyle::Amount => NumberKind::Amount,
+                        FloatStyle::Fixed(d) => NumberKind::Fixed(d),
+                        FloatStyle::Shortest => NumberKind::General,
+                    };
+                    let data = c.cast(&DataType::Float64).ctx(&name)?;
+                    (data, Kind::Number(kind))
+                }
+                dt if dt.is_integer() => (c.cast(&DataType::Int64).ctx(&name)?, Kind::Integer),
+                other => {
+                    return Err(Error::input(
+                        &context,
+                        format!("column {name}: cannot write type {other}"),
+                    ));
+                }
+            };
+            Ok(SheetColumn {
+                name,
+                data,
+                kind,
+                formula: None,
             })
-            .collect(),
-        currencies: vec![None; rows.len()],
+        })
+        .collect()
+}
+
+/// The data dictionary as a table (file, position, column, type, description).
+fn dictionary_frame(rows: &[DictionaryRow]) -> Result<DataFrame> {
+    let text = |f: fn(&DictionaryRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let [file, position, column, kind, description] = DICTIONARY_COLUMNS;
+    DataFrame::new_infer_height(vec![
+        Column::new(file.into(), text(|r| r.file)),
+        Column::new(
+            position.into(),
+            rows.iter().map(|r| r.position as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(column.into(), text(|r| r.column)),
+        Column::new(kind.into(), text(|r| r.kind)),
+        Column::new(description.into(), text(|r| r.description.as_str())),
+    ])
+    .ctx("data dictionary sheet")
+}
+
+/// A float as the CSV prints it ([`crate::render::csv`]'s `format_fixed` and `format_number`),
+/// formatted in a buffer reused from cell to cell.
+#[derive(Default)]
+struct NumberText {
+    buf: String,
+}
+
+impl NumberText {
+    /// The CSV's text for `v` in a column of this kind.
+    fn text(&mut self, v: f64, kind: NumberKind) -> &str {
+        self.buf.clear();
+        let decimals = match kind {
+            NumberKind::Amount => 2,
+            NumberKind::Fixed(d) => d as usize,
+            NumberKind::General => {
+                if v.fract() == 0.0 && v.abs() < 1e15 {
+                    let _ = write!(self.buf, "{v:.1}");
+                } else {
+                    let _ = write!(self.buf, "{v}");
+                }
+                return &self.buf;
+            }
+        };
+        let _ = write!(self.buf, "{v:.decimals$}");
+        // A negative zero (`-0.00`) is printed without its sign.
+        if self.buf.starts_with('-') && self.buf[1..].bytes().all(|b| b == b'0' || b == b'.') {
+            self.buf.remove(0);
+        }
+        &self.buf
+    }
+
+    /// The cell's value: the number the CSV's text reads back as (the float itself when the
+    /// CSV prints it in full).
+    fn value(&mut self, v: f64, kind: NumberKind) -> std::result::Result<f64, String> {
+        if !v.is_finite() {
+            return Err(format!("'{v}' is not a finite number"));
+        }
+        if kind == NumberKind::General {
+            return Ok(v);
+        }
+        let text = self.text(v, kind);
+        text.parse::<f64>().map_err(|e| format!("'{text}': {e}"))
     }
 }
 
-/// An empty string is an empty cell (the CSV cannot tell them apart either).
-fn text_or_empty(s: &str) -> Cell {
-    if s.is_empty() {
-        Cell::Empty
-    } else {
-        Cell::Text(s.to_string())
+/// The displayed width of every column, in characters: the header's plus 2 (the filter
+/// button), else the widest cell's plus 1, bounded to [`MIN_WIDTH`]..[`MAX_WIDTH`]. One pass
+/// over each column (stopping at the bound), formatting numbers as the cells show them.
+fn column_widths(
+    columns: &[SheetColumn],
+    currencies: Option<&StringChunked>,
+    height: usize,
+) -> Result<Vec<usize>> {
+    let mut text = NumberText::default();
+    let mut widths = Vec::with_capacity(columns.len());
+    for col in columns {
+        let mut width = col.name.chars().count() + 2;
+        let mut values = col.values()?;
+        let amount = col.kind == Kind::Number(NumberKind::Amount);
+        let mut currency = currency_codes(currencies);
+        for _ in 0..height {
+            if width >= MAX_WIDTH {
+                break;
+            }
+            // An amount shows its row's currency code after the number.
+            let code = if amount {
+                currency.next().flatten()
+            } else {
+                None
+            };
+            let shown = match (values.next_cell(), col.kind) {
+                (Cell::Empty, _) => 0,
+                (Cell::Text(s), _) => s.chars().count(),
+                (Cell::Bool(_), _) => 5,
+                (Cell::Date(_), _) => 10,
+                (Cell::Integer(i), _) => {
+                    text.buf.clear();
+                    let _ = write!(text.buf, "{i}");
+                    text.buf.len()
+                }
+                (Cell::Number(v), Kind::Number(NumberKind::Amount)) => {
+                    grouped_len(text.text(v, NumberKind::Amount)) + code.map_or(0, |c| c.len() + 1)
+                }
+                (Cell::Number(v), Kind::Number(kind)) => text.text(v, kind).len(),
+                (Cell::Number(_), _) => 0,
+            };
+            width = width.max(shown + 1);
+        }
+        widths.push(width.clamp(MIN_WIDTH, MAX_WIDTH));
     }
+    Ok(widths)
+}
+
+/// Each row's currency code, or none for every row.
+fn currency_codes<'a>(
+    currencies: Option<&'a StringChunked>,
+) -> Box<dyn Iterator<Item = Option<&'a str>> + 'a> {
+    match currencies {
+        Some(ca) => Box::new(ca.iter()),
+        None => Box::new(std::iter::repeat(None)),
+    }
+}
+
+/// Add a table's sheet in constant-memory mode: widths measured first, then a bold frozen
+/// header, an autofilter over the table and the rows, in order, from the frame's columns.
+fn write_table(
+    book: &mut Workbook,
+    t: &Sheet,
+    columns: Vec<SheetColumn>,
+    styles: &Styles,
+) -> Result<()> {
+    let context = format!("{WORKBOOK_PATH}, sheet {}", t.name);
+    let height = t.df.height();
+    let currencies = match t.currency_column {
+        Some(c) if t.df.get_column_names().iter().any(|n| n.as_str() == c) => {
+            Some(t.df.column(c).ctx(c)?.str().ctx(c)?)
+        }
+        _ => None,
+    };
+    let widths = column_widths(&columns, currencies, height)?;
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    sheet.set_name(t.name).map_err(xlsx_error)?;
+    for (c, w) in widths.iter().enumerate() {
+        sheet
+            .set_column_width(c as ColNum, *w as f64)
+            .map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    let last_col = columns.len().saturating_sub(1) as ColNum;
+    sheet
+        .autofilter(0, 0, height as RowNum, last_col)
+        .map_err(xlsx_error)?;
+    for (c, col) in columns.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as ColNum, &col.name, &styles.header)
+            .map_err(xlsx_error)?;
+    }
+    let formats: Vec<Format> = columns
+        .iter()
+        .map(|c| match c.kind {
+            Kind::Date => styles.date.clone(),
+            Kind::Integer => styles.integer.clone(),
+            Kind::Number(NumberKind::Fixed(d)) => styles.fixed(d),
+            _ => styles.general.clone(),
+        })
+        .collect();
+    let mut values: Vec<Values> = columns.iter().map(|c| c.values()).collect::<Result<_>>()?;
+    let mut currency = currency_codes(currencies);
+    let mut amount_formats: BTreeMap<Option<&str>, Format> = BTreeMap::new();
+    let mut text = NumberText::default();
+    for r in 0..height {
+        let row = (r + 1) as RowNum;
+        let code = currency.next().flatten();
+        for (c, col) in columns.iter().enumerate() {
+            let xc = c as ColNum;
+            let written = match values[c].next_cell() {
+                Cell::Empty => continue,
+                Cell::Text(s) => sheet.write_string(row, xc, s),
+                Cell::Bool(b) => sheet.write_boolean(row, xc, b),
+                Cell::Date(d) => excel_date(d)
+                    .and_then(|d| sheet.write_datetime_with_format(row, xc, &d, &formats[c])),
+                Cell::Integer(i) => sheet.write_number_with_format(row, xc, i as f64, &formats[c]),
+                Cell::Number(v) => {
+                    let kind = match col.kind {
+                        Kind::Number(kind) => kind,
+                        _ => NumberKind::General,
+                    };
+                    let value = text
+                        .value(v, kind)
+                        .map_err(|m| Error::input(&context, format!("column {}: {m}", col.name)))?;
+                    let format = match kind {
+                        NumberKind::Amount => amount_formats
+                            .entry(code)
+                            .or_insert_with(|| styles.amount(code)),
+                        _ => &formats[c],
+                    };
+                    match &col.formula {
+                        Some(formula) => {
+                            let result = text.text(value, kind).to_string();
+                            let formula = Formula::new(formula(r + 2)).set_result(result);
+                            sheet.write_formula_with_format(row, xc, formula, format)
+                        }
+                        None => sheet.write_number_with_format(row, xc, value, format),
+                    }
+                }
+            };
+            written.map_err(|e| {
+                Error::input(&context, format!("row {} column {}: {e}", r + 2, col.name))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A date as an Excel date (no time).
+fn excel_date(d: NaiveDate) -> std::result::Result<ExcelDateTime, XlsxError> {
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).unwrap_or(0),
+        d.month() as u8,
+        d.day() as u8,
+    )
 }
 
 /// The workbook's formats, one per currency for amounts.
@@ -394,76 +645,6 @@ impl Styles {
     }
 }
 
-/// Add a sheet: bold frozen header, the cells, an autofilter, widths from the content.
-fn write_sheet<'b>(
-    book: &'b mut Workbook,
-    name: &str,
-    cells: &SheetCells,
-    styles: &Styles,
-) -> std::result::Result<&'b mut rust_xlsxwriter::Worksheet, rust_xlsxwriter::XlsxError> {
-    let sheet = book.add_worksheet();
-    sheet.set_name(name)?;
-    let mut widths: Vec<usize> = cells.header.iter().map(|h| h.chars().count() + 2).collect();
-    for (c, h) in cells.header.iter().enumerate() {
-        sheet.write_string_with_format(0, c as ColNum, h, &styles.header)?;
-    }
-    let mut amount_formats: BTreeMap<Option<String>, Format> = BTreeMap::new();
-    for (r, row) in cells.rows.iter().enumerate() {
-        let xr = (r + 1) as RowNum;
-        let currency = cells.currencies[r].as_deref();
-        for (c, cell) in row.iter().enumerate() {
-            let xc = c as ColNum;
-            let shown = match cell {
-                Cell::Empty => 0,
-                Cell::Text(s) => {
-                    sheet.write_string(xr, xc, s)?;
-                    s.chars().count()
-                }
-                Cell::Bool(b) => {
-                    sheet.write_boolean(xr, xc, *b)?;
-                    5
-                }
-                Cell::Date(d) => {
-                    let dt = ExcelDateTime::from_ymd(
-                        u16::try_from(d.year()).unwrap_or(0),
-                        d.month() as u8,
-                        d.day() as u8,
-                    )?;
-                    sheet.write_datetime_with_format(xr, xc, &dt, &styles.date)?;
-                    10
-                }
-                Cell::Integer(i) => {
-                    sheet.write_number_with_format(xr, xc, *i as f64, &styles.integer)?;
-                    i.to_string().len()
-                }
-                Cell::Number(v, NumberKind::Amount) => {
-                    let format = amount_formats
-                        .entry(currency.map(String::from))
-                        .or_insert_with(|| styles.amount(currency));
-                    sheet.write_number_with_format(xr, xc, *v, format)?;
-                    grouped_len(&format_amount(*v)) + currency.map_or(0, |c| c.len() + 1)
-                }
-                Cell::Number(v, NumberKind::Fixed(d)) => {
-                    sheet.write_number_with_format(xr, xc, *v, &styles.fixed(*d))?;
-                    crate::render::csv::format_fixed(*v, *d).len()
-                }
-                Cell::Number(v, NumberKind::General) => {
-                    sheet.write_number_with_format(xr, xc, *v, &styles.general)?;
-                    crate::render::csv::format_number(*v).len()
-                }
-            };
-            widths[c] = widths[c].max(shown + 1);
-        }
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    let last_col = cells.header.len().saturating_sub(1) as ColNum;
-    sheet.autofilter(0, 0, cells.rows.len() as RowNum, last_col)?;
-    for (c, w) in widths.iter().enumerate() {
-        sheet.set_column_width(c as ColNum, (*w).clamp(MIN_WIDTH, MAX_WIDTH) as f64)?;
-    }
-    Ok(sheet)
-}
-
 /// Length of `1234567.89` shown as `1,234,567.89`.
 fn grouped_len(plain: &str) -> usize {
     let digits = plain
@@ -478,11 +659,13 @@ fn grouped_len(plain: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    use std::io::Cursor;
 
     fn sample() -> (DataFrame, DataFrame) {
         let owners = df!(
             "currency" => ["EUR", "USD", "USD"],
-            "owner" => ["a", "=cmd|' /C calc'!A0", "unallocated"],
+            "owner" => [Some("a"), Some("=cmd|' /C calc'!A0"), None],
             "amount" => [10.0, 1234567.89, 0.11],
             "share_of_currency_total_pct" => [Some(100.0), Some(99.99), None],
             "resources" => [1i64, 2, 0],
@@ -499,42 +682,53 @@ mod tests {
         (owners, anomalies)
     }
 
-    fn build(owners: &DataFrame, anomalies: &DataFrame) -> Vec<u8> {
+    fn owners_sheet(owners: &DataFrame) -> Sheet<'_> {
+        Sheet {
+            name: "showback-by-owner",
+            df: owners,
+            spec: CsvSpec {
+                amount_columns: &["amount"],
+                fixed_decimals: &[("share_of_currency_total_pct", 2)],
+                bom: false,
+            },
+            currency_column: Some("currency"),
+        }
+    }
+
+    fn build(owners: &DataFrame, anomalies: &DataFrame, max_rows: usize) -> Vec<u8> {
         let mut totals = BTreeMap::new();
         totals.insert("EUR".to_string(), 10.0);
         totals.insert("USD".to_string(), 1234568.0);
         let rec = reconciliation(&totals, owners).unwrap();
         let dictionary = crate::render::dictionary::dictionary_rows();
-        finance_workbook(&FinanceWorkbook {
-            period: "2026-10",
-            created: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-            tables: vec![
-                Sheet {
-                    name: "showback-by-owner",
-                    df: owners,
-                    spec: CsvSpec {
-                        amount_columns: &["amount"],
-                        fixed_decimals: &[("share_of_currency_total_pct", 2)],
-                        bom: false,
+        build_workbook(
+            &FinanceWorkbook {
+                period: "2026-10",
+                created: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                tables: vec![
+                    owners_sheet(owners),
+                    Sheet {
+                        name: "cost-anomalies",
+                        df: anomalies,
+                        spec: CsvSpec {
+                            amount_columns: &["cost"],
+                            fixed_decimals: &[("ratio", 4)],
+                            bom: false,
+                        },
+                        currency_column: Some("currency"),
                     },
-                    currency_column: Some("currency"),
-                },
-                Sheet {
-                    name: "cost-anomalies",
-                    df: anomalies,
-                    spec: CsvSpec {
-                        amount_columns: &["cost"],
-                        fixed_decimals: &[("ratio", 4)],
-                        bom: false,
-                    },
-                    currency_column: Some("currency"),
-                },
-            ],
-            reconciliation: &rec,
-            showback_sheet: "showback-by-owner",
-            dictionary: &dictionary,
-        })
+                ],
+                reconciliation: &rec,
+                showback_sheet: "showback-by-owner",
+                dictionary: &dictionary,
+            },
+            max_rows,
+        )
         .unwrap()
+    }
+
+    fn open(bytes: Vec<u8>) -> Xlsx<Cursor<Vec<u8>>> {
+        open_workbook_from_rs(Cursor::new(bytes)).unwrap()
     }
 
     #[test]
@@ -565,10 +759,111 @@ mod tests {
     #[test]
     fn bytes_are_deterministic_and_dated_by_the_caller() {
         let (owners, anomalies) = sample();
-        let a = build(&owners, &anomalies);
-        let b = build(&owners, &anomalies);
+        let a = build(&owners, &anomalies, MAX_DATA_ROWS);
+        let b = build(&owners, &anomalies, MAX_DATA_ROWS);
         assert_eq!(a, b);
         assert_eq!(&a[..2], b"PK");
+    }
+
+    #[test]
+    fn cells_are_typed_and_text_is_never_a_formula() {
+        let (owners, anomalies) = sample();
+        let mut book = open(build(&owners, &anomalies, MAX_DATA_ROWS));
+        let range = book.worksheet_range("showback-by-owner").unwrap();
+        assert_eq!(range.height(), 4);
+        assert_eq!(
+            range.get_value((0, 2)),
+            Some(&Data::String("amount".into()))
+        );
+        let row = |r: u32| {
+            (0..5)
+                .map(|c| range.get_value((r, c)).cloned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            row(2),
+            [
+                Some(Data::String("USD".into())),
+                Some(Data::String("=cmd|' /C calc'!A0".into())),
+                Some(Data::Float(1234567.89)),
+                Some(Data::Float(99.99)),
+                Some(Data::Float(2.0)),
+            ]
+        );
+        // Nulls are empty cells.
+        assert_eq!(row(3)[1], Some(Data::Empty));
+        assert_eq!(row(3)[3], Some(Data::Empty));
+        let styles = book.worksheet_style("showback-by-owner").unwrap();
+        let format = |r: u32, c: u32| {
+            styles
+                .get((r, c))
+                .and_then(|s| s.number_format.as_ref())
+                .map(|f| f.format_code.clone())
+        };
+        assert_eq!(format(1, 2).as_deref(), Some("#,##0.00 \"EUR\""));
+        assert_eq!(format(2, 2).as_deref(), Some("#,##0.00 \"USD\""));
+        assert_eq!(format(2, 3).as_deref(), Some("0.00"));
+        assert_eq!(format(2, 4).as_deref(), Some("0"));
+        assert!(
+            book.worksheet_formula("showback-by-owner")
+                .unwrap()
+                .cells()
+                .all(|(_, _, f)| f.is_empty())
+        );
+
+        let range = book.worksheet_range("cost-anomalies").unwrap();
+        assert!(matches!(range.get_value((1, 0)), Some(Data::DateTime(d)) if d.is_datetime()));
+        assert_eq!(range.get_value((1, 4)), Some(&Data::Bool(false)));
+
+        // The reconciliation's Σ showback and difference are formulas over the sheet.
+        let formulas = book.worksheet_formula(RECONCILIATION_SHEET).unwrap();
+        assert_eq!(
+            formulas.get_value((1, 2)).map(String::as_str),
+            Some("SUMIF('showback-by-owner'!$A$2:$A$4,A2,'showback-by-owner'!$C$2:$C$4)")
+        );
+        assert_eq!(
+            formulas.get_value((2, 3)).map(String::as_str),
+            Some("ROUND(B3-C3,2)")
+        );
+        let range = book.worksheet_range(RECONCILIATION_SHEET).unwrap();
+        assert_eq!(range.get_value((2, 2)), Some(&Data::Float(1234568.0)));
+        assert_eq!(range.get_value((2, 3)), Some(&Data::Float(0.0)));
+
+        // The data dictionary: its positions are integers, an empty column name is empty.
+        let range = book.worksheet_range(DICTIONARY_SHEET).unwrap();
+        let rows = crate::render::dictionary::dictionary_rows();
+        assert_eq!(range.height(), rows.len() + 1);
+        assert_eq!(range.get_value((1, 1)), Some(&Data::Float(0.0)));
+        assert_eq!(range.get_value((1, 2)), Some(&Data::Empty));
+    }
+
+    #[test]
+    fn a_table_too_long_for_a_sheet_is_a_note_and_the_workbook_is_still_written() {
+        let (owners, anomalies) = sample();
+        // showback-by-owner's 3 rows are over a limit of 2; cost-anomalies' 1 row is not.
+        let mut book = open(build(&owners, &anomalies, 2));
+        let range = book.worksheet_range("showback-by-owner").unwrap();
+        assert_eq!((range.height(), range.width()), (1, 1));
+        assert_eq!(
+            range.get_value((0, 0)),
+            Some(&Data::String(
+                "3 rows do not fit in an Excel sheet (2 at most): see \
+                 finance/showback-by-owner.csv, which has them all"
+                    .into()
+            ))
+        );
+        let range = book.worksheet_range("cost-anomalies").unwrap();
+        assert_eq!(range.height(), 2);
+        // The reconciliation keeps its values, without a SUMIF over rows not in the workbook.
+        let range = book.worksheet_range(RECONCILIATION_SHEET).unwrap();
+        assert_eq!(range.get_value((2, 2)), Some(&Data::Float(1234568.0)));
+        let formulas = book.worksheet_formula(RECONCILIATION_SHEET).unwrap();
+        assert!(formulas.cells().all(|(_, _, f)| f.is_empty()));
+        assert_eq!(
+            too_many_rows("showback-by-resource", 1_200_000, MAX_DATA_ROWS),
+            "1,200,000 rows do not fit in an Excel sheet (1,048,575 at most): see \
+             finance/showback-by-resource.csv, which has them all"
+        );
     }
 
     #[test]
@@ -579,9 +874,49 @@ mod tests {
         assert_eq!(column_letter(27), "AB");
         assert_eq!(grouped_len("1234567.89"), "1,234,567.89".len());
         assert_eq!(grouped_len("-123.00"), 7);
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_048_575), "1,048,575");
         let s = Styles::new();
         // Only plain codes reach a number format.
         let _ = s.amount(Some("US\"D"));
+    }
+
+    #[test]
+    fn numbers_are_the_csv_text() {
+        use crate::render::csv::{format_fixed, format_number};
+        let mut text = NumberText::default();
+        let values = [
+            0.0,
+            -0.0,
+            -0.004,
+            -0.005,
+            162.805,
+            1234567.891,
+            -1234.5,
+            7.8541,
+            1.0 / 3.0,
+            1e15,
+            1e16,
+            -2.5e-7,
+            99.995,
+            f64::MAX,
+        ];
+        for v in values {
+            for d in [0, 2, 4] {
+                let kind = NumberKind::Fixed(d);
+                assert_eq!(text.text(v, kind), format_fixed(v, d), "{v} {d}");
+                let csv: f64 = format_fixed(v, d).parse().unwrap();
+                assert_eq!(text.value(v, kind).unwrap(), csv, "{v} {d}");
+            }
+            assert_eq!(text.text(v, NumberKind::Amount), format_fixed(v, 2));
+            assert_eq!(text.text(v, NumberKind::General), format_number(v));
+            let csv: f64 = format_number(v).parse().unwrap();
+            assert_eq!(text.value(v, NumberKind::General).unwrap(), csv);
+        }
+        assert!(text.value(f64::NAN, NumberKind::Amount).is_err());
+        assert!(text.value(f64::INFINITY, NumberKind::General).is_err());
     }
 
     #[test]
@@ -598,16 +933,49 @@ mod tests {
             },
             currency_column: Some("currency"),
         };
-        let cells = table_cells(&sheet).unwrap();
-        let csv = crate::render::csv::format_amount(162.805);
+        let columns = table_columns(&sheet).unwrap();
+        let kinds: Vec<Kind> = columns.iter().map(|c| c.kind).collect();
         assert_eq!(
-            cells.rows[0][2],
-            Cell::Number(csv.parse().unwrap(), NumberKind::Amount)
+            kinds,
+            [
+                Kind::Date,
+                Kind::Text,
+                Kind::Number(NumberKind::Amount),
+                Kind::Number(NumberKind::General),
+                Kind::Bool
+            ]
         );
-        assert_eq!(cells.rows[0][4], Cell::Bool(false));
+        let cell = |c: usize| columns[c].values().unwrap().next_cell();
+        assert_eq!(cell(2), Cell::Number(162.805));
+        let csv: f64 = crate::render::csv::format_amount(162.805).parse().unwrap();
+        let mut text = NumberText::default();
+        assert_eq!(text.value(162.805, NumberKind::Amount).unwrap(), csv);
+        assert_eq!(cell(4), Cell::Bool(false));
         assert_eq!(
-            cells.rows[0][0],
+            cell(0),
             Cell::Date(NaiveDate::from_ymd_opt(2026, 10, 24).unwrap())
         );
+    }
+
+    #[test]
+    fn widths_come_from_the_content_as_shown() {
+        let (owners, _) = sample();
+        let sheet = owners_sheet(&owners);
+        let columns = table_columns(&sheet).unwrap();
+        let currencies = owners.column("currency").unwrap().str().unwrap();
+        let widths = column_widths(&columns, Some(currencies), owners.height()).unwrap();
+        // currency: header 8 + 2; owner: "=cmd|' /C calc'!A0" 18 + 1; amount:
+        // "1,234,567.89 USD" 16 + 1; the percentage's header 27 + 2; resources 9 + 2.
+        assert_eq!(widths, [10, 19, 17, 29, 11]);
+        // Long text is bounded.
+        let long = df!("x" => ["y".repeat(200)]).unwrap();
+        let sheet = Sheet {
+            name: "long",
+            df: &long,
+            spec: CsvSpec::default(),
+            currency_column: None,
+        };
+        let columns = table_columns(&sheet).unwrap();
+        assert_eq!(column_widths(&columns, None, 1).unwrap(), [MAX_WIDTH]);
     }
 }
