@@ -1,5 +1,5 @@
 //! Parquet encoding, one format for every file the job writes (history snapshots and run
-//! tables): zstd, polars' default row-group size, deterministic bytes.
+//! tables): zstd, deterministic bytes.
 //!
 //! Small tables are encoded in memory ([`parquet_bytes`]). Tables that grow with the tenant
 //! and with history (the daily snapshots of a large tenant, the snapshot copies and per-day
@@ -16,8 +16,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Rows per row group: polars' default, so that a streamed table and an in-memory one agree.
-pub const ROW_GROUP_ROWS: usize = 512 * 512;
+/// Rows per row group of a streamed table: small enough that a sink holds little (a group of
+/// the widest dataset is a few tens of MB), large enough to compress and scan well. A table
+/// with fewer rows is one group, byte-identical to `parquet_bytes` of the same rows.
+pub const ROW_GROUP_ROWS: usize = 1 << 16;
 
 /// Encode a frame as Parquet (zstd) bytes. Deterministic for identical frames.
 pub fn parquet_bytes(df: &DataFrame) -> PolarsResult<Bytes> {
@@ -72,7 +74,8 @@ impl ParquetSink {
         })
     }
 
-    /// Append rows (the columns of `schema`, in its order). Full row groups are written now.
+    /// Append rows (the columns of `schema`, in its order). Full row groups are written now;
+    /// fewer than `ROW_GROUP_ROWS` rows stay pending.
     pub fn push(&mut self, df: DataFrame) -> Result<()> {
         if df.height() == 0 {
             return Ok(());
@@ -80,16 +83,16 @@ impl ParquetSink {
         let df = df
             .select(self.schema.iter_names().cloned())
             .ctx(format!("columns for {}", self.path.display()))?;
-        self.pending_rows += df.height();
         self.rows += df.height();
-        self.pending.push(df);
-        while self.pending_rows >= ROW_GROUP_ROWS {
-            let all = self.take_pending()?;
-            let (head, tail) = all.split_at(ROW_GROUP_ROWS as i64);
-            self.write_group(head)?;
-            self.pending_rows = tail.height();
-            if tail.height() > 0 {
-                self.pending.push(tail);
+        let mut offset = 0;
+        while offset < df.height() {
+            let take = (ROW_GROUP_ROWS - self.pending_rows).min(df.height() - offset);
+            self.pending.push(df.slice(offset as i64, take));
+            self.pending_rows += take;
+            offset += take;
+            if self.pending_rows == ROW_GROUP_ROWS {
+                let group = self.take_pending()?;
+                self.write_group(group)?;
             }
         }
         Ok(())
@@ -123,6 +126,7 @@ impl ParquetSink {
 
     fn take_pending(&mut self) -> Result<DataFrame> {
         let parts = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
         let mut all =
             accumulate(parts).ctx(format!("stacking rows for {}", self.path.display()))?;
         all.rechunk_mut();

@@ -1069,20 +1069,28 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
     let state = &cx.inp.history.findings;
     let (not_unhealthy, no_key) = (state.rows_not_unhealthy, state.rows_without_key);
     let f = &cx.inp.findings.findings;
+    let resolved = dates(f, "resolved")?;
+    let due_in = bools(f, "due_in_period")?;
+    let sev = strs(f, "severity")?;
     let start = cx.inp.period.start();
     let mut keep = Vec::with_capacity(f.height());
     let mut apps = Vec::new();
     let mut sla = Vec::new();
     let mut closed_before = 0i64;
-    // `all` is in the table's row order.
-    for x in &cx.inp.findings.all {
-        let k = x.resolved.is_none_or(|r| r >= start) || x.due_in(cx.inp.period);
+    // `appearances` is in the table's row order.
+    for (i, &n) in cx.inp.findings.appearances.iter().enumerate() {
+        let k = resolved[i].is_none_or(|r| r >= start) || due_in[i] == Some(true);
         keep.push(k);
         if k {
-            apps.push(x.appearances);
-            sla.push(cx.inp.params.sla_days.get(&x.severity).copied());
+            apps.push(n);
+            sla.push(
+                sev[i]
+                    .as_deref()
+                    .and_then(|s| cx.inp.params.sla_days.get(s))
+                    .copied(),
+            );
         } else {
-            closed_before += x.appearances;
+            closed_before += n;
         }
     }
     let table = f

@@ -28,8 +28,8 @@ pub struct CoverageResult {
     /// container_resources, in_scope, compliant, reason. (Every day of history is in the
     /// published `data/subscription_days.parquet`, written as history is read.)
     pub subscription_days: DataFrame,
-    /// Resource-days from the state's `keep_from` day to the period's end (the days cost
-    /// data is read for), in table order.
+    /// Resource-days of the period's snapshot days, in table order (showback splits the
+    /// period's Defender charges and anomalies read coverage on the period's days from them).
     pub resource_days: Vec<ResourceDay>,
     /// Every resource of history: latest row, protected days, node resource groups.
     pub ledger: ResourceLedger,
@@ -39,10 +39,9 @@ pub struct CoverageResult {
 }
 
 /// What coverage keeps while history is read day by day: the period's subscription-days,
-/// the recent resource-days, the ledger of every resource and the open coverage gaps.
+/// its resource-days, the ledger of every resource and the open coverage gaps.
 pub struct CoverageState {
     period: Period,
-    keep_from: NaiveDate,
     period_subscription_days: Vec<DataFrame>,
     /// The subscription-days schema with no rows (for a period without snapshot days).
     no_subscription_days: Option<DataFrame>,
@@ -60,12 +59,10 @@ pub struct DayCoverage {
 }
 
 impl CoverageState {
-    /// `days`: every snapshot day that will be added (ascending); resource-days from
-    /// `keep_from` on are kept in memory.
-    pub fn new(days: &[NaiveDate], period: Period, keep_from: NaiveDate) -> CoverageState {
+    /// `days`: every snapshot day that will be added (ascending).
+    pub fn new(days: &[NaiveDate], period: Period) -> CoverageState {
         CoverageState {
             period,
-            keep_from,
             period_subscription_days: Vec::new(),
             no_subscription_days: None,
             recent: Vec::new(),
@@ -88,7 +85,7 @@ impl CoverageState {
         for r in &resources {
             self.ledger.add(r);
         }
-        if day.date >= self.keep_from {
+        if self.period.contains(day.date) {
             self.recent.extend(resources.iter().cloned());
         }
         if self.period.contains(day.date) {
@@ -108,13 +105,11 @@ impl CoverageState {
             true => self.no_subscription_days.unwrap_or_default(),
             false => stack(self.period_subscription_days)?,
         };
-        let in_period: Vec<ResourceDay> = self
-            .recent
-            .iter()
-            .filter(|r| self.period.contains(r.date))
-            .cloned()
-            .collect();
-        let daily = daily_series(&subscription_days, &rd::to_frame(&in_period)?, self.period)?;
+        let daily = daily_series(
+            &subscription_days,
+            &rd::to_frame(&self.recent)?,
+            self.period,
+        )?;
         let kpis = summarise(daily, self.gaps.finish());
         let by_management_group = by_management_group(&subscription_days, kpis.month_end_date)?;
         let data_quality = self

@@ -98,18 +98,15 @@ pub type SubscriptionTags = BTreeMap<String, Option<String>>;
 pub type OnDay<'a> = dyn FnMut(&SnapshotDay, &DayCoverage) -> Result<()> + 'a;
 
 impl HistoryState {
-    /// Read every snapshot day of `source` once, in order. Resource-days from `keep_from` on
-    /// are kept in memory (the days cost data is read for).
+    /// Read every snapshot day of `source` once, in order.
     pub fn gather(
         source: &dyn SnapshotDays,
         params: &Parameters,
         period: Period,
-        keep_from: NaiveDate,
         on_day: &mut OnDay,
     ) -> Result<HistoryState> {
         let (tags, tenants) = subscription_facts(source)?;
-        let mut state =
-            HistoryState::gather_with_tags(source, params, period, keep_from, tags, on_day)?;
+        let mut state = HistoryState::gather_with_tags(source, params, period, tags, on_day)?;
         state.tenants = tenants;
         Ok(state)
     }
@@ -119,12 +116,11 @@ impl HistoryState {
         source: &dyn SnapshotDays,
         params: &Parameters,
         period: Period,
-        keep_from: NaiveDate,
         subscription_tags: BTreeMap<String, Option<String>>,
         on_day: &mut OnDay,
     ) -> Result<HistoryState> {
         let days = source.days().to_vec();
-        let mut coverage = CoverageState::new(&days, period, keep_from);
+        let mut coverage = CoverageState::new(&days, period);
         let mut alerts = AlertState::default();
         let mut findings = FindingState::default();
         let mut period_rows = PeriodRows {
@@ -155,20 +151,13 @@ impl HistoryState {
         })
     }
 
-    /// `gather` without a per-day consumer (tests, fixtures), keeping resource-days from the
-    /// anomaly window's start.
+    /// `gather` without a per-day consumer (tests, fixtures).
     pub fn of(
         source: &dyn SnapshotDays,
         params: &Parameters,
         period: Period,
     ) -> Result<HistoryState> {
-        HistoryState::gather(
-            source,
-            params,
-            period,
-            keep_from(params, period),
-            &mut |_, _| Ok(()),
-        )
+        HistoryState::gather(source, params, period, &mut |_, _| Ok(()))
     }
 
     /// `of` with the subscription tags given.
@@ -176,16 +165,10 @@ impl HistoryState {
         source: &dyn SnapshotDays,
         params: &Parameters,
         period: Period,
-        tags: BTreeMap<String, Option<String>>,
+        tags: SubscriptionTags,
     ) -> Result<HistoryState> {
-        let keep_from = keep_from(params, period);
-        HistoryState::gather_with_tags(source, params, period, keep_from, tags, &mut |_, _| Ok(()))
+        HistoryState::gather_with_tags(source, params, period, tags, &mut |_, _| Ok(()))
     }
-}
-
-/// The first day whose resource-days a report keeps: the anomaly window before the period.
-fn keep_from(params: &Parameters, period: Period) -> NaiveDate {
-    period.start() - chrono::Duration::days(params.anomalies.window_days)
 }
 
 /// Subscription tags from the latest snapshot that lists each subscription (lower-case id; on

@@ -21,10 +21,10 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone)]
 pub struct VulnerabilityResult {
     pub kpis: Remediation,
-    /// Every finding known before the period's end, in the order of `findings`.
-    pub all: Vec<Finding>,
     /// One row per finding known before the period's end, by first seen, digest and CVE.
     pub findings: DataFrame,
+    /// Unhealthy rows read of each finding, in the order of `findings` (for the evidence).
+    pub appearances: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -327,7 +327,7 @@ pub fn compute(
     Ok(VulnerabilityResult {
         kpis,
         findings: findings_table(&all, period)?,
-        all,
+        appearances: all.iter().map(|f| f.appearances).collect(),
     })
 }
 

@@ -119,6 +119,8 @@ struct Interned {
     /// The last (currency, export, slot) of this resource: rows of one resource almost
     /// always share them, so the slot is found without a lookup.
     last_slot: Option<(u16, u16, u32)>,
+    /// The next resource whose normalised fields hash the same (u32::MAX: none).
+    same_hash: u32,
 }
 
 /// What one (resource, currency, export) sums into: its rows in the dense tables.
@@ -180,7 +182,9 @@ pub struct Aggregator {
     currencies: Vec<String>,
     last_currency: (String, u16),
     resources: Vec<Interned>,
-    by_normalised: FastMap<(String, String, String, String), u32>,
+    /// Resources by the hash of their normalised fields (the fields themselves live once, in
+    /// `resources`); entries with the same hash chain through `Interned::same_hash`.
+    by_normalised: FastMap<u64, u32>,
     raw: RawKeys,
     groups: Vec<(String, String)>,
     group_ids: FastMap<(String, String), u32>,
@@ -285,6 +289,17 @@ impl RawKeys {
         });
         self.last = Some(at);
     }
+}
+
+/// Hash of a resource's normalised fields.
+fn normalised_hash(sub: &str, id: &str, group: &str, tags: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    for f in [sub, id, group, tags] {
+        h.write(f.as_bytes());
+        h.write_usize(f.len());
+    }
+    h.finish()
 }
 
 fn month_index(first: NaiveDate, d: NaiveDate) -> usize {
@@ -470,8 +485,8 @@ impl Aggregator {
         let id = row.resource_id.to_lowercase();
         let group = resource_group_of(Some(row.resource_group), Some(row.resource_id));
         let tags = self.kept_tags(row.tags);
-        let key = (subscription, id, group, tags);
-        if let Some(&i) = self.by_normalised.get(&key) {
+        let hash = normalised_hash(&subscription, &id, &group, &tags);
+        if let Some(i) = self.find_normalised(hash, &subscription, &id, &group, &tags) {
             // Another spelling of a known resource: report the first in sort order.
             let given = &mut self.resources[i as usize].resource.id_as_given;
             if row.resource_id < given.as_str() {
@@ -479,7 +494,6 @@ impl Aggregator {
             }
             return i;
         }
-        let (subscription, id, group, tags) = key.clone();
         let g = (subscription.clone(), group.clone());
         let group_id = match self.group_ids.get(&g) {
             Some(&i) => i,
@@ -491,6 +505,7 @@ impl Aggregator {
             }
         };
         let i = self.resources.len() as u32;
+        let same_hash = self.by_normalised.insert(hash, i).unwrap_or(u32::MAX);
         self.resources.push(Interned {
             is_cluster: is_cluster_id(&id),
             resource: Resource {
@@ -502,9 +517,30 @@ impl Aggregator {
             },
             group: group_id,
             last_slot: None,
+            same_hash,
         });
-        self.by_normalised.insert(key, i);
         i
+    }
+
+    /// The resource with these normalised fields, if interned.
+    fn find_normalised(
+        &self,
+        hash: u64,
+        sub: &str,
+        id: &str,
+        group: &str,
+        tags: &str,
+    ) -> Option<u32> {
+        let mut at = *self.by_normalised.get(&hash)?;
+        while at != u32::MAX {
+            let r = &self.resources[at as usize];
+            let x = &r.resource;
+            if x.id == id && x.subscription == sub && x.group == group && x.tags == tags {
+                return Some(at);
+            }
+            at = r.same_hash;
+        }
+        None
     }
 
     /// The tables, in a canonical order (resources, groups, currencies and exports sorted;

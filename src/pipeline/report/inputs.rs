@@ -46,9 +46,8 @@ pub fn load(
     let (window_start, window_end) = crate::pipeline::cost_window(cfg, period);
     let started = std::time::Instant::now();
     let mut sinks = DaySinks::new(scratch)?;
-    let history = HistoryState::gather(&days, params, period, window_start, &mut |day, cov| {
-        sinks.push(day, cov)
-    })?;
+    let history =
+        HistoryState::gather(&days, params, period, &mut |day, cov| sinks.push(day, cov))?;
     let streamed = sinks.finish()?;
     crate::logging::phase_done("history", started);
     let load = cost_exports::LoadOptions {
