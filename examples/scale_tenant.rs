@@ -17,7 +17,8 @@
 //! SCALE_SUBSCRIPTIONS 1000, SCALE_AKS 4200, SCALE_ARC 800, SCALE_REGISTRIES 1500,
 //! SCALE_IMAGES 28000 (about 7 CVE rows each: 200,000 vulnerability rows a day),
 //! SCALE_ALERTS 150 (new alerts a day, each listed for 30 days),
-//! SCALE_COST_ROWS 20000000 (cost rows in the month).
+//! SCALE_COST_ROWS 20000000 (cost rows in the month), SCALE_COST_WINDOW 14 (days of cost
+//! before the month, which a report reads for the anomaly window).
 
 use chrono::{Datelike, Duration, NaiveDate};
 use defender_ledger::history::{DatasetRecord, History, SnapshotMarker};
@@ -474,7 +475,7 @@ fn write_cost(
 ) -> Result<usize, Box<dyn std::error::Error>> {
     let month_start = last.with_day(1).unwrap();
     let month_end = (month_start + Duration::days(32)).with_day(1).unwrap();
-    let first = month_start - Duration::days(14);
+    let first = month_start - Duration::days(env("SCALE_COST_WINDOW", 14) as i64);
     let per_day = s.cost_rows / (month_end - month_start).num_days() as usize;
     let resources = cost_resources(s, per_day);
     let run_id = guid(&[16, n(first), n(month_end)]);

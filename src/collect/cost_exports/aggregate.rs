@@ -98,6 +98,116 @@ impl CostRows {
     }
 }
 
+impl CostRows {
+    /// One aggregate of several, as if every row had gone into one `Aggregator`: resources
+    /// with the same normalised fields become one (reported by the first spelling in sort
+    /// order), and cells with the same (date, key, currency, export) are summed. Parallel scans
+    /// fold disjoint rows into separate aggregators and merge them here.
+    pub fn merge(parts: Vec<CostRows>) -> CostRows {
+        if parts.len() == 1 {
+            return parts.into_iter().next().expect("one part");
+        }
+        let mut parts = parts;
+        let lists = parts
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.resources))
+            .collect();
+        let (resources, r_maps) = union_resources(lists);
+        let (groups, g_maps) = union_sorted(parts.iter().map(|p| &p.groups));
+        let (currencies, c_maps) = union_sorted(parts.iter().map(|p| &p.currencies));
+        let (exports, e_maps) = union_sorted(parts.iter().map(|p| &p.exports));
+        let remap = |table: &dyn Fn(&CostRows) -> &Vec<Cell>, keys: &[Vec<u32>]| {
+            let mut cells: Vec<Cell> = Vec::new();
+            for (k, part) in parts.iter().enumerate() {
+                cells.extend(table(part).iter().map(|c| Cell {
+                    key: keys[k][c.key as usize],
+                    currency: c_maps[k][c.currency as usize] as u16,
+                    export: e_maps[k][c.export as usize] as u16,
+                    ..*c
+                }));
+            }
+            sum_equal_cells(cells)
+        };
+        CostRows {
+            monthly: remap(&|p| &p.monthly, &r_maps),
+            defender_daily: remap(&|p| &p.defender_daily, &r_maps),
+            cluster_daily: remap(&|p| &p.cluster_daily, &r_maps),
+            group_daily: remap(&|p| &p.group_daily, &g_maps),
+            resources,
+            groups,
+            currencies,
+            exports,
+        }
+    }
+}
+
+/// Cells sorted by (date, key, currency, export), those with equal keys summed.
+fn sum_equal_cells(mut cells: Vec<Cell>) -> Vec<Cell> {
+    cells.sort_unstable_by_key(|c| (c.date, c.key, c.currency, c.export));
+    let mut out: Vec<Cell> = Vec::with_capacity(cells.len());
+    for c in cells {
+        match out.last_mut() {
+            Some(l)
+                if (l.date, l.key, l.currency, l.export)
+                    == (c.date, c.key, c.currency, c.export) =>
+            {
+                l.nanos += c.nanos;
+                l.rows += c.rows;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The sorted union of sorted, duplicate-free lists, and each list's old index → new index.
+fn union_sorted<'a, T: Ord + Clone + 'a>(
+    lists: impl Iterator<Item = &'a Vec<T>>,
+) -> (Vec<T>, Vec<Vec<u32>>) {
+    let lists: Vec<&Vec<T>> = lists.collect();
+    let mut all: Vec<T> = lists.iter().flat_map(|l| l.iter().cloned()).collect();
+    all.sort();
+    all.dedup();
+    let maps = lists
+        .iter()
+        .map(|l| {
+            l.iter()
+                .map(|x| all.binary_search(x).expect("in the union") as u32)
+                .collect()
+        })
+        .collect();
+    (all, maps)
+}
+
+/// The union of resource lists (each sorted, as `finish` leaves them): one resource per
+/// normalised (subscription, id, group, tags), reported by its first spelling in sort order,
+/// in `Resource` order; and each list's old index → new index. A k-way merge that moves the
+/// strings: no resource is copied.
+fn union_resources(lists: Vec<Vec<Resource>>) -> (Vec<Resource>, Vec<Vec<u32>>) {
+    let same = |a: &Resource, b: &Resource| {
+        a.subscription == b.subscription && a.id == b.id && a.group == b.group && a.tags == b.tags
+    };
+    let mut maps: Vec<Vec<u32>> = lists.iter().map(|l| vec![0; l.len()]).collect();
+    let mut pos = vec![0usize; lists.len()];
+    let mut lists: Vec<std::collections::VecDeque<Resource>> =
+        lists.into_iter().map(Into::into).collect();
+    let mut out: Vec<Resource> = Vec::new();
+    // The list whose next resource sorts first, until all are empty.
+    while let Some(k) = (0..lists.len())
+        .filter(|&k| !lists[k].is_empty())
+        .min_by(|&a, &b| lists[a][0].cmp(&lists[b][0]))
+    {
+        let r = lists[k].pop_front().expect("not empty");
+        // A later spelling of the same resource: the first in sort order was kept.
+        if !out.last().is_some_and(|last| same(last, &r)) {
+            out.push(r);
+        }
+        maps[k][pos[k]] = (out.len() - 1) as u32;
+        pos[k] += 1;
+    }
+    (out, maps)
+}
+
 /// One valid export row, its cells as written (trimmed or not).
 #[derive(Debug, Clone, Copy)]
 pub struct RowRef<'a> {
@@ -213,24 +323,29 @@ fn is_cluster_id(id: &str) -> bool {
 }
 
 /// The raw cells (subscription, resource id, resource group, tags) of every distinct resource
-/// spelling, in one byte arena, found by hash: a row is matched without copying its cells,
-/// and the whole table frees in one go.
+/// spelling, in a byte arena of fixed-size blocks (growing it never copies what is stored),
+/// found by hash: a row is matched without copying its cells, and the whole table frees in
+/// one go.
 #[derive(Default)]
 struct RawKeys {
-    arena: Vec<u8>,
-    /// Per entry: where its four cells start in `arena`, their lengths, its resource, and
-    /// the next entry with the same hash (u32::MAX: none).
+    blocks: Vec<Vec<u8>>,
+    /// Per entry: where its four cells start (block, offset), their lengths, its resource,
+    /// and the next entry with the same hash (u32::MAX: none).
     entries: Vec<RawEntry>,
     by_hash: FastMap<u64, u32>,
     last: Option<u32>,
 }
 
 struct RawEntry {
-    start: usize,
+    block: u32,
+    start: u32,
     lens: [u32; 4],
     resource: u32,
     next: u32,
 }
+
+/// Arena block size; a key longer than this gets a block of its own.
+const BLOCK: usize = 4 << 20;
 
 impl RawKeys {
     fn hash(&self, fields: &[&[u8]; 4]) -> u64 {
@@ -244,13 +359,20 @@ impl RawKeys {
     }
 
     fn matches(&self, e: &RawEntry, fields: &[&[u8]; 4]) -> bool {
-        let mut at = e.start;
-        for (f, &len) in fields.iter().zip(&e.lens) {
-            let len = len as usize;
-            if f.len() != len || self.arena[at..at + len] != **f {
+        if fields
+            .iter()
+            .zip(&e.lens)
+            .any(|(f, &len)| f.len() != len as usize)
+        {
+            return false;
+        }
+        let block = &self.blocks[e.block as usize];
+        let mut at = e.start as usize;
+        for f in fields {
+            if block[at..at + f.len()] != **f {
                 return false;
             }
-            at += len;
+            at += f.len();
         }
         true
     }
@@ -275,14 +397,24 @@ impl RawKeys {
     }
 
     fn insert(&mut self, hash: u64, fields: &[&[u8]; 4], resource: u32) {
-        let at = self.entries.len() as u32;
-        let start = self.arena.len();
-        for f in fields {
-            self.arena.extend_from_slice(f);
+        let len: usize = fields.iter().map(|f| f.len()).sum();
+        let fits = self
+            .blocks
+            .last()
+            .is_some_and(|b| b.capacity() - b.len() >= len);
+        if !fits {
+            self.blocks.push(Vec::with_capacity(BLOCK.max(len)));
         }
+        let block = self.blocks.len() - 1;
+        let start = self.blocks[block].len();
+        for f in fields {
+            self.blocks[block].extend_from_slice(f);
+        }
+        let at = self.entries.len() as u32;
         let next = self.by_hash.insert(hash, at).unwrap_or(u32::MAX);
         self.entries.push(RawEntry {
-            start,
+            block: block as u32,
+            start: start as u32,
             lens: fields.map(|f| f.len() as u32),
             resource,
             next,
@@ -652,6 +784,48 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aggregates_of_disjoint_rows_merge_into_the_aggregate_of_all_rows() {
+        let ids = [
+            "/subscriptions/aaaa/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/c1",
+            "/SUBSCRIPTIONS/AAAA/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/C1",
+            "/subscriptions/aaaa/resourceGroups/MC_x/providers/Microsoft.Compute/disks/d1",
+            "",
+        ];
+        let mut rows = Vec::new();
+        for (k, day) in ["2026-08-31", "2026-09-01", "2026-09-02"]
+            .iter()
+            .enumerate()
+        {
+            for (j, id) in ids.iter().enumerate() {
+                let mut r = row(day, id, (k * 10 + j) as i64 + 1, j == 3);
+                r.currency = if j == 2 { "USD" } else { "EUR" };
+                rows.push(r);
+            }
+        }
+        let window = (d("2026-08-31"), d("2026-09-03"));
+        let mut one = Aggregator::new(window, None);
+        let mut two = [Aggregator::new(window, None), Aggregator::new(window, None)];
+        one.set_export("e");
+        two.iter_mut().for_each(|a| a.set_export("e"));
+        for (i, r) in rows.iter().enumerate() {
+            one.add(r);
+            // Any split works; alternate rows so both spellings of c1 land in both.
+            two[i % 2].add(r);
+        }
+        let [a, b] = two;
+        let merged = CostRows::merge(vec![a.finish(), b.finish()]);
+        let all = one.finish();
+        assert_eq!(merged.resources, all.resources);
+        assert_eq!(merged.groups, all.groups);
+        assert_eq!(merged.currencies, all.currencies);
+        assert_eq!(merged.monthly, all.monthly);
+        assert_eq!(merged.defender_daily, all.defender_daily);
+        assert_eq!(merged.cluster_daily, all.cluster_daily);
+        assert_eq!(merged.group_daily, all.group_daily);
+        assert_eq!(merged.resources.len(), 3);
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -373,16 +373,24 @@ fn row_group_sizes(path: &Path) -> PolarsResult<Vec<usize>> {
 
 const ROW: &str = "__row";
 
-/// Read one local Parquet file into `agg`: a polars lazy scan of the columns the mapping
-/// needs, one row group at a time. Typed dates and amounts are taken as typed; text ones are
-/// parsed like CSV cells.
-pub fn scan_parquet(
-    path: &Path,
-    origin: &str,
-    window: (NaiveDate, NaiveDate),
-    collect_rejects: bool,
-    agg: &mut Aggregator,
-) -> Result<FileScan> {
+/// How one Parquet file's columns are read: the mapping, whether date and amount are typed,
+/// and where each text column sits in a batch.
+struct ParquetPlan {
+    m: Mapping,
+    typed_date: bool,
+    typed_amount: bool,
+    /// Batch text columns `__t<k>`: currency, the subscription columns, then optional ones.
+    texts: usize,
+    rid: Option<usize>,
+    rg: Option<usize>,
+    tags: Option<usize>,
+    category: Option<usize>,
+    first_descriptor: usize,
+}
+
+/// Open `path` lazily and plan the columns the mapping needs: a projection of them, dates
+/// and amounts cast to their typed or text form, every other field as text.
+fn plan_parquet(path: &Path, origin: &str) -> Result<(ParquetPlan, LazyFrame)> {
     let lf = LazyFrame::scan_parquet(
         PlRefPath::new(path.to_string_lossy().as_ref()),
         ScanArgsParquet {
@@ -412,170 +420,366 @@ pub fn scan_parquet(
     };
     let typed_date = matches!(dtype(m.date), DataType::Date | DataType::Datetime(_, _));
     let typed_amount = dtype(m.amount).is_primitive_numeric();
-    // Column k of a batch: ROW, date, amount, then the text columns in `texts` order.
     let mut texts: Vec<usize> = vec![m.currency];
     texts.extend(&m.subscription);
-    let slot = |texts: &mut Vec<usize>, i: Option<usize>| {
+    let mut slot = |i: Option<usize>| {
         i.map(|i| {
             texts.push(i);
             texts.len() - 1
         })
     };
-    let rid = slot(&mut texts, m.resource_id);
-    let rg = slot(&mut texts, m.resource_group);
-    let tags = slot(&mut texts, m.tags);
-    let category = slot(&mut texts, m.meter_category);
+    let (rid, rg, tags, category) = (
+        slot(m.resource_id),
+        slot(m.resource_group),
+        slot(m.tags),
+        slot(m.meter_category),
+    );
     let first_descriptor = texts.len();
     texts.extend(&m.descriptors);
     let c = |i: usize| col(names[i].as_str());
     let mut select = vec![col(ROW)];
-    select.push(if typed_date {
-        c(m.date).cast(DataType::Date).alias("__date")
-    } else {
-        c(m.date).cast(DataType::String).alias("__date")
+    select.push(match typed_date {
+        true => c(m.date).cast(DataType::Date).alias("__date"),
+        false => c(m.date).cast(DataType::String).alias("__date"),
     });
-    select.push(if typed_amount {
-        c(m.amount).cast(DataType::Float64).alias("__amount")
-    } else {
-        c(m.amount).cast(DataType::String).alias("__amount")
+    select.push(match typed_amount {
+        true => c(m.amount).cast(DataType::Float64).alias("__amount"),
+        false => c(m.amount).cast(DataType::String).alias("__amount"),
     });
     for (k, &i) in texts.iter().enumerate() {
         select.push(c(i).cast(DataType::String).alias(format!("__t{k}")));
     }
-    let row_groups = row_group_sizes(path).ctx(format!("{origin}: reading the Parquet footer"))?;
-    let batches = row_group_batches(lf.select(select), row_groups);
+    let plan = ParquetPlan {
+        m,
+        typed_date,
+        typed_amount,
+        texts: texts.len(),
+        rid,
+        rg,
+        tags,
+        category,
+        first_descriptor,
+    };
+    Ok((plan, lf.select(select)))
+}
 
-    let mut repeats = Repeats::new();
-    let mut last_typed_day = (i32::MIN, EPOCH);
-    let (mut rows, mut outside) = (0u64, 0u64);
-    let mut rejects = Vec::new();
-    for batch in batches {
-        let mut df = batch.ctx(format!("{origin}: reading"))?;
-        // One chunk per column, so reading row i is a direct index.
-        df.rechunk_mut();
-        let row_no = df.column(ROW).ctx(origin)?.cast(&IDX_DTYPE).ctx(origin)?;
-        let row_no = row_no.idx().ctx(origin)?;
-        let date = df.column("__date").ctx(origin)?;
-        let amount = df.column("__amount").ctx(origin)?;
-        let text_cols: Vec<&StringChunked> = (0..texts.len())
-            .map(|k| df.column(&format!("__t{k}")).and_then(|c| c.str()))
-            .collect::<PolarsResult<_>>()
-            .ctx(origin)?;
-        // Exactly one of each pair is Some: typed or text.
-        let date_days = typed_date
-            .then(|| date.date().map(|d| d.physical().clone()))
-            .transpose()
-            .ctx(origin)?;
-        let date_text = (!typed_date).then(|| date.str()).transpose().ctx(origin)?;
-        let amount_f = typed_amount.then(|| amount.f64()).transpose().ctx(origin)?;
-        let amount_text = (!typed_amount)
-            .then(|| amount.str())
-            .transpose()
-            .ctx(origin)?;
-        for i in 0..df.height() {
-            rows += 1;
-            let t = |k: usize| text_cols[k].get(i).unwrap_or_default();
-            let day = match (&date_days, &date_text) {
-                (Some(d), _) => d.get(i).map(|v| {
-                    if last_typed_day.0 != v {
-                        last_typed_day = (v, EPOCH + chrono::Duration::days(v as i64));
-                    }
-                    last_typed_day.1
-                }),
-                (_, Some(s)) => s.get(i).and_then(|v| repeats.date(v)),
-                _ => None,
-            };
-            let nanos = match (&amount_f, &amount_text) {
-                (Some(a), _) => a.get(i).filter(|v| v.is_finite()).and_then(nanos_of),
-                (_, Some(s)) => s.get(i).and_then(parse_nanos),
-                _ => None,
-            };
-            let currency = t(0).trim();
-            let problem = if day.is_none() {
-                Some((m.date, EXPECT_DATE))
-            } else if nanos.is_none() {
-                Some((m.amount, EXPECT_AMOUNT))
-            } else if currency.is_empty() {
-                Some((m.currency, EXPECT_CURRENCY))
-            } else {
-                None
-            };
-            if let Some((column, expected)) = problem {
-                let raw = |v: Option<String>| v.unwrap_or_else(|| "null".into());
-                let date_raw = raw(date
-                    .get(i)
-                    .ok()
-                    .filter(|v| !v.is_null())
-                    .map(|v| v.str_value().to_string()));
-                let amount_raw = raw(amount
-                    .get(i)
-                    .ok()
-                    .filter(|v| !v.is_null())
-                    .map(|v| v.str_value().to_string()));
-                let value = if column == m.date {
-                    date_raw.clone()
-                } else if column == m.amount {
-                    amount_raw.clone()
-                } else {
-                    currency.to_string()
-                };
-                let line = row_no.get(i).unwrap_or(0) as u64;
-                rejects.push(Reject {
-                    file: origin.to_string(),
-                    line: line + 1,
-                    record: line,
-                    reason: format!("column {}: '{value}' is not {expected}", m.name(column)),
-                    raw: format!(
-                        "{}={date_raw}, {}={amount_raw}, {}={currency}",
-                        m.name(m.date),
-                        m.name(m.amount),
-                        m.name(m.currency)
-                    ),
-                });
-                if !collect_rejects {
-                    let r = &rejects[0];
-                    return Err(Error::input(
-                        format!("{origin}, row {}", r.line),
-                        format!("{}; the row: {}", r.reason, r.raw),
-                    ));
-                }
-                continue;
-            }
-            let (day, nanos) = (day.expect("checked"), nanos.expect("checked"));
-            if day < window.0 || day >= window.1 {
-                outside += 1;
-                continue;
-            }
-            let subscription = (1..=m.subscription.len())
-                .map(|k| t(k).trim())
-                .find(|v| !v.is_empty())
-                .unwrap_or_default();
-            let defender = category.map(t).is_some_and(|category| {
-                repeats.maybe_defender(category) && {
-                    let descriptors: Vec<_> = (first_descriptor..texts.len())
-                        .map(|k| Some(t(k)))
-                        .collect();
-                    is_defender_containers(Some(category), &descriptors)
-                }
-            });
-            agg.add(&RowRef {
-                day,
-                nanos,
-                currency,
-                subscription,
-                resource_id: rid.map(t).unwrap_or_default(),
-                resource_group: rg.map(t).unwrap_or_default(),
-                tags: tags.map(t).unwrap_or_default(),
-                defender,
-            });
+/// What one fold worker of a Parquet file found.
+#[derive(Default)]
+struct PartScan {
+    outside: u64,
+    rejects: Vec<Reject>,
+}
+
+/// Read one local Parquet file into `aggs`: a polars lazy scan of the columns the mapping
+/// needs, one row group at a time, folded by one thread per aggregator. Each aggregator
+/// takes the rows whose resource id hashes to it, so each holds its own share of the
+/// resources and the shares merge without overlap (`CostRows::merge`); the fold, bound by
+/// memory latency, runs on every core. Typed dates and amounts are taken as typed; text ones
+/// are parsed like CSV cells. A bad row stops the load (the first in the file is reported)
+/// or, collecting rejects, is set aside.
+pub fn scan_parquet(
+    path: &Path,
+    origin: &str,
+    window: (NaiveDate, NaiveDate),
+    collect_rejects: bool,
+    aggs: &mut [Aggregator],
+) -> Result<FileScan> {
+    let (plan, lf) = plan_parquet(path, origin)?;
+    let row_groups = row_group_sizes(path).ctx(format!("{origin}: reading the Parquet footer"))?;
+    let batches = row_group_batches(lf, row_groups);
+    let shards = aggs.len();
+    let (rows, parts) = std::thread::scope(|scope| -> Result<(u64, Vec<PartScan>)> {
+        let mut senders = Vec::new();
+        let mut workers = Vec::new();
+        for (k, agg) in aggs.iter_mut().enumerate() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<DataFrame>>(2);
+            senders.push(tx);
+            let plan = &plan;
+            workers.push(scope.spawn(move || {
+                fold_batches(plan, rx, (k, shards), origin, window, collect_rejects, agg)
+            }));
         }
-    }
+        let mut rows = 0u64;
+        let mut read_error = None;
+        for batch in batches {
+            match batch.ctx(format!("{origin}: reading")) {
+                Ok(mut df) => {
+                    // One chunk per column, so reading row i is a direct index.
+                    df.rechunk_mut();
+                    rows += df.height() as u64;
+                    let df = std::sync::Arc::new(df);
+                    // A worker that stopped at a bad row no longer listens.
+                    senders.iter().for_each(|tx| drop(tx.send(df.clone())));
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(senders);
+        let parts: Vec<Result<PartScan>> = workers
+            .into_iter()
+            .map(|w| w.join().expect("a fold worker panicked"))
+            .collect();
+        if let Some(e) = read_error {
+            return Err(e);
+        }
+        first_error(parts).map(|p| (rows, p))
+    })?;
+    let outside = parts.iter().map(|p| p.outside).sum();
+    let mut rejects: Vec<Reject> = parts.into_iter().flat_map(|p| p.rejects).collect();
+    rejects.sort_by_key(|r| r.record);
     Ok(FileScan {
-        mapping: Some(m),
+        mapping: Some(plan.m),
         rows,
         rows_outside_window: outside,
         rejects,
     })
+}
+
+/// The workers' results, or the error of the earliest bad row among them.
+fn first_error(parts: Vec<Result<PartScan>>) -> Result<Vec<PartScan>> {
+    let mut ok = Vec::new();
+    let mut earliest: Option<(u64, Error)> = None;
+    for p in parts {
+        match p {
+            Ok(p) => ok.push(p),
+            Err(e) => {
+                let row = row_of_error(&e);
+                if earliest.as_ref().is_none_or(|(r, _)| row < *r) {
+                    earliest = Some((row, e));
+                }
+            }
+        }
+    }
+    match earliest {
+        Some((_, e)) => Err(e),
+        None => Ok(ok),
+    }
+}
+
+/// The row number a bad-row error names (`<file>, row N`), for picking the first.
+fn row_of_error(e: &Error) -> u64 {
+    match e {
+        Error::Input { context, .. } => context
+            .rsplit_once(", row ")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(u64::MAX),
+        _ => u64::MAX,
+    }
+}
+
+/// Which of `shards` aggregators owns a row: by the hash of its resource id cell, so every
+/// row of one resource (as written) goes to the same one.
+fn shard_of(resource_id: &str, shards: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    if shards == 1 {
+        return 0;
+    }
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    h.write(resource_id.as_bytes());
+    (h.finish() % shards as u64) as usize
+}
+
+/// One worker: fold the rows of every batch that belong to shard `me.0` of `me.1`.
+fn fold_batches(
+    plan: &ParquetPlan,
+    rx: std::sync::mpsc::Receiver<std::sync::Arc<DataFrame>>,
+    me: (usize, usize),
+    origin: &str,
+    window: (NaiveDate, NaiveDate),
+    collect_rejects: bool,
+    agg: &mut Aggregator,
+) -> Result<PartScan> {
+    let mut repeats = Repeats::new();
+    let mut last_typed_day = (i32::MIN, EPOCH);
+    let mut part = PartScan::default();
+    for df in rx {
+        let b = BatchColumns::of(plan, &df, origin)?;
+        for i in 0..df.height() {
+            let rid = plan.rid.map(|k| b.text(k, i)).unwrap_or_default();
+            if shard_of(rid, me.1) != me.0 {
+                continue;
+            }
+            match parquet_row(plan, &b, i, &mut repeats, &mut last_typed_day) {
+                Ok(row) if row.day < window.0 || row.day >= window.1 => part.outside += 1,
+                Ok(row) => agg.add(&row),
+                Err(reject) => {
+                    if !collect_rejects {
+                        return Err(Error::input(
+                            format!("{origin}, row {}", reject.line),
+                            format!("{}; the row: {}", reject.reason, reject.raw),
+                        ));
+                    }
+                    part.rejects.push(Reject {
+                        file: origin.to_string(),
+                        ..reject
+                    });
+                }
+            }
+        }
+    }
+    Ok(part)
+}
+
+/// A batch's columns, typed once.
+struct BatchColumns<'a> {
+    row_no: IdxCa,
+    date: &'a Column,
+    amount: &'a Column,
+    date_days: Option<Int32Chunked>,
+    date_text: Option<&'a StringChunked>,
+    amount_f: Option<&'a Float64Chunked>,
+    amount_text: Option<&'a StringChunked>,
+    texts: Vec<&'a StringChunked>,
+}
+
+impl<'a> BatchColumns<'a> {
+    fn of(plan: &ParquetPlan, df: &'a DataFrame, origin: &str) -> Result<BatchColumns<'a>> {
+        let row_no = df.column(ROW).ctx(origin)?.cast(&IDX_DTYPE).ctx(origin)?;
+        let row_no = row_no.idx().ctx(origin)?.clone();
+        let date = df.column("__date").ctx(origin)?;
+        let amount = df.column("__amount").ctx(origin)?;
+        let texts = (0..plan.texts)
+            .map(|k| df.column(&format!("__t{k}")).and_then(|c| c.str()))
+            .collect::<PolarsResult<_>>()
+            .ctx(origin)?;
+        // Exactly one of each pair is Some: typed or text.
+        let date_days = plan
+            .typed_date
+            .then(|| date.date().map(|d| d.physical().clone()))
+            .transpose()
+            .ctx(origin)?;
+        let date_text = (!plan.typed_date)
+            .then(|| date.str())
+            .transpose()
+            .ctx(origin)?;
+        let amount_f = plan
+            .typed_amount
+            .then(|| amount.f64())
+            .transpose()
+            .ctx(origin)?;
+        let amount_text = (!plan.typed_amount)
+            .then(|| amount.str())
+            .transpose()
+            .ctx(origin)?;
+        Ok(BatchColumns {
+            row_no,
+            date,
+            amount,
+            date_days,
+            date_text,
+            amount_f,
+            amount_text,
+            texts,
+        })
+    }
+
+    fn text(&self, k: usize, i: usize) -> &'a str {
+        self.texts[k].get(i).unwrap_or_default()
+    }
+}
+
+/// Check one Parquet row and read it as a `RowRef`, or say why it is bad.
+fn parquet_row<'a>(
+    plan: &ParquetPlan,
+    b: &BatchColumns<'a>,
+    i: usize,
+    repeats: &mut Repeats,
+    last_typed_day: &mut (i32, NaiveDate),
+) -> std::result::Result<RowRef<'a>, Reject> {
+    let m = &plan.m;
+    let day = match (&b.date_days, &b.date_text) {
+        (Some(d), _) => d.get(i).map(|v| {
+            if last_typed_day.0 != v {
+                *last_typed_day = (v, EPOCH + chrono::Duration::days(v as i64));
+            }
+            last_typed_day.1
+        }),
+        (_, Some(s)) => s.get(i).and_then(|v| repeats.date(v)),
+        _ => None,
+    };
+    let nanos = match (&b.amount_f, &b.amount_text) {
+        (Some(a), _) => a.get(i).filter(|v| v.is_finite()).and_then(nanos_of),
+        (_, Some(s)) => s.get(i).and_then(parse_nanos),
+        _ => None,
+    };
+    let currency = b.text(0, i).trim();
+    let problem = if day.is_none() {
+        Some((m.date, EXPECT_DATE))
+    } else if nanos.is_none() {
+        Some((m.amount, EXPECT_AMOUNT))
+    } else if currency.is_empty() {
+        Some((m.currency, EXPECT_CURRENCY))
+    } else {
+        None
+    };
+    if let Some((column, expected)) = problem {
+        return Err(parquet_reject(plan, b, i, column, expected, currency));
+    }
+    let subscription = (1..=m.subscription.len())
+        .map(|k| b.text(k, i).trim())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    let defender = plan.category.map(|k| b.text(k, i)).is_some_and(|category| {
+        repeats.maybe_defender(category) && {
+            let descriptors: Vec<_> = (plan.first_descriptor..plan.texts)
+                .map(|k| Some(b.text(k, i)))
+                .collect();
+            is_defender_containers(Some(category), &descriptors)
+        }
+    });
+    Ok(RowRef {
+        day: day.expect("checked"),
+        nanos: nanos.expect("checked"),
+        currency,
+        subscription,
+        resource_id: plan.rid.map(|k| b.text(k, i)).unwrap_or_default(),
+        resource_group: plan.rg.map(|k| b.text(k, i)).unwrap_or_default(),
+        tags: plan.tags.map(|k| b.text(k, i)).unwrap_or_default(),
+        defender,
+    })
+}
+
+/// The reject of a bad Parquet row: its date, amount and currency cells as read.
+fn parquet_reject(
+    plan: &ParquetPlan,
+    b: &BatchColumns,
+    i: usize,
+    column: usize,
+    expected: &str,
+    currency: &str,
+) -> Reject {
+    let m = &plan.m;
+    let raw = |c: &Column| {
+        c.get(i)
+            .ok()
+            .filter(|v| !v.is_null())
+            .map(|v| v.str_value().to_string())
+            .unwrap_or_else(|| "null".into())
+    };
+    let (date_raw, amount_raw) = (raw(b.date), raw(b.amount));
+    let value = if column == m.date {
+        date_raw.clone()
+    } else if column == m.amount {
+        amount_raw.clone()
+    } else {
+        currency.to_string()
+    };
+    let line = b.row_no.get(i).unwrap_or(0) as u64;
+    Reject {
+        file: String::new(),
+        line: line + 1,
+        record: line,
+        reason: format!("column {}: '{value}' is not {expected}", m.name(column)),
+        raw: format!(
+            "{}={date_raw}, {}={amount_raw}, {}={currency}",
+            m.name(m.date),
+            m.name(m.amount),
+            m.name(m.currency)
+        ),
+    }
 }
 
 use crate::frame::EPOCH;
