@@ -4,10 +4,10 @@ use super::ResourceRow;
 use super::grading::allocated_pct;
 use crate::error::Result;
 use crate::format;
-use crate::frame::{dates, strs};
-use crate::history::SNAPSHOT_DATE;
+use crate::frame::strs;
 use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
+use crate::kpi::policy::PolicyTally;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
@@ -92,8 +92,8 @@ pub fn check_resources_tagged(kpis: &Kpis) -> ChecklistItem {
 /// What the checklist is measured on.
 pub struct Measured<'a> {
     pub kpis: &'a Kpis,
-    /// Policy states of the period's snapshot days.
-    pub policy_states: &'a DataFrame,
+    /// Policy states of the period, tallied.
+    pub policy: &'a PolicyTally,
     /// The runtime-alert population (`DetectionResult::population`).
     pub alerts: &'a DataFrame,
     /// Resources not protected on the month-end snapshot day.
@@ -104,7 +104,7 @@ pub struct Measured<'a> {
 pub fn measure(m: &Measured) -> Result<Vec<ChecklistItem>> {
     Ok(vec![
         check_defender_on_every_subscription(m.kpis),
-        check_policy_enforced(m.kpis, m.policy_states)?,
+        check_policy_enforced(m.kpis, m.policy),
         check_alerts_routed(m.alerts)?,
         check_registry_scanning(m.kpis, m.unprotected),
         check_owners_responding(m.alerts)?,
@@ -131,27 +131,19 @@ fn all_or_warn(name: &str, done: usize, of: usize, none: &str, measured: String)
 
 /// "Policy enforcing Defender for Containers": the Defender policy states of the month-end
 /// snapshot day that are compliant or exempt.
-pub fn check_policy_enforced(kpis: &Kpis, policy_states: &DataFrame) -> Result<ChecklistItem> {
-    let (day, state) = (
-        dates(policy_states, SNAPSHOT_DATE)?,
-        strs(policy_states, "complianceState")?,
-    );
-    let last = kpis.coverage.month_end_date;
-    let at_month_end: Vec<usize> = (0..day.len())
-        .filter(|&i| last.is_some() && day[i] == last)
-        .collect();
-    let ok = at_month_end
-        .iter()
-        .filter(|&&i| matches!(state[i].as_deref(), Some("Compliant") | Some("Exempt")))
-        .count();
-    let total = at_month_end.len();
-    Ok(all_or_warn(
+pub fn check_policy_enforced(kpis: &Kpis, policy: &PolicyTally) -> ChecklistItem {
+    let (total, ok) = kpis
+        .coverage
+        .month_end_date
+        .and_then(|d| policy.by_day.get(&d).copied())
+        .unwrap_or((0, 0));
+    all_or_warn(
         "Policy enforcing Defender for Containers",
-        ok,
-        total,
+        ok as usize,
+        total as usize,
         "no policy states on the month-end snapshot",
         format!("{ok} of {total} Defender policy states compliant or exempt at month end"),
-    ))
+    )
 }
 
 /// "Alerts routed to owners": runtime alerts whose cluster has an owner.

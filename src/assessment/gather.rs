@@ -21,7 +21,7 @@ pub struct Parts<'a> {
     pub detection: &'a DetectionResult,
     pub vulns: &'a VulnerabilityResult,
     pub showback: &'a ShowbackResult,
-    pub policy_states: &'a polars::prelude::DataFrame,
+    pub policy: &'a crate::kpi::policy::PolicyTally,
     pub sub_tags: &'a BTreeMap<String, Option<String>>,
     pub scope: String,
     pub sources: Vec<String>,
@@ -203,7 +203,7 @@ pub fn build(
 
     let checklist = checklist::measure(&checklist::Measured {
         kpis: k,
-        policy_states: parts.policy_states,
+        policy: parts.policy,
         alerts: &parts.detection.population,
         unprotected: &unprotected_resources,
     })?;

@@ -12,6 +12,7 @@ use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
 use crate::frame::{self, bools, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
+use crate::kpi::policy::PolicyCounts;
 use crate::kpi::state::HistoryState;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Gap, Parameters};
@@ -785,56 +786,34 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Policy compliance
 
-#[derive(Default)]
-struct PolicyCounts {
-    compliant: i64,
-    non_compliant: i64,
-    exempt: i64,
-    other: i64,
-}
-
 fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::POLICY_COMPLIANCE;
-    let df = cx.inp.history.period_rows.policy_states()?;
+    let tally = &cx.inp.history.period_rows.policy;
     let idx = cx.subscription_day_index()?;
-    let d = dates(&df, SNAPSHOT_DATE)?;
-    let sub = strs(&df, "subscriptionId")?;
-    let asg = strs(&df, "policyAssignmentId")?;
-    let scope = strs(&df, "policyAssignmentScope")?;
-    let def = strs(&df, "policyDefinitionId")?;
-    let action = strs(&df, "policyDefinitionAction")?;
-    let state = strs(&df, "complianceState")?;
+    // Tallied per subscription as history was read; counted here per management group (the
+    // subscription's immediate parent that day).
     type Key = (NaiveDate, String, String, String, String, String);
     let mut groups: BTreeMap<Key, PolicyCounts> = BTreeMap::new();
-    let mut no_assignment = 0i64;
-    for i in 0..df.height() {
-        let Some(day) = d[i] else { continue };
-        let Some(a) = asg[i].clone().filter(|a| !a.is_empty()) else {
-            no_assignment += 1;
-            continue;
-        };
-        let s = sub[i].clone().unwrap_or_default().to_lowercase();
+    let no_assignment = tally.without_assignment;
+    for ((day, sub, a, scope, def, action), n) in &tally.groups {
         let mg = idx
-            .get(&(day, s))
+            .get(&(*day, sub.clone()))
             .map(|x| x.1.clone())
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| "(unknown)".into());
-        let c = groups
-            .entry((
-                day,
-                mg,
-                a,
-                scope[i].clone().unwrap_or_default(),
-                def[i].clone().unwrap_or_default(),
-                action[i].clone().unwrap_or_default(),
-            ))
-            .or_default();
-        match state[i].as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("compliant") => c.compliant += 1,
-            Some("noncompliant") => c.non_compliant += 1,
-            Some("exempt") => c.exempt += 1,
-            _ => c.other += 1,
-        }
+        let key = (
+            *day,
+            mg,
+            a.clone(),
+            scope.clone(),
+            def.clone(),
+            action.clone(),
+        );
+        let c = groups.entry(key).or_default();
+        c.compliant += n.compliant;
+        c.non_compliant += n.non_compliant;
+        c.exempt += n.exempt;
+        c.other += n.other;
     }
     let keys: Vec<&Key> = groups.keys().collect();
     let vals: Vec<&PolicyCounts> = groups.values().collect();

@@ -9,6 +9,7 @@ pub mod anomalies;
 pub mod coverage;
 pub mod detection;
 pub mod owners;
+pub mod policy;
 pub mod resource_days;
 pub mod showback;
 pub mod state;

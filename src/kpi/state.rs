@@ -9,12 +9,13 @@
 //! (subscription-days, resource-days, the snapshot copies) are handed to the caller as each
 //! day is read, to be streamed to files.
 
-use crate::error::{PolarsContext, Result};
+use crate::error::Result;
 use crate::frame::strs;
 use crate::history::{SnapshotDay, SnapshotDays, SnapshotMarker};
 use crate::kpi::Parameters;
 use crate::kpi::coverage::{CoverageResult, CoverageState, DayCoverage};
 use crate::kpi::detection::AlertState;
+use crate::kpi::policy::PolicyTally;
 use crate::kpi::resource_days::ResourceKind;
 use crate::kpi::vulnerabilities::FindingState;
 use crate::model::DATASETS;
@@ -41,12 +42,12 @@ pub struct HistoryState {
     pub period_rows: PeriodRows,
 }
 
-/// Raw rows of the period that outputs read as they are: every policy state of the period's
-/// snapshot days, and per resource dataset the rows of the period and those of its last day.
+/// What outputs read of the period's raw rows: the policy states tallied, and per resource
+/// dataset the rows of the period and those of its last day.
 #[derive(Debug, Clone, Default)]
 pub struct PeriodRows {
     last_period_day: Option<NaiveDate>,
-    policy_states: Vec<DataFrame>,
+    pub policy: PolicyTally,
     /// Rows of each resource dataset over the period's snapshot days.
     pub resource_rows: BTreeMap<String, i64>,
     /// Rows of each resource dataset on the last snapshot day of the period.
@@ -58,7 +59,7 @@ impl PeriodRows {
         if !period.contains(day.date) {
             return Ok(());
         }
-        self.policy_states.push(day.frame("policy_states").clone());
+        self.policy.add_day(day.date, day.frame("policy_states"))?;
         for kind in ResourceKind::ALL {
             let df = day.frame(kind.dataset());
             *self.resource_rows.entry(kind.dataset().into()).or_default() += df.height() as i64;
@@ -67,22 +68,6 @@ impl PeriodRows {
             }
         }
         Ok(())
-    }
-
-    /// Policy states of the period's snapshot days.
-    pub fn policy_states(&self) -> Result<DataFrame> {
-        let mut it = self.policy_states.iter();
-        let Some(first) = it.next() else {
-            return Ok(crate::history::with_date_column(
-                crate::model::policy_states::CONTRACT.empty_frame(),
-                None,
-            ));
-        };
-        let mut acc = first.clone();
-        for df in it {
-            acc.vstack_mut(df).ctx("policy states of the period")?;
-        }
-        Ok(acc)
     }
 
     /// Rows of a resource dataset on the period's last snapshot day.

@@ -253,7 +253,6 @@ fn executive_file(
     input_fingerprint: String,
 ) -> Result<OutputFile> {
     let h = &inp.history;
-    let policy_states = h.period_rows.policy_states()?;
     let parts = crate::assessment::gather::Parts {
         kpis: &res.kpis,
         params: &res.params,
@@ -261,7 +260,7 @@ fn executive_file(
         detection: &res.detection,
         vulns: &res.vulns,
         showback: &res.showback,
-        policy_states: &policy_states,
+        policy: &h.period_rows.policy,
         sub_tags: &h.subscription_tags,
         scope: scope_words(req.config, h),
         sources: source_lines(h, &inp.cost),
