@@ -2,6 +2,7 @@
 //! overrides, validated up front so a bad value fails before any query runs.
 
 use crate::error::{Error, Result};
+pub use crate::store::CredentialKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub struct SourceConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AzureConfig {
     /// workload-identity, managed-identity, client-secret, azure-cli or default (the chain).
-    pub credential: String,
+    pub credential: CredentialKind,
     pub arm_endpoint: String,
     pub authority_host: String,
     pub management_groups: Vec<String>,
@@ -47,7 +48,7 @@ pub struct AzureConfig {
 impl Default for AzureConfig {
     fn default() -> Self {
         AzureConfig {
-            credential: "default".into(),
+            credential: CredentialKind::Default,
             arm_endpoint: "https://management.azure.com".into(),
             authority_host: "https://login.microsoftonline.com".into(),
             management_groups: vec![],
@@ -309,7 +310,6 @@ impl Config {
                 )));
             }
         }
-        CredentialKind::parse(&self.azure.credential)?;
         if self.output.location.trim().is_empty() {
             return Err(Error::config("output.location is empty"));
         }
@@ -324,6 +324,18 @@ impl Config {
                 .as_ref()
                 .map(|d| format!("{}/cost-exports", d.trim_end_matches('/')))
         })
+    }
+
+    /// How stores reach Azure: the credential, authority, timeout and attempts of `[azure]`.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        let azure = &self.azure;
+        crate::store::StoreOptions::default()
+            .with_credential(azure.credential)
+            .with_authority_host(&azure.authority_host)
+            .with_request_timeout(std::time::Duration::from_secs(
+                azure.request_timeout_secs.max(1),
+            ))
+            .with_attempts(azure.max_attempts)
     }
 
     /// SHA-256 of the effective configuration, with locations stripped of any query string
@@ -385,50 +397,6 @@ fn parse_override(name: &str, raw: &str, kind: Kind) -> Result<toml::Value> {
             toml::Value::Table(t)
         }
     })
-}
-
-/// The credentials `azure.credential` can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// Entra Workload ID on Kubernetes: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_FEDERATED_TOKEN_FILE` (set by the AKS webhook).
-    WorkloadIdentity,
-    /// The VM's or App Service's managed identity; `AZURE_CLIENT_ID` picks a user-assigned one.
-    ManagedIdentity,
-    /// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
-    ClientSecret,
-    /// The account logged in with `az login` (`az account get-access-token`).
-    AzureCli,
-    /// The chain: client secret and workload identity when their variables are set, then
-    /// managed identity, then Azure CLI; the first that answers is kept for the run.
-    Default,
-}
-
-impl CredentialKind {
-    pub const ALL: [(&'static str, CredentialKind); 5] = [
-        ("workload-identity", CredentialKind::WorkloadIdentity),
-        ("managed-identity", CredentialKind::ManagedIdentity),
-        ("client-secret", CredentialKind::ClientSecret),
-        ("azure-cli", CredentialKind::AzureCli),
-        ("default", CredentialKind::Default),
-    ];
-
-    pub fn parse(name: &str) -> Result<CredentialKind> {
-        Self::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "azure.credential '{name}' is not one of {}",
-                    Self::ALL.map(|(n, _)| n).join(", ")
-                ))
-            })
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).unwrap().0
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod period;
 pub mod pipeline;
 pub mod render;
 pub mod store;
+pub mod tags;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -436,7 +436,7 @@ fn azure_cli_credential_from_config_with_a_stand_in_az() {
     let fake = registries(2500);
     fake.fault(None, Some(3), Fault::ExpiredToken, 1);
     let mut config = Config::default();
-    config.azure.credential = "azure-cli".into();
+    config.azure.credential = defender_ledger::store::CredentialKind::AzureCli;
     config.azure.arm_endpoint = fake.url.clone();
     config.azure.request_timeout_secs = 10;
     let rg = ResourceGraph::from_config_with_env(&config, &|_| None).unwrap();
@@ -466,7 +466,7 @@ fn azure_cli_credential_from_config_with_a_stand_in_az() {
 #[test]
 fn config_errors_are_usage_errors() {
     let mut config = Config::default();
-    config.azure.credential = "azure-cli".into();
+    config.azure.credential = defender_ledger::store::CredentialKind::AzureCli;
     config.azure.arm_endpoint = "not a url".into();
     let err = ResourceGraph::from_config_with_env(&config, &|_| None).unwrap_err();
     assert_eq!(err.class(), ErrorClass::Usage);

@@ -3,28 +3,10 @@
 //! (`cost-center` is not `costcenter`); values are trimmed and lower-cased so `Team-A` and
 //! `team-a` are one owner; a value that is empty after trimming does not count.
 
+pub use crate::tags::parse_tags;
 use serde_json::{Map, Value};
 
 pub const UNALLOCATED: &str = "unallocated";
-
-/// Parse a tags cell: a JSON object, or the brace-less form actual/amortized cost exports
-/// write (`"env": "prod","owner": "team-a"`), or empty. Non-string values are rendered as text.
-pub fn parse_tags(cell: Option<&str>) -> Map<String, Value> {
-    let Some(raw) = cell.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Map::new();
-    };
-    let wrapped;
-    let text = if raw.starts_with('{') {
-        raw
-    } else {
-        wrapped = format!("{{{raw}}}");
-        &wrapped
-    };
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
-}
 
 /// The owner named by `tags` under the first of `keys` present with a non-empty value.
 pub fn owner_in(tags: &Map<String, Value>, keys: &[String]) -> Option<String> {

@@ -12,11 +12,11 @@ pub mod snapshot;
 use crate::collect::replay::Replay;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::{Store, StoreOptions};
+use crate::store::Store;
 
 /// Open the output store (created if it is a folder) with the configured credential.
 pub fn output_store(cfg: &Config) -> Result<Store> {
-    Store::open_with(&cfg.output.location, true, &StoreOptions::from_config(cfg)?)
+    Store::open_with(&cfg.output.location, true, &cfg.store_options())
 }
 
 /// Open the cost-export container (read only).
@@ -24,7 +24,7 @@ pub fn cost_store(cfg: &Config) -> Result<Store> {
     let location = cfg.cost_location().ok_or_else(|| {
         Error::config("no cost export location: set [cost] location (or [source] replay_dir)")
     })?;
-    Store::open_with(&location, false, &StoreOptions::from_config(cfg)?)
+    Store::open_with(&location, false, &cfg.store_options())
 }
 
 /// The days of cost a report of `period` reads: the period, preceded by the anomaly
@@ -42,5 +42,5 @@ pub fn replay_source(cfg: &Config) -> Result<Replay> {
     let dir = cfg.source.replay_dir.as_deref().ok_or_else(|| {
         Error::config("no replay source: pass --source DIR or set [source] replay_dir")
     })?;
-    Replay::open_with(dir, &StoreOptions::from_config(cfg)?)
+    Replay::open_with(dir, &cfg.store_options())
 }

@@ -105,7 +105,7 @@ impl Store {
         Store::open_with(location, create, &StoreOptions::default())
     }
 
-    /// Open with explicit options (`StoreOptions::from_config` for the configured credential).
+    /// Open with explicit options (`Config::store_options` for the configured credential).
     /// Nothing is sent over the network until the first call; `check` tests the location.
     pub fn open_with(location: &str, create: bool, options: &StoreOptions) -> Result<Store> {
         let display = redact(location);

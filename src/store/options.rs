@@ -1,14 +1,67 @@
 //! How a store talks to Azure: credential, timeouts, retries, block size. Defaults suit a
-//! scheduled job; `StoreOptions::from_config` takes the `[azure]` section.
+//! scheduled job; `Config::store_options` takes them from the `[azure]` section.
 
-use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The Entra ID credential named by `azure.credential` (storage keys and SAS tokens from the
-/// environment, or a SAS in the URL, take precedence, as they do for Azure's own tools).
-pub use crate::config::CredentialKind;
+/// The credentials `azure.credential` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum CredentialKind {
+    /// Entra Workload ID on Kubernetes: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_FEDERATED_TOKEN_FILE` (set by the AKS webhook).
+    WorkloadIdentity,
+    /// The VM's or App Service's managed identity; `AZURE_CLIENT_ID` picks a user-assigned one.
+    ManagedIdentity,
+    /// A service principal: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// The account logged in with `az login` (`az account get-access-token`).
+    AzureCli,
+    /// The chain: client secret and workload identity when their variables are set, then
+    /// managed identity, then Azure CLI; the first that answers is kept for the run.
+    Default,
+}
+
+impl CredentialKind {
+    pub const ALL: [(&'static str, CredentialKind); 5] = [
+        ("workload-identity", CredentialKind::WorkloadIdentity),
+        ("managed-identity", CredentialKind::ManagedIdentity),
+        ("client-secret", CredentialKind::ClientSecret),
+        ("azure-cli", CredentialKind::AzureCli),
+        ("default", CredentialKind::Default),
+    ];
+
+    pub fn parse(name: &str) -> Result<CredentialKind> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "azure.credential '{name}' is not one of {}",
+                    Self::ALL.map(|(n, _)| n).join(", ")
+                ))
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).unwrap().0
+    }
+}
+
+impl TryFrom<String> for CredentialKind {
+    type Error = String;
+    fn try_from(name: String) -> std::result::Result<Self, String> {
+        CredentialKind::parse(&name).map_err(|e| e.to_string())
+    }
+}
+
+impl From<CredentialKind> for String {
+    fn from(k: CredentialKind) -> String {
+        k.name().to_string()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -51,16 +104,21 @@ impl Default for StoreOptions {
 }
 
 impl StoreOptions {
-    /// Credential, authority, timeout and attempts from the `[azure]` section.
-    pub fn from_config(config: &Config) -> Result<StoreOptions> {
-        let azure = &config.azure;
-        Ok(StoreOptions {
-            credential: CredentialKind::parse(&azure.credential)?,
-            authority_host: Some(azure.authority_host.clone()),
-            request_timeout: Duration::from_secs(azure.request_timeout_secs.max(1)),
-            max_retries: azure.max_attempts.saturating_sub(1) as usize,
-            ..StoreOptions::default()
-        })
+    /// Entra ID authority for sovereign clouds (`AZURE_AUTHORITY_HOST` still wins).
+    pub fn with_authority_host(mut self, host: &str) -> Self {
+        self.authority_host = Some(host.to_string());
+        self
+    }
+
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Attempts per request, the first included.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.max_retries = attempts.saturating_sub(1) as usize;
+        self
     }
 
     pub fn with_credential(mut self, credential: CredentialKind) -> Self {

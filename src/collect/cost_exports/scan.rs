@@ -118,7 +118,7 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
 /// The tags cell reduced to the keys in `keys` (lower-case), as a JSON object with the
 /// original key spelling and values; "" when none is present. Cached per distinct cell.
 pub fn keep_tags(cell: &str, keys: &[String]) -> String {
-    let all = crate::kpi::owners::parse_tags(Some(cell));
+    let all = crate::tags::parse_tags(Some(cell));
     let kept: serde_json::Map<String, serde_json::Value> = all
         .into_iter()
         .filter(|(k, _)| keys.iter().any(|w| w.eq_ignore_ascii_case(k)))
