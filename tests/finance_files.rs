@@ -1,6 +1,7 @@
 //! The finance files of a run through the real CLI on the bundled sample tenant: the workbook
 //! `finance/showback.xlsx` read back with calamine and compared cell for cell with the finance
-//! CSVs (values, types, row counts), its formats, frozen header and autofilter, the
+//! CSVs (values, types, row counts), its formats, frozen header and autofilter, every sheet
+//! written row by row (constant memory: strings inline, no shared-string table), the
 //! reconciliation sheet, byte-identical rebuilds, the `output.csv_bom` option, and the
 //! documented precision of percentages and ratios.
 
@@ -260,10 +261,19 @@ fn dates_are_dates_amounts_carry_their_currency_format_and_headers_are_frozen() 
         assert_eq!(ratio.map(|f| f.format_code.as_str()), Some("0.0000"));
     }
 
+    // Every sheet written in constant-memory mode (row by row, whatever the tenant's size):
+    // strings inline in the cells, no shared-string table held for the whole workbook.
+    let mut zip = ::zip::ZipArchive::new(Cursor::new(bytes.as_slice())).unwrap();
+    assert!(
+        zip.by_name("xl/sharedStrings.xml").is_err(),
+        "no shared-string table"
+    );
+
     // Every sheet: a frozen header row, an autofilter over the whole table, and column
     // widths set within bounds.
     for (i, name) in book.sheet_names().iter().enumerate() {
         let xml = zip_part(&bytes, &format!("xl/worksheets/sheet{}.xml", i + 1));
+        assert!(xml.contains(r#"t="inlineStr""#), "{name}: strings inline");
         assert!(
             xml.contains(
                 r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
