@@ -36,13 +36,28 @@ pub enum Error {
     Config(String),
 
     #[error("{context}: {message}")]
-    Input { context: String, message: String },
+    Input {
+        context: String,
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 
     #[error("{context}: {message}")]
-    Source { context: String, message: String },
+    Source {
+        context: String,
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 
     #[error("publishing {context}: {message}")]
-    Publish { context: String, message: String },
+    Publish {
+        context: String,
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 
     #[error("verification failed: {0}")]
     Verification(String),
@@ -57,6 +72,9 @@ pub enum Error {
         source: polars::error::PolarsError,
     },
 }
+
+/// The underlying error an `Error` was made from, kept for logs (`Error::chain`).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl Error {
     pub fn class(&self) -> ErrorClass {
@@ -79,6 +97,7 @@ impl Error {
         Error::Input {
             context: context.to_string(),
             message: message.to_string(),
+            cause: None,
         }
     }
 
@@ -86,6 +105,7 @@ impl Error {
         Error::Source {
             context: context.to_string(),
             message: message.to_string(),
+            cause: None,
         }
     }
 
@@ -93,7 +113,61 @@ impl Error {
         Error::Publish {
             context: context.to_string(),
             message: message.to_string(),
+            cause: None,
         }
+    }
+
+    /// An input error made from another error, which is kept as its cause.
+    pub fn input_err(context: impl fmt::Display, cause: impl Into<Cause>) -> Self {
+        let cause = cause.into();
+        Error::Input {
+            context: context.to_string(),
+            message: cause.to_string(),
+            cause: Some(cause),
+        }
+    }
+
+    /// A source error made from another error, which is kept as its cause.
+    pub fn source_err(context: impl fmt::Display, cause: impl Into<Cause>) -> Self {
+        let cause = cause.into();
+        Error::Source {
+            context: context.to_string(),
+            message: cause.to_string(),
+            cause: Some(cause),
+        }
+    }
+
+    /// A publish error made from another error, which is kept as its cause.
+    pub fn publish_err(context: impl fmt::Display, cause: impl Into<Cause>) -> Self {
+        let cause = cause.into();
+        Error::Publish {
+            context: context.to_string(),
+            message: cause.to_string(),
+            cause: Some(cause),
+        }
+    }
+
+    /// This error with `cause` kept under it (for the variants that keep one).
+    pub fn with_cause(mut self, new: impl Into<Cause>) -> Self {
+        if let Error::Input { cause, .. }
+        | Error::Source { cause, .. }
+        | Error::Publish { cause, .. } = &mut self
+        {
+            *cause = Some(new.into());
+        }
+        self
+    }
+
+    /// The causes under this error, outermost first, query strings of URLs removed (a SAS
+    /// token is a secret): for logs; the message already states the first.
+    pub fn chain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push(without_url_queries(&e.to_string()));
+            next = e.source();
+        }
+        out
     }
 }
 
@@ -110,5 +184,34 @@ impl<T> PolarsContext<T> for polars::error::PolarsResult<T> {
             context: context.to_string(),
             source,
         })
+    }
+}
+
+/// `text` with the query string of every URL in it removed: HTTP client errors quote the URL
+/// they failed on, and a shared access signature travels in the query string.
+pub fn without_url_queries(text: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"(https?://[^\s?#"'<>]+)\?[^\s"'<>)]*"#).unwrap());
+    re.replace_all(text, "$1").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_kept_and_url_queries_never_shown() {
+        let io =
+            std::io::Error::other("GET https://a.blob.core.windows.net/c/x?sv=1&sig=SECRET failed");
+        let e = Error::source_err("reading x", io);
+        assert_eq!(e.class(), ErrorClass::Source);
+        let chain = e.chain();
+        assert_eq!(chain.len(), 1);
+        assert!(
+            !chain[0].contains("SECRET")
+                && chain[0].contains("https://a.blob.core.windows.net/c/x")
+        );
+        assert!(Error::input("a", "b").chain().is_empty());
     }
 }

@@ -184,10 +184,16 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            // The underlying errors, for whoever reads the logs (the message states the first).
+            let causes = e.chain();
+            for cause in &causes {
+                tracing::debug!(%cause, "caused by");
+            }
             let class = e.class();
             println!(
                 "{}",
                 json!({"command": command_name, "run_id": CHOSEN_RUN_ID.get(), "outcome": "failed", "error_class": format!("{class:?}").to_lowercase(),
+                       "error": e.to_string(), "causes": causes,
                        "exit_code": class.exit_code(), "duration_ms": started.elapsed().as_millis() as u64})
             );
             ExitCode::from(class.exit_code() as u8)

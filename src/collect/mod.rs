@@ -65,7 +65,7 @@ impl StagedRows {
             .prefix(&format!("defender-ledger-{}-", contract.dataset))
             .suffix(".parquet")
             .tempfile()
-            .map_err(|e| Error::publish("a temporary file for collected rows", e))?
+            .map_err(|e| Error::publish_err("a temporary file for collected rows", e))?
             .into_temp_path();
         let sink = ParquetSink::create(&path, &contract.schema())?;
         Ok(StagedRows { path, sink })
@@ -91,8 +91,8 @@ impl StagedFile {
 
     /// The rows read back (tests, small datasets).
     pub fn read(&self) -> Result<DataFrame> {
-        let file =
-            std::fs::File::open(&self.path).map_err(|e| Error::input(self.path.display(), e))?;
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| Error::input_err(self.path.display(), e))?;
         ParquetReader::new(file)
             .finish()
             .ctx(format!("reading {}", self.path.display()))

@@ -82,7 +82,7 @@ fn stage_page_stream(
     let mut failure: Option<Error> = None;
     let mut on_page = |i: usize, body: Value| -> Result<()> {
         let page = page_from_value(body)
-            .map_err(|e| Error::input(format!("{shown} page {}", i + 1), e))?;
+            .map_err(|e| Error::input_err(format!("{shown} page {}", i + 1), e))?;
         if let Some(previous) = held.replace(page) {
             staged.push(chain.push(&previous, &format!("{shown} page {i}"), false)?)?;
         }

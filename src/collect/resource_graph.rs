@@ -458,7 +458,7 @@ impl ResourceGraph {
         };
         let http = http_client(retry.request_timeout)?;
         let credential = build_credential(a, env, http_client(Duration::from_secs(30))?)?;
-        let tokens = TokenSource::new(credential, arm_scope(&arm), a.credential.clone());
+        let tokens = TokenSource::new(credential, arm_scope(&arm), a.credential);
         let scope = Scope::from_config(config)?;
         ResourceGraph::assemble(arm, http, tokens, scope, QuerySet::discover()?, retry)
     }
@@ -659,7 +659,7 @@ impl ResourceGraph {
                 .tokens
                 .bearer()
                 .await
-                .map_err(|e| Error::source(ctx, e))?;
+                .map_err(|e| Error::source_err(ctx, e))?;
             let sent = Instant::now();
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let response = self

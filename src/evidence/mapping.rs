@@ -123,7 +123,7 @@ pub fn load(framework: Framework) -> Result<Mapping> {
 
 /// Parse and validate a mapping text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Mapping> {
-    let m: Mapping = toml::from_str(text).map_err(|e| Error::input(origin, e))?;
+    let m: Mapping = toml::from_str(text).map_err(|e| Error::input_err(origin, e))?;
     validate(&m).map_err(|msg| Error::input(origin, msg))?;
     Ok(m)
 }

@@ -60,7 +60,8 @@ pub fn to_csv(df: &DataFrame, spec: CsvSpec) -> Result<Vec<u8>> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    w.write_record(&names).map_err(|e| Error::input("csv", e))?;
+    w.write_record(&names)
+        .map_err(|e| Error::input_err("csv", e))?;
     let cells: Vec<Vec<String>> = df
         .columns()
         .iter()
@@ -68,7 +69,7 @@ pub fn to_csv(df: &DataFrame, spec: CsvSpec) -> Result<Vec<u8>> {
         .collect::<Result<_>>()?;
     for row in 0..df.height() {
         w.write_record(cells.iter().map(|c| c[row].as_str()))
-            .map_err(|e| Error::input("csv", e))?;
+            .map_err(|e| Error::input_err("csv", e))?;
     }
     w.into_inner()
         .map_err(|e| Error::input("csv", e.to_string()))

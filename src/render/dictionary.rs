@@ -126,7 +126,7 @@ pub fn dictionary_csv() -> Result<Vec<u8>> {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let io = |e: ::csv::Error| Error::input("data-dictionary.csv", e);
+    let io = |e: ::csv::Error| Error::input_err("data-dictionary.csv", e);
     w.write_record(DICTIONARY_COLUMNS).map_err(io)?;
     for r in dictionary_rows() {
         let pos = r.position.to_string();

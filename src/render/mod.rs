@@ -96,7 +96,7 @@ impl RunFileSet {
         }
         let target = self.scratch.join(format!("spill-{:04}", self.local.len()));
         std::fs::write(&target, &f.bytes)
-            .map_err(|e| crate::Error::publish(target.display(), e))?;
+            .map_err(|e| crate::Error::publish_err(target.display(), e))?;
         self.local.push(LocalFile {
             file: crate::parquet::WrittenFile {
                 path: target,

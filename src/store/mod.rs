@@ -195,7 +195,7 @@ impl Store {
         runtime()
             .block_on(self.inner.list_with_delimiter(Some(&prefix)))
             .map(|_| ())
-            .map_err(|e| Error::source(self.display.clone(), self.explain(&e)))
+            .map_err(|e| Error::source(self.display.clone(), self.explain(&e)).with_cause(e))
     }
 
     fn full(&self, rel: &str) -> ObjPath {
@@ -231,7 +231,7 @@ impl Store {
 
     /// Turn an object_store error into a sentence; a missing container says what to do.
     fn explain(&self, e: &object_store::Error) -> String {
-        let text = e.to_string();
+        let text = crate::error::without_url_queries(&e.to_string());
         if let Backend::Blob { location, .. } = &*self.backend
             && text.contains("ContainerNotFound")
         {
@@ -250,7 +250,7 @@ impl Store {
     fn put_error(&self, rel: &str, e: object_store::Error) -> Error {
         match e {
             object_store::Error::AlreadyExists { .. } => already_exists(&self.at(rel)),
-            other => Error::publish(self.at(rel), self.explain(&other)),
+            other => Error::publish(self.at(rel), self.explain(&other)).with_cause(other),
         }
     }
 
@@ -290,7 +290,7 @@ impl Store {
                 let target = dir.join(rel.trim_matches('/'));
                 folder_put_new_file(&target, local).map_err(|e| match e.kind() {
                     std::io::ErrorKind::AlreadyExists => already_exists(&self.at(rel)),
-                    _ => Error::publish(self.at(rel), e),
+                    _ => Error::publish_err(self.at(rel), e),
                 })
             }
             Backend::Blob {
@@ -384,7 +384,9 @@ impl Store {
         let path = self.full(rel);
         runtime()
             .block_on(async { self.inner.get(&path).await?.bytes().await })
-            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))
+            .map_err(|e| {
+                Error::source(format!("reading {}", self.at(rel)), self.explain(&e)).with_cause(e)
+            })
     }
 
     /// Like `get`, but `None` when the object does not exist (one request, not a HEAD first).
@@ -393,10 +395,9 @@ impl Store {
         match runtime().block_on(async { self.inner.get(&path).await?.bytes().await }) {
             Ok(b) => Ok(Some(b)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::source(
-                format!("reading {}", self.at(rel)),
-                self.explain(&e),
-            )),
+            Err(e) => Err(
+                Error::source(format!("reading {}", self.at(rel)), self.explain(&e)).with_cause(e),
+            ),
         }
     }
 
@@ -424,10 +425,10 @@ impl Store {
             Ok(r) => r.into_stream(),
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => {
-                return Err(Error::source(
-                    format!("reading {}", self.at(rel)),
-                    self.explain(&e),
-                ));
+                return Err(
+                    Error::source(format!("reading {}", self.at(rel)), self.explain(&e))
+                        .with_cause(e),
+                );
             }
         };
         Ok(Some(Box::new(StreamRead {
@@ -444,24 +445,25 @@ impl Store {
         runtime().block_on(async {
             let mut out = tokio::fs::File::create(target)
                 .await
-                .map_err(|e| Error::source(ctx(), e))?;
+                .map_err(|e| Error::source_err(ctx(), e))?;
             let mut stream = self
                 .inner
                 .get(&path)
                 .await
-                .map_err(|e| Error::source(ctx(), self.explain(&e)))?
+                .map_err(|e| Error::source(ctx(), self.explain(&e)).with_cause(e))?
                 .into_stream();
             let mut n = 0u64;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| Error::source(ctx(), self.explain(&e)))?;
+                let chunk =
+                    chunk.map_err(|e| Error::source(ctx(), self.explain(&e)).with_cause(e))?;
                 n += chunk.len() as u64;
                 tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
                     .await
-                    .map_err(|e| Error::source(ctx(), e))?;
+                    .map_err(|e| Error::source_err(ctx(), e))?;
             }
             tokio::io::AsyncWriteExt::flush(&mut out)
                 .await
-                .map_err(|e| Error::source(ctx(), e))?;
+                .map_err(|e| Error::source_err(ctx(), e))?;
             Ok(n)
         })
     }
@@ -478,7 +480,9 @@ impl Store {
         };
         let got = runtime()
             .block_on(self.inner.get_opts(&path, opts))
-            .map_err(|e| Error::source(format!("reading {}", self.at(rel)), self.explain(&e)))?;
+            .map_err(|e| {
+                Error::source(format!("reading {}", self.at(rel)), self.explain(&e)).with_cause(e)
+            })?;
         Ok(got
             .attributes
             .get(&Attribute::ContentType)
@@ -490,10 +494,9 @@ impl Store {
         match runtime().block_on(self.inner.head(&path)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(Error::source(
-                format!("checking {}", self.at(rel)),
-                self.explain(&e),
-            )),
+            Err(e) => Err(
+                Error::source(format!("checking {}", self.at(rel)), self.explain(&e)).with_cause(e),
+            ),
         }
     }
 
@@ -504,6 +507,7 @@ impl Store {
             .block_on(self.inner.list(Some(&prefix)).try_collect())
             .map_err(|e| {
                 Error::source(format!("listing {}", self.at(rel_prefix)), self.explain(&e))
+                    .with_cause(e)
             })?;
         let mut out: Vec<Entry> = metas
             .into_iter()
@@ -523,6 +527,7 @@ impl Store {
             .block_on(self.inner.list_with_delimiter(Some(&prefix)))
             .map_err(|e| {
                 Error::source(format!("listing {}", self.at(rel_prefix)), self.explain(&e))
+                    .with_cause(e)
             })?;
         let mut out: Vec<String> = listed
             .common_prefixes
@@ -535,9 +540,9 @@ impl Store {
 
     pub fn delete(&self, rel: &str) -> Result<()> {
         let path = self.full(rel);
-        runtime()
-            .block_on(self.inner.delete(&path))
-            .map_err(|e| Error::publish(format!("deleting {}", self.at(rel)), self.explain(&e)))
+        runtime().block_on(self.inner.delete(&path)).map_err(|e| {
+            Error::publish(format!("deleting {}", self.at(rel)), self.explain(&e)).with_cause(e)
+        })
     }
 }
 

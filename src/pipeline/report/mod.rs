@@ -56,8 +56,9 @@ pub struct ReportResults {
 
 pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let params = Parameters::from_config(req.config);
-    let scratch = tempfile::tempdir()
-        .map_err(|e| crate::Error::publish("a temporary folder for the run's large files", e))?;
+    let scratch = tempfile::tempdir().map_err(|e| {
+        crate::Error::publish_err("a temporary folder for the run's large files", e)
+    })?;
     let phase = |name: &str, t: Instant| crate::logging::phase_done(name, t);
     let t = Instant::now();
     let inputs = inputs::load(req, out, &params, scratch.path())?;

@@ -36,7 +36,8 @@ pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
 /// Renders the executive report and returns the layout warnings (a missing glyph, an unknown
 /// font) instead of logging them, so tests can insist there are none.
 pub fn render_executive_with_warnings(input: &ExecutiveInput) -> Result<(Vec<u8>, Vec<String>)> {
-    let data = executive::view_json(input).map_err(|e| Error::input("executive report data", e))?;
+    let data =
+        executive::view_json(input).map_err(|e| Error::input_err("executive report data", e))?;
     let ident = format!(
         "defender-ledger executive {} {}",
         input.kpis.period, input.input_fingerprint
