@@ -183,7 +183,7 @@ fn build_workbook(w: &FinanceWorkbook, max_rows: usize) -> Result<Vec<u8>> {
 }
 
 fn xlsx_error(e: XlsxError) -> Error {
-    Error::input(WORKBOOK_PATH, e)
+    Error::input_err(WORKBOOK_PATH, e)
 }
 
 /// The note a sheet holds instead of a table too long for it.
