@@ -619,7 +619,8 @@ impl ResourceGraph {
     }
 
     /// Fetch one page, with pacing, retries and token refresh. `ctx` names query, scope and
-    /// page in every error.
+    /// page in every error. The retry policy lives here; `attempt` sends one request and says
+    /// what came of it.
     async fn fetch_page(
         &self,
         query: &Query,
@@ -629,6 +630,60 @@ impl ResourceGraph {
         progress: &QueryProgress,
         top: usize,
     ) -> Result<Page> {
+        let body = self.request_body(query, chunk, skip_token, top);
+        let mut tries = Tries::default();
+        loop {
+            self.pace().await;
+            let (outcome, generation) = self.attempt(&body, ctx).await?;
+            match outcome {
+                Outcome::Page(page) => return Ok(page),
+                Outcome::Fatal(e) => return Err(e),
+                Outcome::Throttled {
+                    wait,
+                    hint,
+                    summary,
+                } => {
+                    tries.throttled(self, wait, hint, &summary, ctx)?;
+                    tracing::warn!(
+                        query = %query.dataset,
+                        page = ctx,
+                        retry_after_s = hint.map(|d| d.as_secs_f64()),
+                        wait_s = format!("{:.2}", wait.as_secs_f64()),
+                        "throttled by Resource Graph (429), waiting"
+                    );
+                    progress.note(&format!("throttled, waiting {:.1}s", wait.as_secs_f64()));
+                }
+                Outcome::TokenRejected { summary } => {
+                    tries.token_rejected(self, &summary, ctx)?;
+                    tracing::info!(page = ctx, reason = %summary, "token rejected, fetching a new one");
+                    self.tokens.invalidate(generation).await;
+                }
+                Outcome::Fault(fault) => {
+                    let backoff = tries.failed(self, &fault, ctx)?;
+                    tracing::warn!(
+                        query = %query.dataset,
+                        page = ctx,
+                        attempt = tries.failures,
+                        backoff_ms = backoff.as_millis() as u64,
+                        fault = %fault,
+                        "Resource Graph request failed, retrying"
+                    );
+                    let note = format!("retry {}: {}", tries.failures, truncate(&fault, 60));
+                    progress.note(&note);
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+
+    /// The request body of one page: the query, `$top`, `$skipToken`, and the scope chunk.
+    fn request_body(
+        &self,
+        query: &Query,
+        chunk: &Chunk,
+        skip_token: Option<&str>,
+        top: usize,
+    ) -> Vec<u8> {
         let mut options = json!({ "$top": top, "resultFormat": "objectArray" });
         if let Some(t) = skip_token {
             options["$skipToken"] = Value::String(t.to_string());
@@ -640,155 +695,109 @@ impl ResourceGraph {
         if let Some((field, values)) = &chunk.field {
             body[*field] = json!(values);
         }
-        let body = serde_json::to_vec(&body).expect("request serialises");
+        serde_json::to_vec(&body).expect("request serialises")
+    }
 
-        let (mut failures, mut throttled, mut refreshes) = (0u32, 0u32, 0u32);
-        loop {
-            let wait = self.throttle.delay(Instant::now());
-            if !wait.is_zero() {
-                self.stats
-                    .paced_ms
-                    .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
-                tracing::debug!(
-                    wait_ms = wait.as_millis() as u64,
-                    "pacing to the quota reset"
-                );
-                tokio::time::sleep(wait).await;
-            }
-            let bearer = self
-                .tokens
-                .bearer()
-                .await
-                .map_err(|e| Error::source_err(ctx, e))?;
-            let sent = Instant::now();
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let response = self
-                .http
-                .post(self.url.clone())
-                .header(reqwest::header::AUTHORIZATION, bearer.header_value())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
-            let fault = match response {
-                Err(e) => describe_transport_error(&e),
-                Ok(rsp) => {
-                    let status = rsp.status();
-                    let headers = rsp.headers().clone();
-                    let quota = Quota::from_headers(&headers);
-                    match rsp.bytes().await {
-                        Err(e) => describe_transport_error(&e),
-                        Ok(bytes) => {
-                            let received = Instant::now();
-                            match status.as_u16() {
-                                200 => {
-                                    self.throttle.observe(sent, received, &quota);
-                                    if header_is_true(
-                                        &headers,
-                                        "x-ms-tenant-subscription-limit-hit",
-                                    ) {
-                                        return Err(Error::source(
-                                            ctx,
-                                            "x-ms-tenant-subscription-limit-hit: the identity sees more than \
-                                             10,000 subscriptions and Resource Graph answered for the first \
-                                             10,000 only; set azure.management_groups or azure.subscriptions",
-                                        ));
-                                    }
-                                    match parse_page(&bytes) {
-                                        Ok(page) => return Ok(page),
-                                        Err(e) => format!(
-                                            "malformed response body ({} bytes): {e}",
-                                            bytes.len()
-                                        ),
-                                    }
-                                }
-                                429 => {
-                                    throttled += 1;
-                                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                                    let hint = retry_after(&headers);
-                                    let wait = self.throttle.throttled(received, hint, &quota);
-                                    if throttled > MAX_THROTTLED
-                                        || wait > self.retry.max_throttle_wait
-                                    {
-                                        return Err(Error::source(
-                                            ctx,
-                                            format!(
-                                                "throttled (HTTP 429) {throttled} times, next wait {:.1}s: {}",
-                                                wait.as_secs_f64(),
-                                                arm_error_summary(&bytes)
-                                            ),
-                                        ));
-                                    }
-                                    tracing::warn!(
-                                        query = %query.dataset,
-                                        page = ctx,
-                                        retry_after_s = hint.map(|d| d.as_secs_f64()),
-                                        wait_s = format!("{:.2}", wait.as_secs_f64()),
-                                        "throttled by Resource Graph (429), waiting"
-                                    );
-                                    progress.note(&format!(
-                                        "throttled, waiting {:.1}s",
-                                        wait.as_secs_f64()
-                                    ));
-                                    continue;
-                                }
-                                401 => {
-                                    let summary = arm_error_summary(&bytes);
-                                    if refreshes >= MAX_TOKEN_REFRESHES {
-                                        return Err(Error::source(
-                                            ctx,
-                                            format!(
-                                                "HTTP 401 after {refreshes} new token(s): {summary}"
-                                            ),
-                                        ));
-                                    }
-                                    refreshes += 1;
-                                    self.stats.token_refreshes.fetch_add(1, Ordering::Relaxed);
-                                    tracing::info!(page = ctx, reason = %summary, "token rejected, fetching a new one");
-                                    self.tokens.invalidate(bearer.generation).await;
-                                    continue;
-                                }
-                                408 | 500..=599 => {
-                                    format!(
-                                        "HTTP {}: {}",
-                                        status.as_u16(),
-                                        arm_error_summary(&bytes)
-                                    )
-                                }
-                                _ => {
-                                    return Err(Error::source(
-                                        ctx,
-                                        format!(
-                                            "HTTP {}: {}",
-                                            status.as_u16(),
-                                            arm_error_summary(&bytes)
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                }
-            };
-            failures += 1;
-            if failures >= self.retry.max_attempts {
-                return Err(Error::source(
-                    ctx,
-                    format!("{fault} (gave up after {failures} attempts)"),
+    /// Wait until the quota allows another request.
+    async fn pace(&self) {
+        let wait = self.throttle.delay(Instant::now());
+        if wait.is_zero() {
+            return;
+        }
+        self.stats
+            .paced_ms
+            .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "pacing to the quota reset"
+        );
+        tokio::time::sleep(wait).await;
+    }
+
+    /// Send one request and say what came of it, with the token generation it used. Only a
+    /// credential that gives no token at all is an error here.
+    async fn attempt(&self, body: &[u8], ctx: &str) -> Result<(Outcome, u64)> {
+        let bearer = self
+            .tokens
+            .bearer()
+            .await
+            .map_err(|e| Error::source_err(ctx, e))?;
+        let sent = Instant::now();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .post(self.url.clone())
+            .header(reqwest::header::AUTHORIZATION, bearer.header_value())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        let rsp = match response {
+            Ok(rsp) => rsp,
+            Err(e) => {
+                return Ok((
+                    Outcome::Fault(describe_transport_error(&e)),
+                    bearer.generation,
                 ));
             }
-            self.stats.retried.fetch_add(1, Ordering::Relaxed);
-            let backoff = self.retry.backoff(failures);
-            tracing::warn!(
-                query = %query.dataset,
-                page = ctx,
-                attempt = failures,
-                backoff_ms = backoff.as_millis() as u64,
-                fault = %fault,
-                "Resource Graph request failed, retrying"
-            );
-            progress.note(&format!("retry {failures}: {}", truncate(&fault, 60)));
-            tokio::time::sleep(backoff).await;
+        };
+        let (status, headers) = (rsp.status().as_u16(), rsp.headers().clone());
+        let outcome = match rsp.bytes().await {
+            Err(e) => Outcome::Fault(describe_transport_error(&e)),
+            Ok(bytes) => self.classify(status, &headers, &bytes, sent, ctx),
+        };
+        Ok((outcome, bearer.generation))
+    }
+
+    /// What a response means: a page, a throttle, a rejected token, a fault worth retrying,
+    /// or a final error. A 200 also tells the throttle what the quota looks like.
+    fn classify(
+        &self,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        bytes: &[u8],
+        sent: Instant,
+        ctx: &str,
+    ) -> Outcome {
+        let received = Instant::now();
+        let quota = Quota::from_headers(headers);
+        match status {
+            200 => {
+                self.throttle.observe(sent, received, &quota);
+                if header_is_true(headers, "x-ms-tenant-subscription-limit-hit") {
+                    return Outcome::Fatal(Error::source(
+                        ctx,
+                        "x-ms-tenant-subscription-limit-hit: the identity sees more than \
+                         10,000 subscriptions and Resource Graph answered for the first \
+                         10,000 only; set azure.management_groups or azure.subscriptions",
+                    ));
+                }
+                match parse_page(bytes) {
+                    Ok(page) => Outcome::Page(page),
+                    Err(e) => Outcome::Fault(format!(
+                        "malformed response body ({} bytes): {e}",
+                        bytes.len()
+                    )),
+                }
+            }
+            429 => {
+                let hint = retry_after(headers);
+                Outcome::Throttled {
+                    wait: self.throttle.throttled(received, hint, &quota),
+                    hint,
+                    summary: arm_error_summary(bytes),
+                }
+            }
+            401 => Outcome::TokenRejected {
+                summary: arm_error_summary(bytes),
+            },
+            408 | 500..=599 => {
+                Outcome::Fault(format!("HTTP {status}: {}", arm_error_summary(bytes)))
+            }
+            _ => Outcome::Fatal(Error::source(
+                ctx,
+                format!("HTTP {status}: {}", arm_error_summary(bytes)),
+            )),
         }
     }
 
@@ -830,6 +839,85 @@ impl Source for ResourceGraph {
 
     fn collect(&self, contract: &Contract, _date: NaiveDate) -> Result<Option<Collected>> {
         self.block_on(self.collect_async(contract)).map(Some)
+    }
+}
+
+/// What one request attempt came to.
+enum Outcome {
+    Page(Page),
+    /// Worth retrying after a backoff (5xx, 408, a cut connection, a malformed body).
+    Fault(String),
+    /// HTTP 429: the throttle already knows how long to wait.
+    Throttled {
+        wait: Duration,
+        hint: Option<Duration>,
+        summary: String,
+    },
+    /// HTTP 401: the token was rejected; a new one may work.
+    TokenRejected {
+        summary: String,
+    },
+    /// Not worth retrying.
+    Fatal(Error),
+}
+
+/// The retry policy's counters for one page: faults (bounded by `max_attempts`, with
+/// exponential backoff), 429s (bounded by `MAX_THROTTLED` and the longest wait) and token
+/// refreshes (bounded by `MAX_TOKEN_REFRESHES`).
+#[derive(Default)]
+struct Tries {
+    failures: u32,
+    throttled: u32,
+    refreshes: u32,
+}
+
+impl Tries {
+    fn throttled(
+        &mut self,
+        rg: &ResourceGraph,
+        wait: Duration,
+        _hint: Option<Duration>,
+        summary: &str,
+        ctx: &str,
+    ) -> Result<()> {
+        self.throttled += 1;
+        rg.stats.throttled.fetch_add(1, Ordering::Relaxed);
+        if self.throttled > MAX_THROTTLED || wait > rg.retry.max_throttle_wait {
+            return Err(Error::source(
+                ctx,
+                format!(
+                    "throttled (HTTP 429) {} times, next wait {:.1}s: {summary}",
+                    self.throttled,
+                    wait.as_secs_f64()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn token_rejected(&mut self, rg: &ResourceGraph, summary: &str, ctx: &str) -> Result<()> {
+        if self.refreshes >= MAX_TOKEN_REFRESHES {
+            return Err(Error::source(
+                ctx,
+                format!("HTTP 401 after {} new token(s): {summary}", self.refreshes),
+            ));
+        }
+        self.refreshes += 1;
+        rg.stats.token_refreshes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The backoff before the next attempt, or the final error.
+    fn failed(&mut self, rg: &ResourceGraph, fault: &str, ctx: &str) -> Result<Duration> {
+        self.failures += 1;
+        if self.failures >= rg.retry.max_attempts {
+            return Err(Error::source(
+                ctx,
+                format!("{fault} (gave up after {} attempts)", self.failures),
+            ));
+        }
+        rg.stats.retried.fetch_add(1, Ordering::Relaxed);
+        Ok(rg.retry.backoff(self.failures))
     }
 }
 
