@@ -5,7 +5,7 @@
 //! split is exact: the owners' shares of a charge add up to the charge, and the invariant is
 //! checked both on those integers and on the published amounts.
 
-use crate::collect::cost_exports::{CostData, NANOS_PER_UNIT};
+use crate::collect::cost_exports::{Cell, CostData, CostRows, NANOS_PER_UNIT, Resource};
 use crate::error::{Error, Result};
 use crate::frame::{self, strs};
 use crate::hashing::{FastMap, FastSet, fast_map, fast_set};
@@ -209,6 +209,338 @@ impl OwnerNames {
     }
 }
 
+/// A Defender charge's row in defender-cost-allocation.csv while summing: (charge date,
+/// subscription, currency index, owner id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AllocationKey<'a> {
+    date: NaiveDate,
+    subscription: &'a str,
+    currency: u16,
+    owner: u32,
+}
+
+/// How much of a day's Defender charges went to one owner, and on what basis.
+#[derive(Debug, Clone, Copy)]
+struct Allocation {
+    /// The owner's protected vCores that day in the subscription.
+    owner_vcores: i64,
+    /// The subscription's protected vCores that day.
+    subscription_vcores: i64,
+    nanos: i128,
+    basis: &'static str,
+}
+
+/// A row of showback-by-resource.csv while summing, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ResourceKey {
+    currency: u16,
+    /// `same_resource` index.
+    resource: u32,
+    owner: u32,
+    source: &'static str,
+}
+
+/// A row of showback-by-resource.csv (and untagged-resources.csv), by name.
+struct ResourceLine<'a> {
+    currency: &'a str,
+    subscription: &'a str,
+    /// Lower-case resource id.
+    id: &'a str,
+    group: &'a str,
+    owner: &'a str,
+    source: &'static str,
+    totals: ResourceTotals<'a>,
+}
+
+/// A row of defender-cost-allocation.csv, by name.
+struct AllocationLine<'a> {
+    date: NaiveDate,
+    subscription: &'a str,
+    currency: &'a str,
+    owner: &'a str,
+    allocation: Allocation,
+}
+
+/// Everything summed over the period's cost cells, still keyed by index.
+struct Tally<'a> {
+    cost: &'a CostRows,
+    vcores: VcoreIndex,
+    owner_keys: &'a [String],
+    /// Lower-case subscription id -> owner from its tags.
+    subscription_owner: HashMap<String, Option<String>>,
+    tag_owner: FastMap<&'a str, Option<String>>,
+    same: Vec<u32>,
+    names: OwnerNames,
+    unallocated: u32,
+    export_nanos: Vec<Option<i128>>,
+    defender_nanos: Vec<Option<i128>>,
+    rows_in_period: i64,
+    owners: FastMap<(u16, u32), OwnerTotals>,
+    resources: FastMap<ResourceKey, ResourceTotals<'a>>,
+    /// Defender cells come sorted by date, then subscription (resources sort by subscription
+    /// first), so each (date, subscription) is summed at the end of this list, in order.
+    allocations: Vec<(AllocationKey<'a>, Allocation)>,
+    no_snapshot_days: BTreeSet<NaiveDate>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(
+        cost: &'a CostRows,
+        resources: &[ResourceDay],
+        subscription_tags: &BTreeMap<String, Option<String>>,
+        owner_keys: &'a [String],
+    ) -> Self {
+        let subscription_owner = subscription_tags
+            .iter()
+            .map(|(s, t)| {
+                let owner = owner_in(&parse_tags(t.as_deref()), owner_keys);
+                (s.to_lowercase(), owner)
+            })
+            .collect();
+        let mut names = OwnerNames::default();
+        let unallocated = names.id(UNALLOCATED);
+        let n_currencies = cost.currencies.len();
+        Tally {
+            cost,
+            vcores: vcore_index(resources),
+            owner_keys,
+            subscription_owner,
+            tag_owner: fast_map(),
+            same: same_resource(&cost.resources),
+            names,
+            unallocated,
+            export_nanos: vec![None; n_currencies],
+            defender_nanos: vec![None; n_currencies],
+            rows_in_period: 0,
+            owners: fast_map(),
+            resources: fast_map(),
+            allocations: Vec::new(),
+            no_snapshot_days: BTreeSet::new(),
+        }
+    }
+
+    /// Add one cost cell of the period: a Defender charge of one day, or a month's other cost.
+    fn add(&mut self, cell: &'a Cell, is_defender: bool) {
+        let m = cell.nanos as i128;
+        self.rows_in_period += cell.rows;
+        *self.export_nanos[cell.currency as usize].get_or_insert(0) += m;
+        if is_defender {
+            *self.defender_nanos[cell.currency as usize].get_or_insert(0) += m;
+            self.split_defender_charge(cell);
+        } else {
+            let (owner, source) = self.owner_of(self.cost.resource(cell));
+            self.credit(cell, owner, source, m, false);
+        }
+    }
+
+    /// The owner of a non-Defender cost cell's resource, and where it came from.
+    fn owner_of(&mut self, resource: &'a Resource) -> (u32, &'static str) {
+        let s = resource.subscription.as_str();
+        if s.is_empty() {
+            return (self.unallocated, SOURCE_UNALLOCATED);
+        }
+        let keys = self.owner_keys;
+        let t = resource.tags.as_str();
+        let from_resource = self
+            .tag_owner
+            .entry(t)
+            .or_insert_with(|| owner_in(&parse_tags(Some(t)), keys))
+            .as_deref();
+        if let Some(o) = from_resource {
+            (self.names.id(o), SOURCE_RESOURCE_TAG)
+        } else if let Some(Some(o)) = self.subscription_owner.get(s) {
+            (self.names.id(o), SOURCE_SUBSCRIPTION_TAG)
+        } else {
+            (self.unallocated, SOURCE_UNALLOCATED)
+        }
+    }
+
+    /// Split one day's Defender charge among the owners of the subscription's protected
+    /// clusters by vCores, or leave it unallocated with the reason.
+    fn split_defender_charge(&mut self, cell: &'a Cell) {
+        let (d, m) = (cell.date, cell.nanos as i128);
+        let s = self.cost.resource(cell).subscription.as_str();
+        let weights = (!s.is_empty())
+            .then(|| self.vcores.by_day_sub.get(&d).and_then(|subs| subs.get(s)))
+            .flatten()
+            .cloned();
+        let basis = if s.is_empty() {
+            BASIS_NO_SUBSCRIPTION
+        } else if !self.vcores.snapshot_days.contains(&d) {
+            self.no_snapshot_days.insert(d);
+            BASIS_NO_SNAPSHOT
+        } else if weights.is_none() {
+            BASIS_NO_VCORES
+        } else {
+            BASIS_VCORES
+        };
+        let key = |owner| AllocationKey {
+            date: d,
+            subscription: s,
+            currency: cell.currency,
+            owner,
+        };
+        match weights {
+            Some(w) if basis == BASIS_VCORES => {
+                let subscription_vcores: i64 = w.values().sum();
+                let (owners_here, ws): (Vec<&String>, Vec<i64>) = w.iter().unzip();
+                for (k, share) in split_exact(m, &ws).into_iter().enumerate() {
+                    let owner = self.names.id(owners_here[k]);
+                    self.credit(cell, owner, SOURCE_DEFENDER_SPLIT, share, true);
+                    let a = allocation_row(&mut self.allocations, key(owner), || Allocation {
+                        owner_vcores: ws[k],
+                        subscription_vcores,
+                        nanos: 0,
+                        basis: BASIS_VCORES,
+                    });
+                    a.nanos += share;
+                }
+            }
+            _ => {
+                let owner = self.unallocated;
+                self.credit(cell, owner, SOURCE_DEFENDER_UNSPLIT, m, true);
+                let a = allocation_row(&mut self.allocations, key(owner), || Allocation {
+                    owner_vcores: 0,
+                    subscription_vcores: 0,
+                    nanos: 0,
+                    basis,
+                });
+                a.nanos += m;
+            }
+        }
+    }
+
+    /// Credit `amount` of a cell to an owner, and to the cell's resource under that owner.
+    fn credit(
+        &mut self,
+        cell: &Cell,
+        owner: u32,
+        source: &'static str,
+        amount: i128,
+        defender: bool,
+    ) {
+        let resource = self.same[cell.key as usize];
+        let o = self.owners.entry((cell.currency, owner)).or_default();
+        o.nanos += amount;
+        if defender {
+            o.defender += amount;
+        } else if !self.cost.resource(cell).id.is_empty() {
+            o.resources.insert(resource);
+        }
+        let key = ResourceKey {
+            currency: cell.currency,
+            resource,
+            owner,
+            source,
+        };
+        let e = self.resources.entry(key).or_default();
+        e.nanos += amount;
+        e.rows += cell.rows;
+        e.given = &self.cost.resources[resource as usize].id_as_given;
+    }
+
+    fn currency(&self, i: u16) -> &'a str {
+        &self.cost.currencies[i as usize]
+    }
+
+    /// Per currency name, for the currencies that have cells (even if they net to zero).
+    fn by_currency_name(&self, v: &[Option<i128>]) -> BTreeMap<String, i128> {
+        v.iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.map(|m| (self.cost.currencies[i].clone(), m)))
+            .collect()
+    }
+}
+
+/// The summed period, by name and in the published order (borrowing the tally).
+struct Totals<'t> {
+    export: BTreeMap<String, i128>,
+    defender: BTreeMap<String, i128>,
+    owners: BTreeMap<(&'t str, &'t str), &'t OwnerTotals>,
+    resources: Vec<ResourceLine<'t>>,
+    allocations: Vec<AllocationLine<'t>>,
+}
+
+impl<'a> Tally<'a> {
+    /// Within each (date, subscription) run of allocations: by currency, then owner name.
+    fn sort_allocations(&mut self) {
+        let (rows, names) = (&mut self.allocations, &self.names.names);
+        let mut start = 0;
+        while start < rows.len() {
+            let (d, s) = (rows[start].0.date, rows[start].0.subscription);
+            let run = rows[start..]
+                .iter()
+                .take_while(|e| e.0.date == d && e.0.subscription == s)
+                .count();
+            rows[start..start + run].sort_by(|a, b| {
+                (a.0.currency.cmp(&b.0.currency))
+                    .then_with(|| names[a.0.owner as usize].cmp(&names[b.0.owner as usize]))
+            });
+            start += run;
+        }
+    }
+
+    fn owner_name(&self, id: u32) -> &str {
+        &self.names.names[id as usize]
+    }
+
+    /// Back to names, in the published order. Call `sort_allocations` first.
+    fn totals(&self) -> Totals<'_> {
+        let allocations = self
+            .allocations
+            .iter()
+            .map(|(k, allocation)| AllocationLine {
+                date: k.date,
+                subscription: k.subscription,
+                currency: self.currency(k.currency),
+                owner: self.owner_name(k.owner),
+                allocation: *allocation,
+            })
+            .collect();
+        let owners = self
+            .owners
+            .iter()
+            .map(|(&(c, o), t)| ((self.currency(c), self.owner_name(o)), t))
+            .collect();
+        Totals {
+            export: self.by_currency_name(&self.export_nanos),
+            defender: self.by_currency_name(&self.defender_nanos),
+            owners,
+            resources: self.resource_lines(),
+            allocations,
+        }
+    }
+
+    /// showback-by-resource rows: by currency, resource, owner name, source.
+    fn resource_lines(&self) -> Vec<ResourceLine<'_>> {
+        let mut rows: Vec<(&ResourceKey, &ResourceTotals)> = self.resources.iter().collect();
+        rows.sort_by(|(x, _), (y, _)| {
+            (x.currency, x.resource)
+                .cmp(&(y.currency, y.resource))
+                .then_with(|| self.owner_name(x.owner).cmp(self.owner_name(y.owner)))
+                .then(x.source.cmp(y.source))
+        });
+        rows.into_iter()
+            .map(|(k, t)| {
+                let res = &self.cost.resources[k.resource as usize];
+                ResourceLine {
+                    currency: self.currency(k.currency),
+                    subscription: &res.subscription,
+                    id: &res.id,
+                    group: &res.group,
+                    owner: self.owner_name(k.owner),
+                    source: k.source,
+                    totals: ResourceTotals {
+                        given: t.given,
+                        nanos: t.nanos,
+                        rows: t.rows,
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
 /// Compute showback for `period` from the loaded cost data.
 /// `resources`: resource-days covering the period; `subscription_tags`: lower-case subscription
 /// id -> tags JSON from the latest snapshot before the period's end.
@@ -220,244 +552,74 @@ pub fn compute(
     period: Period,
 ) -> Result<ShowbackResult> {
     let r = &cost.rows;
-    let vcores = vcore_index(resources);
-    let keys = &params.owner_tags;
-
-    let sub_owner: HashMap<String, Option<String>> = subscription_tags
-        .iter()
-        .map(|(s, t)| (s.to_lowercase(), owner_in(&parse_tags(t.as_deref()), keys)))
-        .collect();
-    let mut tag_cache: FastMap<&str, Option<String>> = fast_map();
-    let same = same_resource(&r.resources);
-    let mut names = OwnerNames::default();
-    let unallocated = names.id(UNALLOCATED);
-
-    let n_currencies = r.currencies.len();
-    let mut export_nanos: Vec<Option<i128>> = vec![None; n_currencies];
-    let mut defender_nanos: Vec<Option<i128>> = vec![None; n_currencies];
-    let mut rows_in_period = 0i64;
-    // (currency, owner) and (currency, resource, owner, source), by index; sorted at the end.
-    let mut owner_acc: FastMap<(u16, u32), OwnerTotals> = fast_map();
-    let mut res_acc: FastMap<ResIds, ResourceTotals> = fast_map();
-    // (date, subscription, currency, owner) -> (owner vCores, subscription vCores, nanos, basis)
-    // Defender cells come sorted by date, then subscription (resources sort by subscription
-    // first), so each (date, subscription) is summed at the end of this list, in order.
-    let mut def_rows: Vec<DefenderRow> = Vec::new();
-    let mut no_snapshot_days: BTreeSet<NaiveDate> = BTreeSet::new();
-
+    let mut tally = Tally::new(r, resources, subscription_tags, &params.owner_tags);
     // The period's cells: non-Defender cost by month, Defender cost by day (the split is
     // per day).
-    let cells = r
-        .monthly
-        .iter()
-        .filter(|c| c.date == period.start())
-        .map(|c| (c, false))
-        .chain(
-            r.defender_daily
-                .iter()
-                .filter(|c| period.contains(c.date))
-                .map(|c| (c, true)),
-        );
-    for (cell, is_defender) in cells {
-        let d = cell.date;
-        let resource = r.resource(cell);
-        let key = same[cell.key as usize];
-        let m = cell.nanos as i128;
-        let cur = cell.currency;
-        let s = resource.subscription.as_str();
-        rows_in_period += cell.rows;
-        *export_nanos[cur as usize].get_or_insert(0) += m;
-
-        let mut credit = |owner: u32, source: &'static str, amount: i128, defender: bool| {
-            let o = owner_acc.entry((cur, owner)).or_default();
-            o.nanos += amount;
-            if defender {
-                o.defender += amount;
-            } else if !resource.id.is_empty() {
-                o.resources.insert(key);
-            }
-            let e = res_acc.entry((cur, key, owner, source)).or_default();
-            e.nanos += amount;
-            e.rows += cell.rows;
-            e.given = &r.resources[key as usize].id_as_given;
-        };
-
-        if is_defender {
-            *defender_nanos[cur as usize].get_or_insert(0) += m;
-            let weights = (!s.is_empty())
-                .then(|| vcores.by_day_sub.get(&d).and_then(|subs| subs.get(s)))
-                .flatten();
-            let basis = if s.is_empty() {
-                BASIS_NO_SUBSCRIPTION
-            } else if !vcores.snapshot_days.contains(&d) {
-                no_snapshot_days.insert(d);
-                BASIS_NO_SNAPSHOT
-            } else if weights.is_none() {
-                BASIS_NO_VCORES
-            } else {
-                BASIS_VCORES
-            };
-            match weights {
-                Some(w) if basis == BASIS_VCORES => {
-                    let total_v: i64 = w.values().sum();
-                    let (owners_here, ws): (Vec<&String>, Vec<i64>) = w.iter().unzip();
-                    for (k, share) in split_exact(m, &ws).into_iter().enumerate() {
-                        let owner = names.id(owners_here[k]);
-                        credit(owner, SOURCE_DEFENDER_SPLIT, share, true);
-                        let e = defender_row(&mut def_rows, (d, s, cur, owner), || {
-                            (ws[k], total_v, 0, BASIS_VCORES)
-                        });
-                        e.2 += share;
-                    }
-                }
-                _ => {
-                    credit(unallocated, SOURCE_DEFENDER_UNSPLIT, m, true);
-                    let e =
-                        defender_row(&mut def_rows, (d, s, cur, unallocated), || (0, 0, 0, basis));
-                    e.2 += m;
-                }
-            }
-            continue;
-        }
-
-        let t = resource.tags.as_str();
-        let from_resource = if s.is_empty() {
-            None
-        } else {
-            tag_cache
-                .entry(t)
-                .or_insert_with(|| owner_in(&parse_tags(Some(t)), keys))
-                .as_deref()
-        };
-        let (owner, source) = if s.is_empty() {
-            (unallocated, SOURCE_UNALLOCATED)
-        } else if let Some(o) = from_resource {
-            (names.id(o), SOURCE_RESOURCE_TAG)
-        } else if let Some(Some(o)) = sub_owner.get(s) {
-            (names.id(o), SOURCE_SUBSCRIPTION_TAG)
-        } else {
-            (unallocated, SOURCE_UNALLOCATED)
-        };
-        credit(owner, source, m, false);
+    let monthly = r.monthly.iter().filter(|c| c.date == period.start());
+    let defender = r.defender_daily.iter().filter(|c| period.contains(c.date));
+    for cell in monthly {
+        tally.add(cell, false);
     }
-
-    // Back to names, in the published order (a currency is listed when it has cells, even
-    // if they net to zero).
-    let by_currency_name = |v: &[Option<i128>]| -> BTreeMap<String, i128> {
-        v.iter()
-            .enumerate()
-            .filter_map(|(i, m)| m.map(|m| (r.currencies[i].clone(), m)))
-            .collect()
-    };
-    let export_total = by_currency_name(&export_nanos);
-    let defender_total = by_currency_name(&defender_nanos);
-    // Within each (date, subscription): by currency, then owner name.
-    let mut start = 0;
-    while start < def_rows.len() {
-        let (d, s) = (def_rows[start].0.0, def_rows[start].0.1);
-        let end = start
-            + def_rows[start..]
-                .iter()
-                .take_while(|e| e.0.0 == d && e.0.1 == s)
-                .count();
-        def_rows[start..end].sort_by(|a, b| {
-            (a.0.2.cmp(&b.0.2))
-                .then_with(|| names.names[a.0.3 as usize].cmp(&names.names[b.0.3 as usize]))
-        });
-        start = end;
+    for cell in defender {
+        tally.add(cell, true);
     }
-    let def_alloc: Vec<(AllocKey, AllocValue)> = def_rows
-        .into_iter()
-        .map(|((d, s, c, o), v)| {
-            let key = (
-                d,
-                s,
-                r.currencies[c as usize].as_str(),
-                names.names[o as usize].as_str(),
-            );
-            (key, v)
-        })
-        .collect();
-    let owners: BTreeMap<(String, String), OwnerTotals> = owner_acc
-        .into_iter()
-        .map(|((c, o), t)| {
-            (
-                (
-                    r.currencies[c as usize].clone(),
-                    names.names[o as usize].clone(),
-                ),
-                t,
-            )
-        })
-        .collect();
-    let mut res_rows: Vec<(ResIds, ResourceTotals)> = res_acc.into_iter().collect();
-    res_rows.sort_by(|a, b| {
-        let (x, y) = (&a.0, &b.0);
-        (x.0, x.1)
-            .cmp(&(y.0, y.1))
-            .then_with(|| names.names[x.2 as usize].cmp(&names.names[y.2 as usize]))
-            .then(x.3.cmp(y.3))
-    });
-    let by_res: Vec<(ResKey, ResourceTotals)> = res_rows
-        .into_iter()
-        .map(|((c, k, o, source), t)| {
-            let res = &r.resources[k as usize];
-            (
-                (
-                    r.currencies[c as usize].as_str(),
-                    res.subscription.as_str(),
-                    res.id.as_str(),
-                    res.group.as_str(),
-                    names.names[o as usize].as_str(),
-                    source,
-                ),
-                t,
-            )
-        })
-        .collect();
+    tally.sort_allocations();
+    let totals = tally.totals();
 
+    let export_total = to_units(&totals.export);
     // Invariant on the integers: every nano-unit of the period went to exactly one owner.
     let mut shown: BTreeMap<String, i128> = BTreeMap::new();
-    for ((c, _), o) in &owners {
-        *shown.entry(c.clone()).or_default() += o.nanos;
+    for ((c, _), o) in &totals.owners {
+        *shown.entry(c.to_string()).or_default() += o.nanos;
     }
-    let to_units = |m: &BTreeMap<String, i128>| -> BTreeMap<String, f64> {
-        m.iter().map(|(k, v)| (k.clone(), units(*v))).collect()
-    };
-    check_reconciliation(&to_units(&shown), &to_units(&export_total))?;
-
-    // Tables.
-    let by_owner = owner_frame(&owners, &export_total)?;
+    check_reconciliation(&to_units(&shown), &export_total)?;
     // ... and on the published amounts.
+    let by_owner = owner_frame(&totals.owners, &totals.export)?;
     check_reconciliation(
         &totals_by_currency(&by_owner, "currency", "amount")?,
-        &to_units(&export_total),
+        &export_total,
     )?;
-    let by_resource = resource_frame(&by_res)?;
+    let by_resource = resource_frame(&totals.resources)?;
     check_reconciliation(
         &totals_by_currency(&by_resource, "currency", "amount")?,
-        &to_units(&export_total),
+        &export_total,
     )?;
-    let defender_allocation = defender_frame(&def_alloc)?;
-    let untagged = untagged_frame(&by_res)?;
+    Ok(ShowbackResult {
+        kpis: showback_kpis(cost, &tally, &totals),
+        by_owner,
+        by_resource,
+        defender_allocation: defender_frame(&totals.allocations)?,
+        untagged: untagged_frame(&totals.resources)?,
+        rejected_rows: cost.rejected_rows,
+        data_quality: data_quality(cost, &tally.no_snapshot_days),
+    })
+}
 
+fn to_units(m: &BTreeMap<String, i128>) -> BTreeMap<String, f64> {
+    m.iter().map(|(k, v)| (k.clone(), units(*v))).collect()
+}
+
+/// The showback part of kpis.json.
+fn showback_kpis(cost: &CostData, tally: &Tally, totals: &Totals) -> ShowbackKpis {
     let mut by_currency: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for ((c, o), t) in &owners {
+    for ((c, o), t) in &totals.owners {
         by_currency
-            .entry(c.clone())
+            .entry(c.to_string())
             .or_default()
-            .insert(o.clone(), units(t.nanos));
+            .insert(o.to_string(), units(t.nanos));
     }
     let mut alloc: BTreeMap<(&str, &str, &str), i128> = BTreeMap::new();
-    for ((_, s, c, o), (_, _, m, _)) in &def_alloc {
-        *alloc.entry((s, c, o)).or_default() += m;
+    for a in &totals.allocations {
+        *alloc
+            .entry((a.subscription, a.currency, a.owner))
+            .or_default() += a.allocation.nanos;
     }
-    let kpis = ShowbackKpis {
+    ShowbackKpis {
         source_exports: cost.exports.clone(),
-        rows_in_period,
+        rows_in_period: tally.rows_in_period,
         by_currency,
-        export_total_by_currency: to_units(&export_total),
-        defender_containers_total: to_units(&defender_total),
+        export_total_by_currency: to_units(&totals.export),
+        defender_containers_total: to_units(&totals.defender),
         defender_allocation: alloc
             .into_iter()
             .map(|((s, c, o), m)| DefenderAllocation {
@@ -467,8 +629,10 @@ pub fn compute(
                 amount: units(m),
             })
             .collect(),
-    };
+    }
+}
 
+fn data_quality(cost: &CostData, no_snapshot_days: &BTreeSet<NaiveDate>) -> Vec<String> {
     let mut data_quality = Vec::new();
     if !no_snapshot_days.is_empty() {
         data_quality.push(format!(
@@ -487,36 +651,28 @@ pub fn compute(
             cost.rejected_rows
         ));
     }
-    Ok(ShowbackResult {
-        kpis,
-        by_owner,
-        by_resource,
-        defender_allocation,
-        untagged,
-        rejected_rows: cost.rejected_rows,
-        data_quality,
-    })
+    data_quality
 }
 
 fn owner_frame(
-    owners: &BTreeMap<(String, String), OwnerTotals>,
+    owners: &BTreeMap<(&str, &str), &OwnerTotals>,
     totals: &BTreeMap<String, i128>,
 ) -> Result<DataFrame> {
-    let mut rows: Vec<(&String, &String, &OwnerTotals)> =
-        owners.iter().map(|((c, o), t)| (c, o, t)).collect();
+    let mut rows: Vec<(&str, &str, &OwnerTotals)> =
+        owners.iter().map(|(&(c, o), t)| (c, o, *t)).collect();
     // Per currency, largest amount first; owner name breaks ties.
     rows.sort_by(|a, b| {
         a.0.cmp(b.0)
             .then(b.2.nanos.cmp(&a.2.nanos))
             .then(a.1.cmp(b.1))
     });
-    let share = |c: &String, m: i128| {
+    let share = |c: &str, m: i128| {
         let t = totals.get(c).copied().unwrap_or(0);
         (t != 0).then(|| m as f64 / t as f64 * 100.0)
     };
     frame::frame(vec![
-        frame::column("currency", &rows, |r| r.0.as_str()),
-        frame::column("owner", &rows, |r| r.1.as_str()),
+        frame::column("currency", &rows, |r| r.0),
+        frame::column("owner", &rows, |r| r.1),
         frame::column("amount", &rows, |r| units(r.2.nanos)),
         frame::column("defender_containers_amount", &rows, |r| units(r.2.defender)),
         frame::column("share_of_currency_total_pct", &rows, |r| {
@@ -526,54 +682,43 @@ fn owner_frame(
     ])
 }
 
-/// (currency index, `same_resource` index, owner id, source) while summing.
-type ResIds = (u16, u32, u32, &'static str);
-
-/// (currency, subscription, resource id lower, resource group, owner, source)
-type ResKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'static str);
-
-fn resource_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
-    let rows: Vec<(&ResKey, &ResourceTotals)> = by_res.iter().map(|(k, t)| (k, t)).collect();
+fn resource_frame(lines: &[ResourceLine]) -> Result<DataFrame> {
     frame::frame(vec![
-        frame::column("resource_id", &rows, |r| r.1.given),
-        frame::column("subscription_id", &rows, |r| r.0.1),
-        frame::column("resource_group", &rows, |r| r.0.3),
-        frame::column("owner", &rows, |r| r.0.4),
-        frame::column("owner_source", &rows, |r| r.0.5),
-        frame::column("currency", &rows, |r| r.0.0),
-        frame::column("amount", &rows, |r| units(r.1.nanos)),
+        frame::column("resource_id", lines, |r| r.totals.given),
+        frame::column("subscription_id", lines, |r| r.subscription),
+        frame::column("resource_group", lines, |r| r.group),
+        frame::column("owner", lines, |r| r.owner),
+        frame::column("owner_source", lines, |r| r.source),
+        frame::column("currency", lines, |r| r.currency),
+        frame::column("amount", lines, |r| units(r.totals.nanos)),
     ])
 }
 
-fn untagged_frame(by_res: &[(ResKey, ResourceTotals)]) -> Result<DataFrame> {
-    let rows: Vec<(&ResKey, &ResourceTotals)> = by_res
+fn untagged_frame(lines: &[ResourceLine]) -> Result<DataFrame> {
+    let rows: Vec<&ResourceLine> = lines
         .iter()
-        .map(|(k, t)| (k, t))
-        .filter(|(k, _)| k.5 == SOURCE_UNALLOCATED && !k.2.is_empty())
+        .filter(|r| r.source == SOURCE_UNALLOCATED && !r.id.is_empty())
         .collect();
     frame::frame(vec![
-        frame::column("resource_id", &rows, |r| r.1.given),
-        frame::column("subscription_id", &rows, |r| r.0.1),
-        frame::column("resource_group", &rows, |r| r.0.3),
-        frame::column("currency", &rows, |r| r.0.0),
-        frame::column("amount", &rows, |r| units(r.1.nanos)),
-        frame::column("cost_rows", &rows, |r| r.1.rows),
+        frame::column("resource_id", &rows, |r| r.totals.given),
+        frame::column("subscription_id", &rows, |r| r.subscription),
+        frame::column("resource_group", &rows, |r| r.group),
+        frame::column("currency", &rows, |r| r.currency),
+        frame::column("amount", &rows, |r| units(r.totals.nanos)),
+        frame::column("cost_rows", &rows, |r| r.totals.rows),
     ])
 }
 
-/// (charge date, subscription, currency index, owner id) and its allocation.
-type DefenderRow<'a> = ((NaiveDate, &'a str, u16, u32), AllocValue);
-
-/// The row of `key` in the current (date, subscription) run at the end of `rows`.
-fn defender_row<'r, 'a>(
-    rows: &'r mut Vec<DefenderRow<'a>>,
-    key: (NaiveDate, &'a str, u16, u32),
-    new: impl FnOnce() -> AllocValue,
-) -> &'r mut AllocValue {
+/// The allocation of `key` in the current (date, subscription) run at the end of `rows`.
+fn allocation_row<'r, 'a>(
+    rows: &'r mut Vec<(AllocationKey<'a>, Allocation)>,
+    key: AllocationKey<'a>,
+    new: impl FnOnce() -> Allocation,
+) -> &'r mut Allocation {
     let run = rows
         .iter()
         .rev()
-        .take_while(|e| e.0.0 == key.0 && e.0.1 == key.1)
+        .take_while(|e| e.0.date == key.date && e.0.subscription == key.subscription)
         .count();
     let from = rows.len() - run;
     match rows[from..].iter().position(|e| e.0 == key) {
@@ -585,22 +730,18 @@ fn defender_row<'r, 'a>(
     }
 }
 
-/// (charge date, subscription, currency, owner)
-type AllocKey<'a> = (NaiveDate, &'a str, &'a str, &'a str);
-/// (owner's protected vCores, subscription's protected vCores, nano-units, basis)
-type AllocValue = (i64, i64, i128, &'static str);
-
-fn defender_frame(alloc: &[(AllocKey, AllocValue)]) -> Result<DataFrame> {
-    let rows: Vec<(&AllocKey, &AllocValue)> = alloc.iter().map(|(k, v)| (k, v)).collect();
+fn defender_frame(lines: &[AllocationLine]) -> Result<DataFrame> {
     frame::frame(vec![
-        frame::date_column_of("charge_date", &rows, |r| Some(r.0.0)),
-        frame::column("subscription_id", &rows, |r| r.0.1),
-        frame::column("currency", &rows, |r| r.0.2),
-        frame::column("owner", &rows, |r| r.0.3),
-        frame::column("protected_vcores", &rows, |r| r.1.0),
-        frame::column("subscription_protected_vcores", &rows, |r| r.1.1),
-        frame::column("amount", &rows, |r| units(r.1.2)),
-        frame::column("allocation_basis", &rows, |r| r.1.3),
+        frame::date_column_of("charge_date", lines, |r| Some(r.date)),
+        frame::column("subscription_id", lines, |r| r.subscription),
+        frame::column("currency", lines, |r| r.currency),
+        frame::column("owner", lines, |r| r.owner),
+        frame::column("protected_vcores", lines, |r| r.allocation.owner_vcores),
+        frame::column("subscription_protected_vcores", lines, |r| {
+            r.allocation.subscription_vcores
+        }),
+        frame::column("amount", lines, |r| units(r.allocation.nanos)),
+        frame::column("allocation_basis", lines, |r| r.allocation.basis),
     ])
 }
 
