@@ -66,6 +66,12 @@ pub struct CostConfig {
     pub location: Option<String>,
     /// Export names whose runs feed showback.
     pub exports: Vec<String>,
+    /// Publish a period whose last days have no export run yet (a run before the month's
+    /// final export); the report then says "partial: cost data until <day>". Off by default:
+    /// a period without cost for every day is an input error. Left out of the serialised
+    /// configuration while false, so the manifest's `config_sha256` is unchanged.
+    #[serde(skip_serializing_if = "is_false")]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -225,6 +231,7 @@ const OVERRIDABLE: &[(&str, &str, Kind)] = &[
     ("azure", "max_attempts", Kind::Int),
     ("cost", "location", Kind::Str),
     ("cost", "exports", Kind::List),
+    ("cost", "allow_partial", Kind::Bool),
     ("coverage", "required_extensions", Kind::List),
     ("detection", "alert_type_prefixes", Kind::List),
     ("vulnerabilities", "sla_days", Kind::IntMap),
@@ -347,6 +354,15 @@ impl Config {
         let json = serde_json::to_vec(&redacted).expect("config serialises");
         hex::encode(Sha256::digest(json))
     }
+}
+
+/// The environment variables among `DEFENDER_LEDGER_<SECTION>_<KEY>` that are set.
+pub fn overridden_keys(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    OVERRIDABLE
+        .iter()
+        .map(|(section, key, _)| env_name(section, key))
+        .filter(|name| env(name).is_some())
+        .collect()
 }
 
 fn apply_env_overrides(

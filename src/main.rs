@@ -7,7 +7,7 @@ use defender_ledger::collect::resource_graph::ResourceGraph;
 use defender_ledger::config::Config;
 use defender_ledger::error::Error;
 use defender_ledger::history::History;
-use defender_ledger::period::{Period, RunId, parse_date};
+use defender_ledger::period::{Period, RunId, inclusive_days, parse_date};
 use defender_ledger::pipeline::{self, report, snapshot};
 use defender_ledger::render::signing;
 use serde_json::json;
@@ -84,6 +84,8 @@ enum Command {
         /// Snapshot again days that history already holds.
         #[arg(long)]
         refresh: bool,
+        #[command(flatten)]
+        partial: PartialArg,
     },
     /// Store one day's snapshot of every dataset in history.
     Snapshot {
@@ -125,7 +127,19 @@ enum Command {
         /// the manifest) instead of failing on the first one.
         #[arg(long)]
         rejects: bool,
+        #[command(flatten)]
+        partial: PartialArg,
     },
+}
+
+#[derive(Args, Debug)]
+struct PartialArg {
+    /// Publish a period whose last days have no cost export run yet (a run before the month's
+    /// final export; same as cost.allow_partial = true). The report then says "partial: cost
+    /// data until <day>" on page 1, in data quality, kpis.json and the manifest. Without it,
+    /// a period without cost for every day is an input error (exit 3).
+    #[arg(long)]
+    allow_partial_cost: bool,
 }
 
 #[derive(Args, Debug)]
@@ -206,16 +220,21 @@ fn today(cli: &Cli) -> chrono::NaiveDate {
     cli.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
 }
 
-fn load_config(cli: &Cli) -> Result<Config, Error> {
+/// The configuration, and whether anything configured it (a file, an environment override
+/// or `--out`) rather than defaults alone.
+fn load_config(cli: &Cli) -> Result<(Config, bool), Error> {
     let (path, explicit) = match &cli.config {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("defender-ledger.toml"), false),
     };
     let mut cfg = Config::load_from_process_env(&path, explicit)?;
+    let configured = path.is_file()
+        || cli.out.is_some()
+        || !defender_ledger::config::overridden_keys(&|k| std::env::var(k).ok()).is_empty();
     if let Some(out) = &cli.out {
         cfg.output.location = out.clone();
     }
-    Ok(cfg)
+    Ok((cfg, configured))
 }
 
 /// The run id: fresh, unless DEFENDER_LEDGER_RUN_ID pins it (tests, re-publishing by hand).
@@ -235,130 +254,211 @@ fn execute(cli: Cli) -> Result<serde_json::Value, Error> {
     if let Command::Verify { run, public_key } = &cli.command {
         return verify(run, public_key.as_deref());
     }
-    let mut cfg = load_config(&cli)?;
+    let (cfg, configured) = load_config(&cli)?;
     let today = today(&cli);
-    // The day a scheduled snapshot describes: it runs just after midnight UTC.
-    let yesterday = today - chrono::Duration::days(1);
     let signing_key = cli
         .signing_key
         .as_deref()
         .map(signing::load_signing_key)
         .transpose()?;
+    let label = config_label(&cli);
     match cli.command {
         Command::Verify { .. } => unreachable!("handled above"),
-        Command::Doctor { offline } => {
-            let label = cli
-                .config
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "defender-ledger.toml (or defaults)".into());
-            let checks = pipeline::doctor::run(&cfg, &label, !offline, today);
-            for c in &checks {
-                eprintln!("{c}");
-            }
-            let failed: Vec<&str> = checks
-                .iter()
-                .filter(|c| !c.ok)
-                .map(|c| c.name.as_str())
-                .collect();
-            if !failed.is_empty() {
-                return Err(Error::config(format!(
-                    "doctor: {} check(s) failed: {}",
-                    failed.len(),
-                    failed.join(", ")
-                )));
-            }
-            Ok(json!({"command": "doctor", "checks": checks.len()}))
-        }
+        Command::Doctor { offline } => doctor(&cfg, &label, configured, !offline, today),
         Command::Run {
             period,
             source,
             refresh,
-        } => {
-            let period = period.resolve(today);
-            if let Some(dir) = source {
-                cfg.source.replay_dir = Some(dir);
-            }
-            let out = pipeline::output_store(&cfg)?;
-            let run_id = run_id_for(&out, period)?;
-            let done = pipeline::run::replay_and_report(
-                &cfg,
-                &out,
-                period,
-                &run_id,
-                refresh,
-                signing_key,
-            )?;
-            print_human_summary(&done.report, out.display());
-            Ok(
-                json!({"command": "run", "period": period.to_string(), "run_id": run_id.to_string(),
-                      "snapshot_days_written": done.snapshot_days_written, "files_published": done.report.files.len() + 1}),
-            )
-        }
+            partial,
+        } => replay_and_report(
+            with_partial(cfg, &partial),
+            period.resolve(today),
+            source,
+            refresh,
+            signing_key,
+        ),
         Command::Snapshot {
             date,
             from,
             to,
             source,
-        } => {
-            if let Some(s) = source.as_deref().filter(|s| *s != "azure") {
-                cfg.source.replay_dir = Some(s.to_string());
-            }
-            let out = pipeline::output_store(&cfg)?;
-            let live = source.as_deref() == Some("azure");
-            if live && (from.is_some() || date.is_some_and(|d| d != yesterday)) {
-                return Err(Error::config(
-                    "--source azure answers for now only: Resource Graph keeps no history, so a \
-                     live snapshot describes the state at run time (labelled with yesterday's \
-                     date, as the daily schedule runs just after midnight UTC); backfill with \
-                     --from/--to works for replayed sources",
-                ));
-            }
-            let source: Box<dyn Source> = if live {
-                Box::new(ResourceGraph::from_config(&cfg)?)
-            } else {
-                Box::new(pipeline::replay_source(&cfg)?)
-            };
-            let days = match (date, from, to) {
-                (Some(d), _, _) => vec![d],
-                (None, Some(f), Some(t)) => {
-                    defender_ledger::period::days_between(f, t + chrono::Duration::days(1))
-                }
-                _ => vec![yesterday],
-            };
-            let run_id = RunId::fresh();
-            let _ = CHOSEN_RUN_ID.set(run_id.to_string());
-            let history = History::new(&out);
-            // `snapshot` always (re)writes the days it is given.
-            let written = snapshot::snapshot_days(source.as_ref(), &history, &days, &run_id, true)?;
-            let rows: serde_json::Map<String, serde_json::Value> = written
-                .iter()
-                .flat_map(|m| {
-                    m.datasets
-                        .iter()
-                        .map(move |(k, v)| (format!("{}/{k}", m.date), json!(v.rows)))
-                })
-                .collect();
-            Ok(
-                json!({"command": "snapshot", "run_id": run_id.to_string(), "days": written.len(), "rows": rows}),
-            )
-        }
-        Command::Report { period, rejects } => {
-            let period = period.resolve(today);
-            let out = pipeline::output_store(&cfg)?;
-            let run_id = run_id_for(&out, period)?;
-            let command = format!("report --period {period}");
-            let outcome = report::report(
-                &request(&cfg, period, &run_id, command, rejects, signing_key),
-                &out,
-            )?;
-            print_human_summary(&outcome, out.display());
-            Ok(
-                json!({"command": "report", "period": period.to_string(), "run_id": run_id.to_string(),
-                      "files_published": outcome.files.len() + 1}),
-            )
-        }
+        } => snapshot_command(cfg, snapshot_days(date, from, to, today)?, source),
+        Command::Report {
+            period,
+            rejects,
+            partial,
+        } => report_command(
+            &with_partial(cfg, &partial),
+            period.resolve(today),
+            rejects,
+            signing_key,
+        ),
     }
+}
+
+/// How the configuration is named in `doctor`'s output.
+fn config_label(cli: &Cli) -> String {
+    cli.config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "defender-ledger.toml (or defaults)".into())
+}
+
+/// The configuration with `--allow-partial-cost` applied.
+fn with_partial(mut cfg: Config, partial: &PartialArg) -> Config {
+    if partial.allow_partial_cost {
+        cfg.cost.allow_partial = true;
+    }
+    cfg
+}
+
+/// `doctor`: every check on stderr; exit 2 naming the failed ones.
+fn doctor(
+    cfg: &Config,
+    label: &str,
+    configured: bool,
+    live: bool,
+    today: chrono::NaiveDate,
+) -> Result<serde_json::Value, Error> {
+    let checks = pipeline::doctor::run(cfg, label, configured, live, today);
+    for c in &checks {
+        eprintln!("{c}");
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::config(format!(
+            "doctor: {} check(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        )));
+    }
+    Ok(json!({"command": "doctor", "checks": checks.len()}))
+}
+
+/// `run`: replay the configured (or given) source up to the period's end, then report.
+fn replay_and_report(
+    mut cfg: Config,
+    period: Period,
+    source: Option<String>,
+    refresh: bool,
+    signing_key: Option<ed25519_dalek::SigningKey>,
+) -> Result<serde_json::Value, Error> {
+    if let Some(dir) = source {
+        cfg.source.replay_dir = Some(dir);
+    }
+    let out = pipeline::output_store(&cfg)?;
+    let run_id = run_id_for(&out, period)?;
+    let done = pipeline::run::replay_and_report(&cfg, &out, period, &run_id, refresh, signing_key)?;
+    print_human_summary(&done.report, out.display());
+    Ok(
+        json!({"command": "run", "period": period.to_string(), "run_id": run_id.to_string(),
+              "snapshot_days_written": done.snapshot_days_written, "files_published": done.report.files.len() + 1}),
+    )
+}
+
+/// The days `snapshot` stores: `--date`, the inclusive `--from`/`--to` range (a range that
+/// selects no day is a usage error), or yesterday (the daily schedule runs just after
+/// midnight UTC).
+fn snapshot_days(
+    date: Option<chrono::NaiveDate>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> Result<SnapshotDays, Error> {
+    let yesterday = today - chrono::Duration::days(1);
+    Ok(match (date, from, to) {
+        (Some(d), _, _) => SnapshotDays {
+            days: vec![d],
+            backfill: d != yesterday,
+        },
+        (None, Some(f), Some(t)) => SnapshotDays {
+            days: inclusive_days(f, t).map_err(Error::config)?,
+            backfill: true,
+        },
+        _ => SnapshotDays {
+            days: vec![yesterday],
+            backfill: false,
+        },
+    })
+}
+
+/// The days a `snapshot` stores, and whether any of them is not the scheduled one.
+struct SnapshotDays {
+    days: Vec<chrono::NaiveDate>,
+    backfill: bool,
+}
+
+/// `snapshot`: store the given days of every dataset, from Resource Graph or a replay.
+fn snapshot_command(
+    mut cfg: Config,
+    days: SnapshotDays,
+    source: Option<String>,
+) -> Result<serde_json::Value, Error> {
+    if let Some(s) = source.as_deref().filter(|s| *s != "azure") {
+        cfg.source.replay_dir = Some(s.to_string());
+    }
+    let live = source.as_deref() == Some("azure");
+    if live && days.backfill {
+        return Err(Error::config(
+            "--source azure answers for now only: Resource Graph keeps no history, so a \
+             live snapshot describes the state at run time (labelled with yesterday's \
+             date, as the daily schedule runs just after midnight UTC); backfill with \
+             --from/--to works for replayed sources",
+        ));
+    }
+    let out = pipeline::output_store(&cfg)?;
+    let source: Box<dyn Source> = if live {
+        Box::new(ResourceGraph::from_config(&cfg)?)
+    } else {
+        Box::new(pipeline::replay_source(&cfg)?)
+    };
+    let run_id = RunId::fresh();
+    let _ = CHOSEN_RUN_ID.set(run_id.to_string());
+    let history = History::new(&out);
+    // `snapshot` always (re)writes the days it is given.
+    let written = snapshot::snapshot_days(source.as_ref(), &history, &days.days, &run_id, true)?;
+    Ok(
+        json!({"command": "snapshot", "run_id": run_id.to_string(), "days": written.len(), "rows": rows_per_day(&written)}),
+    )
+}
+
+/// `<date>/<dataset>` → rows, for the summary line.
+fn rows_per_day(
+    written: &[defender_ledger::history::SnapshotMarker],
+) -> serde_json::Map<String, serde_json::Value> {
+    written
+        .iter()
+        .flat_map(|m| {
+            m.datasets
+                .iter()
+                .map(move |(k, v)| (format!("{}/{k}", m.date), json!(v.rows)))
+        })
+        .collect()
+}
+
+/// `report`: compute and publish one period from history and cost exports.
+fn report_command(
+    cfg: &Config,
+    period: Period,
+    rejects: bool,
+    signing_key: Option<ed25519_dalek::SigningKey>,
+) -> Result<serde_json::Value, Error> {
+    let out = pipeline::output_store(cfg)?;
+    let run_id = run_id_for(&out, period)?;
+    let command = format!("report --period {period}");
+    let outcome = report::report(
+        &request(cfg, period, &run_id, command, rejects, signing_key),
+        &out,
+    )?;
+    print_human_summary(&outcome, out.display());
+    Ok(
+        json!({"command": "report", "period": period.to_string(), "run_id": run_id.to_string(),
+              "files_published": outcome.files.len() + 1}),
+    )
 }
 
 /// What `report` needs for one period; query texts are found by the report itself.

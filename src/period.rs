@@ -91,6 +91,37 @@ pub fn days_between(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     from.iter_days().take_while(|d| *d < to).collect()
 }
 
+/// The days of an inclusive range given on the command line (`--from`, `--to`), or why it is
+/// not a range: a `to` before `from` selects no day, which is a usage error, never zero days.
+pub fn inclusive_days(from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, String> {
+    if to < from {
+        return Err(format!(
+            "--to {to} is before --from {from}: the range selects no day; give the first day \
+             with --from and the last (inclusive) with --to"
+        ));
+    }
+    Ok(days_between(from, to + chrono::Duration::days(1)))
+}
+
+/// Sorted days written as compact inclusive ranges: `2026-09-01 to 2026-09-10, 2026-09-15`.
+pub fn compact_ranges(days: &[NaiveDate]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let mut j = i;
+        while j + 1 < days.len() && days[j + 1] == days[j] + chrono::Duration::days(1) {
+            j += 1;
+        }
+        out.push(if i == j {
+            days[i].to_string()
+        } else {
+            format!("{} to {}", days[i], days[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
@@ -162,6 +193,33 @@ mod tests {
         assert_eq!(p.previous().to_string(), "2026-11");
         assert!("2026-13".parse::<Period>().is_err());
         assert!("2026-1".parse::<Period>().is_err());
+    }
+
+    #[test]
+    fn ranges_are_compact_and_inverted_ranges_refused() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let days = [
+            d("2026-09-01"),
+            d("2026-09-02"),
+            d("2026-09-03"),
+            d("2026-09-05"),
+        ];
+        assert_eq!(
+            compact_ranges(&days),
+            "2026-09-01 to 2026-09-03, 2026-09-05"
+        );
+        assert_eq!(compact_ranges(&[]), "");
+        assert_eq!(
+            inclusive_days(d("2026-09-01"), d("2026-09-01"))
+                .unwrap()
+                .len(),
+            1
+        );
+        let e = inclusive_days(d("2026-09-10"), d("2026-09-01")).unwrap_err();
+        assert!(
+            e.contains("--to 2026-09-01 is before --from 2026-09-10"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -207,6 +207,18 @@ fn join(prefix: &str, rel: &str) -> String {
     }
 }
 
+/// The run as the user gave it: the store's location (an absolute path keeps its leading
+/// slash) with the run's prefix inside it.
+fn run_label(location: &str, run_prefix: &str) -> String {
+    let location = location.trim_end_matches('/');
+    let prefix = run_prefix.trim_matches('/');
+    match (location.is_empty(), prefix.is_empty()) {
+        (_, true) => location.to_string(),
+        (true, false) => prefix.to_string(),
+        (false, false) => format!("{location}/{prefix}"),
+    }
+}
+
 /// Verify the run at `run_prefix` inside `store` (`""` when the store is the run folder).
 /// With `public_key`, the run must be signed by it; without, a signature is checked against
 /// the published `manifest.pub.pem` (with a warning about what that proves).
@@ -215,7 +227,7 @@ pub fn verify_run(
     run_prefix: &str,
     public_key: Option<&VerifyingKey>,
 ) -> Result<VerifyReport> {
-    let run = join(store.display(), run_prefix.trim_matches('/'));
+    let run = run_label(store.display(), run_prefix);
     let manifest_path = join(run_prefix, MANIFEST);
     let Some(manifest_bytes) = store.get_opt(&manifest_path)? else {
         return Err(Error::input(
@@ -388,4 +400,16 @@ fn check_signature(
             reason,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_paths_print_as_given() {
+        assert_eq!(run_label("/tmp/out/2026-10/R", ""), "/tmp/out/2026-10/R");
+        assert_eq!(run_label("/tmp/out/", "2026-10/R/"), "/tmp/out/2026-10/R");
+        assert_eq!(run_label("out", "2026-10/R"), "out/2026-10/R");
+    }
 }

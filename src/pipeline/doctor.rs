@@ -1,6 +1,11 @@
 //! `doctor`: why does it not work yet? One line per check, each failure with its fix: the
 //! configuration, a token from the configured credential, every query with `$top: 1`, the
-//! export runs the next report would read, and a probe blob written and deleted where reports go.
+//! export runs the next report would read, and whether reports can be written where they go.
+//!
+//! `doctor` answers within seconds and leaves nothing behind: it never probes the managed
+//! identity endpoint unless `azure.credential` is `managed-identity` (the `default` chain is
+//! checked with the link this environment selects without a network wait), and it creates no
+//! output folder (a folder that does not exist yet is checked through its nearest parent).
 
 use crate::collect::cost_exports::{self, LoadOptions};
 use crate::collect::resource_graph::ResourceGraph;
@@ -56,26 +61,91 @@ impl std::fmt::Display for Check {
     }
 }
 
-/// Run every check. `live` includes the Resource Graph checks (skipped for replayed tenants);
-/// `today` (UTC) decides which month's cost exports are checked.
-pub fn run(cfg: &Config, config_label: &str, live: bool, today: NaiveDate) -> Vec<Check> {
-    let mut out = vec![Check::pass(
-        "configuration",
-        format!(
-            "{config_label} is valid (SHA-256 {})",
-            &cfg.fingerprint()[..12]
-        ),
-    )];
+/// Run every check. `configured`: a configuration file, an environment override or `--out`
+/// was given (else every setting is a default, which is reported as a failure with its fix);
+/// `live` includes the Resource Graph checks (skipped for replayed tenants); `today` (UTC)
+/// decides which month's cost exports are checked.
+pub fn run(
+    cfg: &Config,
+    config_label: &str,
+    configured: bool,
+    live: bool,
+    today: NaiveDate,
+) -> Vec<Check> {
+    let mut out = vec![configuration_check(cfg, config_label, configured)];
     if live {
-        out.extend(resource_graph_checks(cfg));
+        out.extend(resource_graph_checks(cfg, &|k| std::env::var(k).ok()));
     }
     out.push(cost_export_check(cfg, today));
     out.push(output_check(cfg));
     out
 }
 
-fn resource_graph_checks(cfg: &Config) -> Vec<Check> {
-    let rg = match ResourceGraph::from_config(cfg) {
+fn configuration_check(cfg: &Config, config_label: &str, configured: bool) -> Check {
+    if !configured {
+        return Check::fail(
+            "configuration",
+            "nothing is configured: no defender-ledger.toml here, no --config, no --out and no \
+             DEFENDER_LEDGER_* variable, so every setting is a default",
+            "copy defender-ledger.toml from the repository (or pass --config FILE) and set \
+             [cost] exports, [output] location and [azure] scope and credential; see the \
+             README's Configuration section",
+        );
+    }
+    Check::pass(
+        "configuration",
+        format!(
+            "{config_label} is valid (SHA-256 {})",
+            &cfg.fingerprint()[..12]
+        ),
+    )
+}
+
+/// The credential `doctor` checks: the configured one, except that the `default` chain is
+/// resolved without a network wait to the link this environment selects (client secret or
+/// workload identity when their variables are set, managed identity where the platform
+/// announces its endpoint, else the Azure CLI): probing the instance metadata endpoint can
+/// take minutes off Azure, so it is only done when `managed-identity` is chosen.
+fn credential_for_checks(
+    cfg: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Config, Option<String>) {
+    use crate::config::CredentialKind;
+    if cfg.azure.credential != CredentialKind::Default {
+        return (cfg.clone(), None);
+    }
+    let set = |n: &str| env(n).is_some_and(|v| !v.trim().is_empty());
+    let kind = if set("AZURE_CLIENT_SECRET") {
+        CredentialKind::ClientSecret
+    } else if set("AZURE_FEDERATED_TOKEN_FILE") {
+        CredentialKind::WorkloadIdentity
+    } else if set("IDENTITY_ENDPOINT") || set("MSI_ENDPOINT") {
+        CredentialKind::ManagedIdentity
+    } else {
+        CredentialKind::AzureCli
+    };
+    let mut checked = cfg.clone();
+    checked.azure.credential = kind;
+    let note = format!(
+        "azure.credential default: checked with {} (the link this environment selects); the \
+         instance metadata endpoint is only probed with azure.credential = managed-identity",
+        kind.name()
+    );
+    (checked, Some(note))
+}
+
+fn resource_graph_checks(cfg: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<Check> {
+    let (cfg, note) = credential_for_checks(cfg, env);
+    let mut checks: Vec<Check> = note
+        .map(|n| Check::pass("credential", n))
+        .into_iter()
+        .collect();
+    checks.extend(query_checks(&cfg, env));
+    checks
+}
+
+fn query_checks(cfg: &Config, env: &dyn Fn(&str) -> Option<String>) -> Vec<Check> {
+    let rg = match ResourceGraph::from_config_with_env(cfg, env) {
         Ok(rg) => rg,
         Err(e) => {
             return vec![Check::fail(
@@ -189,9 +259,58 @@ fn cost_export_check(cfg: &Config, today: NaiveDate) -> Check {
     }
 }
 
-/// Write and delete a probe blob where reports go.
+/// Whether reports can be written where they go, leaving nothing behind: a blob container
+/// gets a probe blob written and deleted; a folder is never created (a missing one is checked
+/// through its nearest existing parent, which the first run creates it in).
 fn output_check(cfg: &Config) -> Check {
     let name = "output location";
+    match crate::store::Location::parse(&cfg.output.location) {
+        Ok(crate::store::Location::Folder(dir)) => folder_output_check(name, &dir),
+        Ok(crate::store::Location::Blob(_)) => blob_output_check(name, cfg),
+        Err(e) => Check::fail(
+            name,
+            e,
+            "set [output] location (or --out) to a folder or an existing container",
+        ),
+    }
+}
+
+/// A folder: writable if it exists, else its nearest existing parent must be. The probe is an
+/// anonymous temporary file, gone when closed.
+fn folder_output_check(name: &str, dir: &std::path::Path) -> Check {
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.is_dir())
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                a
+            }
+        })
+        .unwrap_or(std::path::Path::new("."));
+    if let Err(e) = tempfile::tempfile_in(existing) {
+        return Check::fail(
+            name,
+            format!("cannot write in {}: {e}", existing.display()),
+            "give the job's user write access there, or set [output] location (or --out) to a \
+             writable folder or a blob container",
+        );
+    }
+    let detail = if existing == dir {
+        format!("{} is writable", dir.display())
+    } else {
+        format!(
+            "{} does not exist yet; the first run creates it in {} (writable)",
+            dir.display(),
+            existing.display()
+        )
+    };
+    Check::pass(name, detail)
+}
+
+/// A blob container: write and delete a probe blob.
+fn blob_output_check(name: &str, cfg: &Config) -> Check {
     let store = match crate::pipeline::output_store(cfg) {
         Ok(s) => s,
         Err(e) => {
