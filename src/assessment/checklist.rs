@@ -8,6 +8,7 @@ use crate::frame::strs;
 use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
 use crate::kpi::policy::PolicyTally;
+use crate::kpi::severity::Severity;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
@@ -169,7 +170,7 @@ pub fn check_registry_scanning(kpis: &Kpis, unprotected: &[ResourceRow]) -> Chec
     let overdue = kpis
         .remediation
         .by_severity
-        .get("Critical")
+        .get(Severity::Critical.as_str())
         .map(|c| c.open_past_due_at_period_end)
         .unwrap_or(0);
     let registries = kpis
@@ -198,7 +199,7 @@ pub fn check_registry_scanning(kpis: &Kpis, unprotected: &[ResourceRow]) -> Chec
 pub fn check_owners_responding(alerts: &DataFrame) -> Result<ChecklistItem> {
     let (sev, status) = (strs(alerts, "severity")?, strs(alerts, "status")?);
     let high: Vec<usize> = (0..alerts.height())
-        .filter(|i| sev[*i].as_deref() == Some("High"))
+        .filter(|i| Severity::High.is(sev[*i].as_deref()))
         .collect();
     let handled = high
         .iter()

@@ -9,6 +9,7 @@ use crate::history::SNAPSHOT_DATE;
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::DetectionResult;
 use crate::kpi::owners::resolve_owner;
+use crate::kpi::severity::Severity;
 use crate::kpi::showback::ShowbackResult;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Kpis, Parameters};
@@ -164,7 +165,7 @@ pub fn build(
     );
     let mut overdue: BTreeMap<String, i64> = BTreeMap::new();
     for i in 0..f.height() {
-        if fsev[i].as_deref() == Some("Critical") && fover[i] == Some(true) {
+        if Severity::Critical.is(fsev[i].as_deref()) && fover[i] == Some(true) {
             *overdue
                 .entry(fowner[i].clone().unwrap_or_default())
                 .or_default() += 1;

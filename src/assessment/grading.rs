@@ -3,6 +3,7 @@
 
 use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
+use crate::kpi::severity::Severity;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -79,7 +80,7 @@ pub fn mttd_minutes(k: &Kpis) -> Option<f64> {
 pub fn critical_remediation_rate(k: &Kpis) -> Option<f64> {
     k.remediation
         .by_severity
-        .get("Critical")
+        .get(Severity::Critical.as_str())
         .and_then(|s| s.rate)
 }
 

@@ -5,6 +5,7 @@
 use super::ExecutiveInput;
 use super::grading::resource_name;
 use crate::format;
+use crate::kpi::severity::Severity;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -229,7 +230,7 @@ pub fn overdue_critical_risk(input: &ExecutiveInput) -> Option<Risk> {
         .kpis
         .remediation
         .by_severity
-        .get("Critical")
+        .get(Severity::Critical.as_str())
         .map(|s| s.open_past_due_at_period_end)
         .unwrap_or(0);
     if overdue == 0 {
@@ -245,7 +246,7 @@ pub fn overdue_critical_risk(input: &ExecutiveInput) -> Option<Risk> {
         .kpis
         .parameters
         .sla_days
-        .get("Critical")
+        .get(Severity::Critical.as_str())
         .map(|d| format!("{d}-day "))
         .unwrap_or_default();
     let mut text = format!(

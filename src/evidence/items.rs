@@ -13,6 +13,7 @@ use crate::evidence::{self, ItemDef};
 use crate::frame::{self, bools, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
 use crate::kpi::policy::PolicyCounts;
+use crate::kpi::severity::Severity;
 use crate::kpi::state::HistoryState;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Gap, Parameters};
@@ -970,7 +971,7 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         }
     }
     for i in 0..table.height() {
-        if severity[i].as_deref() == Some("High") {
+        if Severity::High.is(severity[i].as_deref()) {
             exceptions.push(format!(
                 "High-severity alert {} on {} (owner {}), status {}",
                 sid[i].clone().unwrap_or_default(),
@@ -998,7 +999,7 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
             "High severity".into(),
             severity
                 .iter()
-                .filter(|s| s.as_deref() == Some("High"))
+                .filter(|s| Severity::High.is(s.as_deref()))
                 .count()
                 .to_string(),
         ),

@@ -11,6 +11,7 @@ pub mod detection;
 pub mod owners;
 pub mod policy;
 pub mod resource_days;
+pub mod severity;
 pub mod showback;
 pub mod state;
 pub mod stats;
