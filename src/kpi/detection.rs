@@ -11,6 +11,7 @@ use crate::frame::{dates, latest_row_per_key, ns_to_iso, strs, timestamps_ns};
 use crate::history::SNAPSHOT_DATE;
 use crate::kpi::owners::UNALLOCATED;
 use crate::kpi::resource_days::ResourceLedger;
+use crate::kpi::severity::Severity;
 use crate::kpi::stats::{mean, median, p90_nearest_rank};
 use crate::kpi::{DetectionLatency, LatencyStats, NegativeLatency, Parameters, RuntimeAlerts};
 use crate::period::Period;
@@ -114,14 +115,50 @@ fn cluster_owners(ledger: &ResourceLedger) -> BTreeMap<&str, (&str, &str)> {
         .collect()
 }
 
-pub fn compute(
-    alerts: &AlertState,
-    ledger: &ResourceLedger,
-    params: &Parameters,
-    period: Period,
-) -> Result<DetectionResult> {
-    let latest = alerts.latest()?;
+/// One alert of the population, decoded once from the frame.
+struct AlertRow {
+    system_alert_id: String,
+    severity: String,
+    resource_id: String,
+    started_ns: Option<i64>,
+    generated_ns: Option<i64>,
+}
 
+impl AlertRow {
+    /// Latency in fractional minutes, when both times are known.
+    fn latency_minutes(&self) -> Option<f64> {
+        match (self.started_ns, self.generated_ns) {
+            (Some(s), Some(g)) => Some((g - s) as f64 / 60e9),
+            _ => None,
+        }
+    }
+}
+
+fn alert_rows(pop: &DataFrame) -> Result<Vec<AlertRow>> {
+    let ids = strs(pop, "systemAlertId")?;
+    let sev = strs(pop, "severity")?;
+    let res = strs(pop, "resourceId")?;
+    let started = timestamps_ns(pop, "startTimeUtc")?;
+    let generated = timestamps_ns(pop, "timeGeneratedUtc")?;
+    Ok(ids
+        .into_iter()
+        .zip(sev)
+        .zip(res)
+        .zip(started.into_iter().zip(generated))
+        .map(|(((id, sev), res), (started_ns, generated_ns))| AlertRow {
+            system_alert_id: id.unwrap_or_default(),
+            severity: sev.unwrap_or_default(),
+            resource_id: res.unwrap_or_default(),
+            started_ns,
+            generated_ns,
+        })
+        .collect())
+}
+
+/// The population: the latest row of each alert generated in the period whose type starts
+/// with a configured prefix, by time generated and id.
+fn population_of(alerts: &AlertState, params: &Parameters, period: Period) -> Result<DataFrame> {
+    let latest = alerts.latest()?;
     let start_ns = crate::frame::day_start_ns(period.start());
     let end_ns = crate::frame::day_start_ns(period.end_exclusive());
     let types = strs(&latest, "alertType")?;
@@ -140,76 +177,130 @@ pub fn compute(
             in_period && container
         })
         .collect();
-    let pop = latest
+    latest
         .filter(&BooleanChunked::from_slice("keep".into(), &keep))
         .ctx("alert population")?
         .sort(
             ["timeGeneratedUtc", "systemAlertId"],
             SortMultipleOptions::default(),
         )
-        .ctx("alert population")?;
+        .ctx("alert population")
+}
 
-    let ids = strs(&pop, "systemAlertId")?;
-    let sev = strs(&pop, "severity")?;
-    let res = strs(&pop, "resourceId")?;
-    let started = timestamps_ns(&pop, "startTimeUtc")?;
-    let generated = timestamps_ns(&pop, "timeGeneratedUtc")?;
-    let owners_by_cluster = cluster_owners(ledger);
+/// What the population adds up to: latency samples, counts, and the derived columns of the
+/// population table (one entry per alert, in population order).
+#[derive(Default)]
+struct AlertTally {
+    overall: Vec<f64>,
+    by_severity: BTreeMap<String, Vec<f64>>,
+    negative: Vec<NegativeLatency>,
+    severity_counts: BTreeMap<String, i64>,
+    high_by_owner: BTreeMap<String, i64>,
+    latency: Vec<Option<f64>>,
+    excluded: Vec<bool>,
+    owner: Vec<String>,
+    cluster: Vec<String>,
+}
 
-    let mut overall = Vec::new();
-    let mut by_sev: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut negative = Vec::new();
-    let mut latency_col = Vec::with_capacity(pop.height());
-    let mut excluded_col = Vec::with_capacity(pop.height());
-    let mut owner_col = Vec::with_capacity(pop.height());
-    let mut cluster_col = Vec::with_capacity(pop.height());
-    let mut sev_counts: BTreeMap<String, i64> = BTreeMap::new();
-    let mut high_by_owner: BTreeMap<String, i64> = BTreeMap::new();
-    for i in 0..pop.height() {
-        let severity = sev[i].clone().unwrap_or_default();
-        let resource = res[i].clone().unwrap_or_default();
+impl AlertTally {
+    fn add(&mut self, alert: &AlertRow, owners_by_cluster: &BTreeMap<&str, (&str, &str)>) {
+        let severity = &alert.severity;
         let (owner, cluster) = owners_by_cluster
-            .get(resource.to_lowercase().as_str())
+            .get(alert.resource_id.to_lowercase().as_str())
             .map(|(o, n)| (o.to_string(), n.to_string()))
             .unwrap_or_else(|| (UNALLOCATED.to_string(), String::new()));
-        *sev_counts.entry(severity.clone()).or_default() += 1;
-        if severity == "High" {
-            *high_by_owner.entry(owner.clone()).or_default() += 1;
+        *self.severity_counts.entry(severity.clone()).or_default() += 1;
+        if severity == Severity::High.as_str() {
+            *self.high_by_owner.entry(owner.clone()).or_default() += 1;
         }
-        let latency = match (started[i], generated[i]) {
-            (Some(s), Some(g)) => Some((g - s) as f64 / 60e9),
-            _ => None,
-        };
-        let excluded = latency.is_none_or(|l| l < 0.0);
-        if let Some(l) = latency {
-            if l < 0.0 {
-                negative.push(NegativeLatency {
-                    systemAlertId: ids[i].clone().unwrap_or_default(),
-                    latency_minutes: l,
-                    severity: severity.clone(),
-                    resourceId: resource.clone(),
-                    startTimeUtc: started[i].map(ns_to_iso).unwrap_or_default(),
-                    timeGeneratedUtc: generated[i].map(ns_to_iso).unwrap_or_default(),
-                });
-            } else {
-                overall.push(l);
-                by_sev.entry(severity.clone()).or_default().push(l);
+        let latency = alert.latency_minutes();
+        match latency {
+            Some(l) if l < 0.0 => self.negative.push(NegativeLatency {
+                systemAlertId: alert.system_alert_id.clone(),
+                latency_minutes: l,
+                severity: severity.clone(),
+                resourceId: alert.resource_id.clone(),
+                startTimeUtc: alert.started_ns.map(ns_to_iso).unwrap_or_default(),
+                timeGeneratedUtc: alert.generated_ns.map(ns_to_iso).unwrap_or_default(),
+            }),
+            Some(l) => {
+                self.overall.push(l);
+                self.by_severity
+                    .entry(severity.clone())
+                    .or_default()
+                    .push(l);
             }
+            None => {}
         }
-        latency_col.push(latency);
-        excluded_col.push(excluded);
-        owner_col.push(owner);
-        cluster_col.push(cluster);
+        self.latency.push(latency);
+        self.excluded.push(latency.is_none_or(|l| l < 0.0));
+        self.owner.push(owner);
+        self.cluster.push(cluster);
     }
+}
 
-    let population = pop
-        .clone()
-        .lazy()
+/// Detection latency and runtime alerts of `period`, with the population table.
+pub fn compute(
+    alerts: &AlertState,
+    ledger: &ResourceLedger,
+    params: &Parameters,
+    period: Period,
+) -> Result<DetectionResult> {
+    let pop = population_of(alerts, params, period)?;
+    let owners_by_cluster = cluster_owners(ledger);
+    let mut tally = AlertTally::default();
+    for alert in alert_rows(&pop)? {
+        tally.add(&alert, &owners_by_cluster);
+    }
+    let n = pop.height() as i64;
+    let population = population_table(pop, &mut tally)?;
+    let by_owner_cluster_status = by_owner_cluster_status(&population)?;
+    Ok(DetectionResult {
+        latency: DetectionLatency {
+            population: n,
+            overall: stats_of(&tally.overall),
+            by_severity: tally
+                .by_severity
+                .iter()
+                .map(|(k, v)| (k.clone(), stats_of(v)))
+                .collect(),
+            negative_latency: tally.negative,
+        },
+        alerts: RuntimeAlerts {
+            population: n,
+            high_total: tally
+                .severity_counts
+                .get(Severity::High.as_str())
+                .copied()
+                .unwrap_or(0),
+            by_severity: tally.severity_counts,
+            high_by_owner: tally.high_by_owner,
+        },
+        population,
+        by_owner_cluster_status,
+    })
+}
+
+/// The population with its derived columns, in the published column order.
+fn population_table(pop: DataFrame, tally: &mut AlertTally) -> Result<DataFrame> {
+    pop.lazy()
         .with_columns([
-            lit(Series::new("latency_minutes".into(), latency_col)),
-            lit(Series::new("latency_excluded".into(), excluded_col)),
-            lit(Series::new("owner".into(), owner_col)),
-            lit(Series::new("cluster".into(), cluster_col)),
+            lit(Series::new(
+                "latency_minutes".into(),
+                std::mem::take(&mut tally.latency),
+            )),
+            lit(Series::new(
+                "latency_excluded".into(),
+                std::mem::take(&mut tally.excluded),
+            )),
+            lit(Series::new(
+                "owner".into(),
+                std::mem::take(&mut tally.owner),
+            )),
+            lit(Series::new(
+                "cluster".into(),
+                std::mem::take(&mut tally.cluster),
+            )),
         ])
         .select([
             col("systemAlertId"),
@@ -228,8 +319,12 @@ pub fn compute(
             col(SNAPSHOT_DATE).alias("last_seen_snapshot"),
         ])
         .collect()
-        .ctx("alert population table")?;
-    let by_owner_cluster_status = population
+        .ctx("alert population table")
+}
+
+/// Alert counts per owner, cluster, resource, severity and status.
+fn by_owner_cluster_status(population: &DataFrame) -> Result<DataFrame> {
+    population
         .clone()
         .lazy()
         .group_by([
@@ -245,26 +340,5 @@ pub fn compute(
             SortMultipleOptions::default(),
         )
         .collect()
-        .ctx("alerts by owner, cluster and status")?;
-
-    let n = pop.height() as i64;
-    Ok(DetectionResult {
-        latency: DetectionLatency {
-            population: n,
-            overall: stats_of(&overall),
-            by_severity: by_sev
-                .iter()
-                .map(|(k, v)| (k.clone(), stats_of(v)))
-                .collect(),
-            negative_latency: negative,
-        },
-        alerts: RuntimeAlerts {
-            population: n,
-            high_total: sev_counts.get("High").copied().unwrap_or(0),
-            by_severity: sev_counts,
-            high_by_owner,
-        },
-        population,
-        by_owner_cluster_status,
-    })
+        .ctx("alerts by owner, cluster and status")
 }
