@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &LoadOptions {
             rejects: false,
             tag_keys: Some(Parameters::default().owner_tags),
+            period: None,
         },
     )?;
     let load_s = t0.elapsed().as_secs_f64();

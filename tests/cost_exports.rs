@@ -49,6 +49,7 @@ fn load(case: &str, export: &str, rejects: bool) -> Result<CostData, Error> {
         &LoadOptions {
             rejects,
             tag_keys: None,
+            period: None,
         },
     )
 }
@@ -320,6 +321,7 @@ fn every_schema_and_format_gives_the_same_showback() {
         let opts = LoadOptions {
             rejects: false,
             tag_keys: Some(Parameters::default().owner_tags),
+            period: None,
         };
         let slim = load_with(case, export, &opts).unwrap_or_else(|e| panic!("{case}: {e}"));
         assert_standard_showback(case, &slim);
@@ -781,6 +783,7 @@ fn load_dir(root: &std::path::Path, export: &str, rejects: bool) -> Result<CostD
         &LoadOptions {
             rejects,
             tag_keys: None,
+            period: None,
         },
     )
 }

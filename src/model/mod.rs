@@ -11,6 +11,7 @@ pub mod policy_states;
 pub mod security_alerts;
 pub mod subscriptions;
 pub mod vulnerabilities;
+pub mod vocabulary;
 
 use crate::error::{Error, PolarsContext, Result};
 use chrono::{DateTime, NaiveDateTime};

@@ -31,6 +31,8 @@ pub enum ReadFailure {
     Gzip(std::io::Error),
     /// Reading failed underneath (the network or the disk is at fault).
     Io(std::io::Error),
+    /// A record over one of the `limits` (the file is at fault).
+    TooLarge(Oversize),
 }
 
 /// Blocks from the reader thread, and the way back for their buffers (reused, so the reader
@@ -149,30 +151,18 @@ pub enum Next {
 /// Tokenise blocks record by record. `on_record(index, fields)` is called for every record
 /// (index 0 is the header); when it answers `Next::Bad`, `on_bad(index, raw, reason)` gets
 /// the record's line and text, and answers whether to go on. Returns the number of records
-/// seen, or the read failure.
+/// seen, or the read failure (a record over a `limits` bound is one: it stops the read).
 pub fn for_each_record(
     source: Blocks,
     mut on_record: impl FnMut(u64, &Fields) -> Next,
     mut on_bad: impl FnMut(u64, RawRecord, String) -> bool,
 ) -> Result<u64, ReadFailure> {
-    let mut reader = csv_core::Reader::new();
-    let mut out = vec![0u8; 1 << 16];
-    let mut ends = vec![0usize; 512];
-    let (mut out_len, mut ends_len) = (0usize, 0usize);
-    let mut record = 0u64;
-    // The start of a record that began in an earlier block, and its line.
-    let mut carried: Vec<u8> = Vec::new();
-    let mut carried_line: Option<u64> = None;
-    let mut finished = false;
-    let mut stop = false;
+    let mut tokens = Tokenizer::new();
     let Blocks { blocks, recycle } = source;
     let mut blocks = blocks.into_iter();
-    while !finished && !stop {
-        let (block, eof) = match blocks.next() {
-            Some(Ok(b)) => {
-                let end = b.end;
-                (b, end)
-            }
+    loop {
+        let block = match blocks.next() {
+            Some(Ok(b)) => b,
             Some(Err(e)) => return Err(e),
             None => {
                 return Err(ReadFailure::Io(std::io::Error::other(
@@ -180,84 +170,266 @@ pub fn for_each_record(
                 )));
             }
         };
-        let bytes = &block.bytes[..];
-        let mut offset = 0usize;
-        let mut record_start = 0usize;
-        // Line counting is lazy (only bad rows need it) and moves forward only.
-        let mut cursor = (0usize, block.newlines_before);
+        let step = tokens.feed(&block, &mut on_record, &mut on_bad)?;
+        let _ = recycle.send(block.bytes);
+        if step == Step::Finished {
+            return Ok(tokens.record);
+        }
+    }
+}
+
+/// Bounds on one record, so no cell can make time or memory grow without limit: a cell,
+/// a record and the fields of a record. A record over any of them stops the read with its
+/// line and field (`ReadFailure::TooLarge`). Cost Management cells are far below them: a
+/// resource id is at most a few hundred bytes, a tags cell of 50 tags at most about 40 KiB.
+pub mod limits {
+    /// Bytes in one cell (after unquoting).
+    pub const CELL_BYTES: usize = 64 << 10;
+    /// Bytes in one record (all its cells).
+    pub const RECORD_BYTES: usize = 1 << 20;
+    /// Fields in one record.
+    pub const FIELDS: usize = 4096;
+}
+
+/// A record over one of the `limits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversize {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// 0-based field the limit was reached in.
+    pub field: usize,
+    pub limit: Limit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Cell,
+    Record,
+    Fields,
+}
+
+impl std::fmt::Display for Oversize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.limit {
+            Limit::Cell => write!(
+                f,
+                "a cell longer than {} bytes (the per-cell limit)",
+                limits::CELL_BYTES
+            ),
+            Limit::Record => write!(
+                f,
+                "a row longer than {} bytes (the per-row limit)",
+                limits::RECORD_BYTES
+            ),
+            Limit::Fields => write!(
+                f,
+                "a row of more than {} fields (the per-row limit)",
+                limits::FIELDS
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The block is used up: give the next one.
+    MoreInput,
+    /// The end of the file, or the callbacks asked to stop.
+    Finished,
+}
+
+/// The tokeniser's state across blocks: `csv-core` and the current record's output.
+struct Tokenizer {
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    out_len: usize,
+    ends_len: usize,
+    /// Records delivered so far (the index of the next one).
+    record: u64,
+    /// The start of a record that began in an earlier block, and its line.
+    carried: Vec<u8>,
+    carried_line: Option<u64>,
+}
+
+/// Where the tokeniser is in one block.
+struct InBlock<'b> {
+    bytes: &'b [u8],
+    eof: bool,
+    offset: usize,
+    record_start: usize,
+    /// Line counting is lazy (only bad rows need it) and moves forward only.
+    cursor: (usize, u64),
+}
+
+impl InBlock<'_> {
+    fn line_of_record(&mut self, carried_line: Option<u64>) -> u64 {
+        match carried_line {
+            Some(l) => l,
+            None => line_at(self.bytes, self.record_start, &mut self.cursor),
+        }
+    }
+}
+
+impl Tokenizer {
+    fn new() -> Tokenizer {
+        Tokenizer {
+            reader: csv_core::Reader::new(),
+            out: vec![0u8; 1 << 16],
+            ends: vec![0usize; 512],
+            out_len: 0,
+            ends_len: 0,
+            record: 0,
+            carried: Vec::new(),
+            carried_line: None,
+        }
+    }
+
+    /// Tokenise one block, calling back for each complete record.
+    fn feed(
+        &mut self,
+        block: &Block,
+        on_record: &mut impl FnMut(u64, &Fields) -> Next,
+        on_bad: &mut impl FnMut(u64, RawRecord, String) -> bool,
+    ) -> Result<Step, ReadFailure> {
+        let mut at = InBlock {
+            bytes: &block.bytes,
+            eof: block.end,
+            offset: 0,
+            record_start: 0,
+            cursor: (0, block.newlines_before),
+        };
         loop {
             // Empty input means end of file to the tokeniser: only give it that at the end.
-            if !eof && offset == bytes.len() {
-                break;
+            if !at.eof && at.offset == at.bytes.len() {
+                return Ok(Step::MoreInput);
             }
-            let (res, nin, nout, nend) =
-                reader.read_record(&bytes[offset..], &mut out[out_len..], &mut ends[ends_len..]);
-            offset += nin;
-            out_len += nout;
-            ends_len += nend;
+            let (res, nin, nout, nend) = self.reader.read_record(
+                &at.bytes[at.offset..],
+                &mut self.out[self.out_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            at.offset += nin;
+            self.out_len += nout;
+            self.ends_len += nend;
             match res {
+                csv_core::ReadRecordResult::InputEmpty if at.eof => {
+                    // read_record with empty input ends the last record; keep looping.
+                    if nin == 0 && nout == 0 && nend == 0 {
+                        return Ok(Step::Finished);
+                    }
+                }
                 csv_core::ReadRecordResult::InputEmpty => {
-                    if eof {
-                        // read_record with empty input ends the last record; keep looping.
-                        if nin == 0 && nout == 0 && nend == 0 {
-                            finished = true;
-                            break;
-                        }
-                        continue;
-                    }
-                    if carried_line.is_none() && record_start < bytes.len() {
-                        carried_line = Some(line_at(bytes, record_start, &mut cursor));
-                    }
-                    carried.extend_from_slice(&bytes[record_start..]);
-                    break;
+                    self.carry_rest(&mut at)?;
+                    return Ok(Step::MoreInput);
                 }
-                csv_core::ReadRecordResult::OutputFull => {
-                    out.resize(out.len() * 2, 0);
-                }
-                csv_core::ReadRecordResult::OutputEndsFull => {
-                    ends.resize(ends.len() * 2, 0);
-                }
+                csv_core::ReadRecordResult::OutputFull => self.grow_output(&mut at)?,
+                csv_core::ReadRecordResult::OutputEndsFull => self.grow_ends(&mut at)?,
                 csv_core::ReadRecordResult::Record => {
-                    let fields = Fields {
-                        data: &out[..out_len],
-                        ends: &ends[..ends_len],
-                    };
-                    match on_record(record, &fields) {
-                        Next::Continue => {}
-                        Next::Stop => {
-                            stop = true;
-                            break;
-                        }
-                        Next::Bad(reason) => {
-                            let line = match carried_line {
-                                Some(l) => l,
-                                None => line_at(bytes, record_start, &mut cursor),
-                            };
-                            let mut raw = std::mem::take(&mut carried);
-                            raw.extend_from_slice(&bytes[record_start..offset]);
-                            if !on_bad(record, raw_record(&raw, line), reason) {
-                                record += 1;
-                                stop = true;
-                                break;
-                            }
-                        }
+                    self.check_cells(&mut at)?;
+                    if !self.deliver(&mut at, on_record, on_bad) {
+                        return Ok(Step::Finished);
                     }
-                    record += 1;
-                    out_len = 0;
-                    ends_len = 0;
-                    record_start = offset;
-                    carried.clear();
-                    carried_line = None;
                 }
-                csv_core::ReadRecordResult::End => {
-                    finished = true;
-                    break;
-                }
+                csv_core::ReadRecordResult::End => return Ok(Step::Finished),
             }
         }
-        let _ = recycle.send(block.bytes);
     }
-    Ok(record)
+
+    /// Keep the unfinished record's bytes (and its line) for the next block.
+    fn carry_rest(&mut self, at: &mut InBlock) -> Result<(), ReadFailure> {
+        if self.carried_line.is_none() && at.record_start < at.bytes.len() {
+            self.carried_line = Some(line_at(at.bytes, at.record_start, &mut at.cursor));
+        }
+        self.carried.extend_from_slice(&at.bytes[at.record_start..]);
+        // The raw text of one record is bounded like its cells (quotes at most double it).
+        if self.carried.len() > 2 * limits::RECORD_BYTES + limits::FIELDS {
+            return Err(self.too_large(at, Limit::Record));
+        }
+        Ok(())
+    }
+
+    fn too_large(&self, at: &mut InBlock, limit: Limit) -> ReadFailure {
+        ReadFailure::TooLarge(Oversize {
+            line: at.line_of_record(self.carried_line),
+            field: self.ends_len,
+            limit,
+        })
+    }
+
+    /// The output is full: a cell or the record has reached its limit, or the buffer doubles.
+    fn grow_output(&mut self, at: &mut InBlock) -> Result<(), ReadFailure> {
+        let cell_start = self.ends_len.checked_sub(1).map_or(0, |i| self.ends[i]);
+        if self.out_len - cell_start > limits::CELL_BYTES {
+            return Err(self.too_large(at, Limit::Cell));
+        }
+        if self.out.len() >= limits::RECORD_BYTES {
+            return Err(self.too_large(at, Limit::Record));
+        }
+        self.out.resize(self.out.len() * 2, 0);
+        Ok(())
+    }
+
+    fn grow_ends(&mut self, at: &mut InBlock) -> Result<(), ReadFailure> {
+        if self.ends.len() >= limits::FIELDS {
+            return Err(self.too_large(at, Limit::Fields));
+        }
+        self.ends.resize(self.ends.len() * 2, 0);
+        Ok(())
+    }
+
+    /// A complete record's cells against the cell limit (only when the record as a whole is
+    /// longer than one cell may be, so common rows cost one comparison).
+    fn check_cells(&self, at: &mut InBlock) -> Result<(), ReadFailure> {
+        if self.out_len <= limits::CELL_BYTES {
+            return Ok(());
+        }
+        let mut start = 0;
+        for (i, &end) in self.ends[..self.ends_len].iter().enumerate() {
+            if end - start > limits::CELL_BYTES {
+                return Err(ReadFailure::TooLarge(Oversize {
+                    line: at.line_of_record(self.carried_line),
+                    field: i,
+                    limit: Limit::Cell,
+                }));
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Hand a complete record to the callbacks and start the next; false to stop reading.
+    fn deliver(
+        &mut self,
+        at: &mut InBlock,
+        on_record: &mut impl FnMut(u64, &Fields) -> Next,
+        on_bad: &mut impl FnMut(u64, RawRecord, String) -> bool,
+    ) -> bool {
+        let fields = Fields {
+            data: &self.out[..self.out_len],
+            ends: &self.ends[..self.ends_len],
+        };
+        // A record the callback stops at is not counted; a bad one is, even when it stops.
+        let (counted, go_on) = match on_record(self.record, &fields) {
+            Next::Continue => (true, true),
+            Next::Stop => (false, false),
+            Next::Bad(reason) => {
+                let line = at.line_of_record(self.carried_line);
+                let mut raw = std::mem::take(&mut self.carried);
+                raw.extend_from_slice(&at.bytes[at.record_start..at.offset]);
+                (true, on_bad(self.record, raw_record(&raw, line), reason))
+            }
+        };
+        if counted {
+            self.record += 1;
+        }
+        self.out_len = 0;
+        self.ends_len = 0;
+        at.record_start = at.offset;
+        self.carried.clear();
+        self.carried_line = None;
+        go_on
+    }
 }
 
 /// 1-based line of the byte at `pos`, counting forward from `cursor` (pos, newlines before).

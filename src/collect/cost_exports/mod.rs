@@ -11,12 +11,16 @@
 //! Files are streamed (see `scan`): memory grows with the number of resources, not rows.
 
 pub mod aggregate;
+pub mod coverage;
 pub mod csv_stream;
+pub mod currency;
 pub mod manifest;
 pub mod scan;
 pub mod schema;
+pub mod versions;
 
 pub use aggregate::{Cell, CostRows, Resource, RowRef};
+pub use coverage::PeriodRequirement;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -36,6 +40,9 @@ pub struct LoadOptions {
     /// None keeps the cell as given. Showback only reads `showback.owner_tags`, and dropping
     /// the other tags while reading keeps the resource table small.
     pub tag_keys: Option<Vec<String>>,
+    /// The report period: every configured export must cover its days and hold at least one
+    /// cost row in it, or the load fails (see `coverage`). None (doctor, tools): no check.
+    pub period: Option<PeriodRequirement>,
 }
 
 /// A row set aside in rejects mode.
@@ -91,6 +98,9 @@ pub struct CostData {
     pub to_exclusive: NaiveDate,
     /// The days the selected runs cover, clipped to the window (`[start, end)`), if any.
     pub covered: Option<(NaiveDate, NaiveDate)>,
+    /// The last day with cost when a partial month was allowed and the period's last days
+    /// have no export run yet; None for a complete period.
+    pub partial_until: Option<NaiveDate>,
     /// Export names as configured.
     pub exports: Vec<String>,
     pub runs: Vec<RunProvenance>,
@@ -108,6 +118,7 @@ impl CostData {
             from,
             to_exclusive,
             covered: None,
+            partial_until: None,
             exports: Vec::new(),
             runs: Vec::new(),
             rejects: rejects_frame(&[])?,
@@ -130,13 +141,25 @@ impl CostData {
 
     /// Export runs read, for the manifest and the evidence packs.
     pub fn provenance_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "exports": self.exports,
             "window": {"from": self.from, "to_exclusive": self.to_exclusive},
             "covered": self.covered,
             "runs": self.runs,
             "rejected_rows": self.rejected_rows,
-        })
+        });
+        // Only a partial month says so: a complete one's provenance is unchanged.
+        if let Some(until) = self.partial_until {
+            v["status"] = serde_json::json!(self.partial_status().unwrap_or_default());
+            v["partial_until"] = serde_json::json!(until);
+        }
+        v
+    }
+
+    /// "partial: cost data until <day>" when the period's last days have no cost yet.
+    pub fn partial_status(&self) -> Option<String> {
+        self.partial_until
+            .map(|d| format!("partial: cost data until {d}"))
     }
 }
 
@@ -169,7 +192,8 @@ fn kind_of(path: &str) -> Option<Kind> {
 
 /// Find the runs of the configured exports, take the newest run per export and range folder,
 /// read exactly the files their manifests list, and aggregate the rows charged in
-/// `[from, to_exclusive)`.
+/// `[from, to_exclusive)`. With `LoadOptions::period`, the period's days and rows are a
+/// precondition (see `coverage`).
 pub fn load(
     store: &Store,
     exports: &[String],
@@ -181,75 +205,164 @@ pub fn load(
         return CostData::empty(from, to_exclusive);
     }
     let listed = store.list("")?;
-    let sizes: BTreeMap<&str, u64> = listed.iter().map(|e| (e.path.as_str(), e.size)).collect();
-    let mut runs = Vec::new();
     let mut data_quality = Vec::new();
+    let runs = read_manifests(store, &listed, exports, &mut data_quality)?;
+    require_known_exports(store, exports, &runs)?;
+    let (winners, replaced) = select_runs(runs, exports, from, to_exclusive);
+    let partial_until = match &opts.period {
+        Some(req) => coverage::require_period_days(&winners, exports, req, store.display())?,
+        None => None,
+    };
+    data_quality.extend(warn_all(version_warnings(&winners)));
+    data_quality.extend(warn_all(double_range_warnings(&winners)));
+    let mut reading = Reading::new(store, &listed, (from, to_exclusive), opts)?;
+    let provenance = winners
+        .iter()
+        .map(|run| reading.read_run(run, &replaced))
+        .collect::<Result<Vec<_>>>()?;
+    let covered = covered_window(&winners, from, to_exclusive);
+    data_quality.extend(warn_all(missing_run_warnings(
+        exports,
+        &winners,
+        from,
+        to_exclusive,
+    )));
+    data_quality.extend(warn_all(rejects_warning(reading.rejects.len())));
+    let rows = CostRows::merge(reading.aggs.into_iter().map(|a| a.finish()).collect());
+    if let Some(req) = &opts.period {
+        coverage::require_period_rows(&rows, exports, req, store.display())?;
+    }
+    data_quality.extend(overlap_warnings(&rows));
+    if let (Some(until), Some(req)) = (partial_until, &opts.period) {
+        data_quality.push(warned(coverage::partial_note(until, req)));
+    }
+    Ok(CostData {
+        rows,
+        from,
+        to_exclusive,
+        covered,
+        partial_until,
+        exports: exports.to_vec(),
+        runs: provenance,
+        rejected_rows: reading.rejects.len() as u64,
+        rejects: rejects_frame(&reading.rejects)?,
+        data_quality,
+    })
+}
+
+/// A data-quality line, also logged as a warning.
+fn warned(msg: String) -> String {
+    tracing::warn!("{msg}");
+    msg
+}
+
+fn warn_all(msgs: impl IntoIterator<Item = String>) -> Vec<String> {
+    msgs.into_iter().map(warned).collect()
+}
+
+/// Every run manifest in the store. A broken manifest of a configured export is an error; one
+/// of another export is only noted in data quality.
+fn read_manifests(
+    store: &Store,
+    listed: &[crate::store::Entry],
+    exports: &[String],
+    data_quality: &mut Vec<String>,
+) -> Result<Vec<manifest::Run>> {
+    let mut runs = Vec::new();
     for e in listed.iter().filter(|e| manifest::is_manifest(&e.path)) {
         let bytes = store.get(&e.path)?;
         let shown = format!("{}/{}", store.display(), e.path);
-        match manifest::parse(&e.path, &shown, &bytes, &listed) {
+        match manifest::parse(&e.path, &shown, &bytes, listed) {
             Ok(run) => runs.push(run),
-            // A broken manifest of an export nobody asked for must not stop the report.
             Err(err) => {
                 let path = e.path.to_lowercase();
                 if exports.iter().any(|x| path.contains(&x.to_lowercase())) {
                     return Err(err);
                 }
-                let msg = format!("ignored an unreadable manifest of another export: {err}");
-                tracing::warn!("{msg}");
-                data_quality.push(msg);
+                data_quality.push(warned(format!(
+                    "ignored an unreadable manifest of another export: {err}"
+                )));
             }
         }
     }
+    Ok(runs)
+}
+
+/// Every configured export must have at least one run in the store: a name that matches
+/// nothing is a configuration error that lists the exports found.
+fn require_known_exports(store: &Store, exports: &[String], runs: &[manifest::Run]) -> Result<()> {
     let found: BTreeSet<String> = runs.iter().map(|r| r.export_name.clone()).collect();
-    let wanted: Vec<String> = exports.iter().map(|e| e.to_lowercase()).collect();
     let unknown: Vec<&String> = exports
         .iter()
         .filter(|e| !found.iter().any(|f| f.eq_ignore_ascii_case(e)))
         .collect();
-    if !unknown.is_empty() {
-        return Err(Error::config(format!(
-            "cost.exports names {} but {} holds no run of {}; exports found: {}",
-            unknown
-                .iter()
-                .map(|s| format!("'{s}'"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            store.display(),
-            if unknown.len() == 1 { "it" } else { "them" },
-            if found.is_empty() {
-                "none".to_string()
-            } else {
-                found.iter().cloned().collect::<Vec<_>>().join(", ")
-            }
-        )));
+    if unknown.is_empty() {
+        return Ok(());
     }
+    Err(Error::config(format!(
+        "cost.exports names {} but {} holds no run of {}; exports found: {}",
+        unknown
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        store.display(),
+        if unknown.len() == 1 { "it" } else { "them" },
+        if found.is_empty() {
+            "none".to_string()
+        } else {
+            found.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    )))
+}
+
+/// The runs to read: of the configured exports, the newest per range folder, whose folder
+/// overlaps the window; and the runs those replaced.
+fn select_runs(
+    runs: Vec<manifest::Run>,
+    exports: &[String],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+) -> (Vec<manifest::Run>, Vec<manifest::Run>) {
+    let wanted: Vec<String> = exports.iter().map(|e| e.to_lowercase()).collect();
     let selected: Vec<manifest::Run> = runs
         .into_iter()
         .filter(|r| wanted.contains(&r.export_name.to_lowercase()))
         .collect();
     let (winners, replaced) = manifest::newest_per_folder(selected);
     let last_day = to_exclusive.pred_opt().unwrap_or(to_exclusive);
-    let winners: Vec<_> = winners
+    let winners = winners
         .into_iter()
         .filter(|r| r.range.0 <= last_day && r.range.1 >= from)
         .collect();
+    (winners, replaced)
+}
 
-    let tmp = tempfile::tempdir().map_err(|e| {
-        Error::input(
-            "cost exports",
-            format!("cannot create a temporary folder: {e}"),
-        )
-    })?;
-    let window = (from, to_exclusive);
-    // Two range folders of one export covering the same days would count them twice.
+/// Runs whose manifest names an export type or `dataVersion` this reader does not know.
+fn version_warnings(runs: &[manifest::Run]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| {
+            let why =
+                versions::unknown_version(r.export_type.as_deref(), r.data_version.as_deref())?;
+            Some(format!(
+                "cost export '{}' run {} ({}): {why}; its columns were read by name and passed \
+                 the schema check: compare the showback total with Cost Management",
+                r.export_name, r.run_id, r.manifest_path
+            ))
+        })
+        .collect()
+}
+
+/// Two range folders of one export covering the same days would count them twice.
+fn double_range_warnings(winners: &[manifest::Run]) -> Vec<String> {
+    let mut out = Vec::new();
     for (i, a) in winners.iter().enumerate() {
         for b in &winners[i + 1..] {
             if a.export_name.eq_ignore_ascii_case(&b.export_name)
                 && a.start_date <= b.end_date
                 && b.start_date <= a.end_date
             {
-                let msg = format!(
+                out.push(format!(
                     "cost export '{}' has runs in range folders {} and {} that both cover {} to {}: \
                      those days are counted twice",
                     a.export_name,
@@ -257,111 +370,21 @@ pub fn load(
                     b.range_folder,
                     a.start_date.max(b.start_date),
                     a.end_date.min(b.end_date)
-                );
-                tracing::warn!("{msg}");
-                data_quality.push(msg);
+                ));
             }
         }
     }
-    // One aggregator per core: Parquet files are folded in parallel, each aggregator taking
-    // its share of the resources (CSV is read by one thread into the first).
-    let mut aggs: Vec<aggregate::Aggregator> = (0..fold_threads())
-        .map(|_| aggregate::Aggregator::new((from, to_exclusive), opts.tag_keys.as_deref()))
-        .collect();
-    let mut all_rejects = Vec::new();
-    let mut provenance = Vec::new();
+    out
+}
+
+/// The days the selected runs cover, clipped to the window (`[start, end)`).
+fn covered_window(
+    winners: &[manifest::Run],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+) -> Option<(NaiveDate, NaiveDate)> {
     let mut covered: Option<(NaiveDate, NaiveDate)> = None;
-    for run in &winners {
-        let mut files = Vec::new();
-        for (k, blob) in run.blobs.iter().enumerate() {
-            let origin = format!("{}/{}", store.display(), blob.path);
-            let Some(size) = sizes.get(blob.path.as_str()).copied() else {
-                return Err(Error::input(
-                    &origin,
-                    format!("listed in {} but not found", run.manifest_path),
-                ));
-            };
-            if let Some(expected) = blob.byte_count
-                && expected != size
-            {
-                return Err(Error::input(
-                    &origin,
-                    format!(
-                        "the manifest says {expected} bytes but the file has {size}: \
-                         incomplete or replaced; re-run the export"
-                    ),
-                ));
-            }
-            let kind = kind_of(&blob.path).ok_or_else(|| {
-                Error::input(
-                    &origin,
-                    "not a .csv, .csv.gz or .parquet file; cannot read this export format",
-                )
-            })?;
-            let started = std::time::Instant::now();
-            aggs.iter_mut().for_each(|a| a.set_export(&run.export_name));
-            let scanned = match kind {
-                Kind::Csv { gzip } => scan::scan_csv(
-                    store.open_read(&blob.path)?,
-                    gzip,
-                    &origin,
-                    window,
-                    opts.rejects,
-                    &mut aggs[0],
-                ),
-                Kind::Parquet => {
-                    // A file in a folder store is scanned in place; a blob is copied first.
-                    let local = match store.local_path(&blob.path) {
-                        Some(p) => p,
-                        None => {
-                            let local = tmp.path().join(format!("part-{k}.parquet"));
-                            // Parquet needs random access: copy the blob first.
-                            store.get_to_file(&blob.path, &local)?;
-                            local
-                        }
-                    };
-                    let scanned =
-                        scan::scan_parquet(&local, &origin, window, opts.rejects, &mut aggs);
-                    if local.starts_with(tmp.path()) {
-                        let _ = std::fs::remove_file(&local);
-                    }
-                    scanned
-                }
-            };
-            tracing::debug!(
-                file = %blob.path,
-                seconds = started.elapsed().as_secs_f64(),
-                "cost export file read"
-            );
-            let scanned = scanned?;
-            if let Some(expected) = blob.row_count
-                && expected != scanned.rows
-            {
-                return Err(Error::input(
-                    &origin,
-                    format!(
-                        "the manifest says {expected} data rows but the file has {}: \
-                         incomplete or replaced; re-run the export",
-                        scanned.rows
-                    ),
-                ));
-            }
-            let rows_in_window =
-                scanned.rows - scanned.rows_outside_window - scanned.rejects.len() as u64;
-            files.push(FileProvenance {
-                path: blob.path.clone(),
-                bytes: size,
-                rows: scanned.rows,
-                rows_in_window,
-                rejected_rows: scanned.rejects.len() as u64,
-                schema: scanned
-                    .mapping
-                    .as_ref()
-                    .map(|m| m.family.as_str().to_string())
-                    .unwrap_or_else(|| "empty".into()),
-            });
-            all_rejects.extend(scanned.rejects);
-        }
+    for run in winners {
         let start = run.start_date.max(from);
         let end = run
             .end_date
@@ -374,7 +397,90 @@ pub fn load(
                 Some((a, b)) => (a.min(start), b.max(end)),
             });
         }
-        provenance.push(RunProvenance {
+    }
+    covered
+}
+
+/// Configured exports without any run in the window.
+fn missing_run_warnings(
+    exports: &[String],
+    winners: &[manifest::Run],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+) -> Vec<String> {
+    let last_day = to_exclusive.pred_opt().unwrap_or(to_exclusive);
+    exports
+        .iter()
+        .filter(|e| {
+            !winners
+                .iter()
+                .any(|r| r.export_name.eq_ignore_ascii_case(e))
+        })
+        .map(|e| format!("cost export '{e}' has no run covering {from} to {last_day}"))
+        .collect()
+}
+
+fn rejects_warning(rejected: usize) -> Option<String> {
+    (rejected > 0).then(|| {
+        format!(
+            "{rejected} cost export rows were rejected (unreadable) and left out of showback; \
+             see the rejects file"
+        )
+    })
+}
+
+/// The state of reading the selected runs: one aggregator per core (Parquet files are folded
+/// in parallel, each aggregator taking its share of the resources; CSV is read by one thread
+/// into the first), the rows set aside, and a scratch folder for Parquet blobs.
+struct Reading<'a> {
+    store: &'a Store,
+    sizes: BTreeMap<&'a str, u64>,
+    window: (NaiveDate, NaiveDate),
+    collect_rejects: bool,
+    aggs: Vec<aggregate::Aggregator>,
+    rejects: Vec<Reject>,
+    tmp: tempfile::TempDir,
+}
+
+impl<'a> Reading<'a> {
+    fn new(
+        store: &'a Store,
+        listed: &'a [crate::store::Entry],
+        window: (NaiveDate, NaiveDate),
+        opts: &LoadOptions,
+    ) -> Result<Reading<'a>> {
+        let tmp = tempfile::tempdir().map_err(|e| {
+            Error::input(
+                "cost exports",
+                format!("cannot create a temporary folder: {e}"),
+            )
+        })?;
+        Ok(Reading {
+            store,
+            sizes: listed.iter().map(|e| (e.path.as_str(), e.size)).collect(),
+            window,
+            collect_rejects: opts.rejects,
+            aggs: (0..fold_threads())
+                .map(|_| aggregate::Aggregator::new(window, opts.tag_keys.as_deref()))
+                .collect(),
+            rejects: Vec::new(),
+            tmp,
+        })
+    }
+
+    /// Read every file of one run into the aggregate; its provenance.
+    fn read_run(
+        &mut self,
+        run: &manifest::Run,
+        replaced: &[manifest::Run],
+    ) -> Result<RunProvenance> {
+        let files = run
+            .blobs
+            .iter()
+            .enumerate()
+            .map(|(k, blob)| self.read_file(run, k, blob))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RunProvenance {
             export_name: run.export_name.clone(),
             run_id: run.run_id.clone(),
             submitted_time: run.submitted_time_text.clone(),
@@ -394,41 +500,156 @@ pub fn load(
                 })
                 .map(|o| o.run_id.clone())
                 .collect(),
-        });
-    }
-    for e in exports {
-        if !winners
-            .iter()
-            .any(|r| r.export_name.eq_ignore_ascii_case(e))
-        {
-            let msg = format!("cost export '{e}' has no run covering {from} to {last_day}");
-            tracing::warn!("{msg}");
-            data_quality.push(msg);
-        }
-    }
-    if !all_rejects.is_empty() {
-        let msg = format!(
-            "{} cost export rows were rejected (unreadable) and left out of showback; \
-             see the rejects file",
-            all_rejects.len()
-        );
-        tracing::warn!("{msg}");
-        data_quality.push(msg);
+        })
     }
 
-    let rows = CostRows::merge(aggs.into_iter().map(|a| a.finish()).collect());
-    data_quality.extend(overlap_warnings(&rows));
-    Ok(CostData {
-        rows,
-        from,
-        to_exclusive,
-        covered,
-        exports: exports.to_vec(),
-        runs: provenance,
-        rejected_rows: all_rejects.len() as u64,
-        rejects: rejects_frame(&all_rejects)?,
-        data_quality,
-    })
+    /// Read the `k`-th file of a run, checked against the manifest's byte and row counts.
+    fn read_file(
+        &mut self,
+        run: &manifest::Run,
+        k: usize,
+        blob: &manifest::ManifestBlob,
+    ) -> Result<FileProvenance> {
+        let origin = format!("{}/{}", self.store.display(), blob.path);
+        let size = self.listed_size(run, blob, &origin)?;
+        let kind = kind_of(&blob.path).ok_or_else(|| {
+            Error::input(
+                &origin,
+                "not a .csv, .csv.gz or .parquet file; cannot read this export format",
+            )
+        })?;
+        let started = std::time::Instant::now();
+        self.aggs
+            .iter_mut()
+            .for_each(|a| a.set_export(&run.export_name));
+        let scanned = self.scan(kind, k, blob, &origin);
+        tracing::debug!(
+            file = %blob.path,
+            seconds = started.elapsed().as_secs_f64(),
+            "cost export file read"
+        );
+        let scanned = scanned.map_err(|e| with_version_hint(e, run))?;
+        if let Some(expected) = blob.row_count
+            && expected != scanned.rows
+        {
+            return Err(Error::input(
+                &origin,
+                format!(
+                    "the manifest says {expected} data rows but the file has {}: \
+                     incomplete or replaced; re-run the export",
+                    scanned.rows
+                ),
+            ));
+        }
+        let rejected = scanned.rejects.len() as u64;
+        let provenance = FileProvenance {
+            path: blob.path.clone(),
+            bytes: size,
+            rows: scanned.rows,
+            rows_in_window: scanned.rows - scanned.rows_outside_window - rejected,
+            rejected_rows: rejected,
+            schema: scanned
+                .mapping
+                .as_ref()
+                .map(|m| m.family.as_str().to_string())
+                .unwrap_or_else(|| "empty".into()),
+        };
+        self.rejects.extend(scanned.rejects);
+        Ok(provenance)
+    }
+
+    /// The size the store lists for a file the manifest names, checked against its
+    /// `byteCount`.
+    fn listed_size(
+        &self,
+        run: &manifest::Run,
+        blob: &manifest::ManifestBlob,
+        origin: &str,
+    ) -> Result<u64> {
+        let Some(size) = self.sizes.get(blob.path.as_str()).copied() else {
+            return Err(Error::input(
+                origin,
+                format!("listed in {} but not found", run.manifest_path),
+            ));
+        };
+        if let Some(expected) = blob.byte_count
+            && expected != size
+        {
+            return Err(Error::input(
+                origin,
+                format!(
+                    "the manifest says {expected} bytes but the file has {size}: \
+                     incomplete or replaced; re-run the export"
+                ),
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Stream one file into the aggregators.
+    fn scan(
+        &mut self,
+        kind: Kind,
+        k: usize,
+        blob: &manifest::ManifestBlob,
+        origin: &str,
+    ) -> Result<scan::FileScan> {
+        match kind {
+            Kind::Csv { gzip } => scan::scan_csv(
+                self.store.open_read(&blob.path)?,
+                gzip,
+                origin,
+                self.window,
+                self.collect_rejects,
+                &mut self.aggs[0],
+            ),
+            Kind::Parquet => {
+                // A file in a folder store is scanned in place; a blob is copied first
+                // (Parquet needs random access).
+                let local = match self.store.local_path(&blob.path) {
+                    Some(p) => p,
+                    None => {
+                        let local = self.tmp.path().join(format!("part-{k}.parquet"));
+                        self.store.get_to_file(&blob.path, &local)?;
+                        local
+                    }
+                };
+                let scanned = scan::scan_parquet(
+                    &local,
+                    origin,
+                    self.window,
+                    self.collect_rejects,
+                    &mut self.aggs,
+                );
+                if local.starts_with(self.tmp.path()) {
+                    let _ = std::fs::remove_file(&local);
+                }
+                scanned
+            }
+        }
+    }
+}
+
+/// A schema error of a run whose manifest names an unknown version says so: the version is
+/// the likely reason the columns are not where this reader looks.
+fn with_version_hint(e: Error, run: &manifest::Run) -> Error {
+    let Some(why) =
+        versions::unknown_version(run.export_type.as_deref(), run.data_version.as_deref())
+    else {
+        return e;
+    };
+    match e {
+        Error::Input {
+            context,
+            message,
+            cause,
+        } if message.starts_with("unknown cost export schema") => Error::Input {
+            context,
+            message: format!("{message}; the run's manifest names {why}"),
+            cause,
+        },
+        other => other,
+    }
 }
 
 /// Threads that fold a Parquet export: the machine's cores, at most four.

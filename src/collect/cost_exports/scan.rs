@@ -10,7 +10,7 @@
 
 use super::Reject;
 use super::aggregate::{Aggregator, RowRef};
-use super::csv_stream::{self, Fields, Next, ReadFailure};
+use super::csv_stream::{self, Fields, Next, ReadFailure, limits};
 use super::schema::{Mapping, parse_amount, parse_charge_date};
 use crate::error::{Error, PolarsContext, Result};
 use chrono::NaiveDate;
@@ -150,6 +150,11 @@ impl Repeats {
         if self.last_date.0 == cell.as_bytes() {
             return self.last_date.1;
         }
+        // No date spelling is longer than this: a longer cell is parsed (and fails) uncached,
+        // so the cache stays small whatever the cells.
+        if cell.len() > 40 {
+            return parse_charge_date(cell);
+        }
         let d = match self.dates.get(cell.as_bytes()) {
             Some(d) => *d,
             None => {
@@ -191,7 +196,7 @@ fn not_a(m: &Mapping, i: usize, v: &str, expected: &str) -> String {
 
 const EXPECT_DATE: &str = "a date (MM/dd/yyyy or ISO 8601 UTC)";
 const EXPECT_AMOUNT: &str = "a number with a '.' decimal point";
-const EXPECT_CURRENCY: &str = "a currency code";
+use super::currency::{EXPECT_CURRENCY, is_iso_4217};
 
 /// Check one CSV record and fold it in: Ok(true) in the window, Ok(false) outside it,
 /// Err(reason) when bad.
@@ -221,7 +226,7 @@ fn csv_row(
     let nanos =
         parse_nanos(amount_cell).ok_or_else(|| not_a(m, m.amount, amount_cell, EXPECT_AMOUNT))?;
     let currency = text(m.currency)?.trim();
-    if currency.is_empty() {
+    if !is_iso_4217(currency) {
         return Err(not_a(m, m.currency, currency, EXPECT_CURRENCY));
     }
     let mut subscription = "";
@@ -311,13 +316,7 @@ pub fn scan_csv(
             collect_rejects
         },
     );
-    let records = records.map_err(|e| match e {
-        ReadFailure::Gzip(e) => Error::input(
-            origin,
-            format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
-        ),
-        ReadFailure::Io(e) => Error::source(origin, format!("read failed: {e}")),
-    })?;
+    let records = records.map_err(|e| read_failure(e, origin, mapping.as_ref()))?;
     if let Some(e) = header_error {
         return Err(e);
     }
@@ -333,6 +332,31 @@ pub fn scan_csv(
         rows_outside_window: outside,
         rejects,
     })
+}
+
+/// The error of a CSV read that stopped early: a corrupt gzip stream or a record over a limit
+/// is the file's fault (input), a failing read underneath is the source's.
+fn read_failure(e: ReadFailure, origin: &str, mapping: Option<&Mapping>) -> Error {
+    match e {
+        ReadFailure::Gzip(e) => Error::input(
+            origin,
+            format!("the gzip stream is truncated or corrupt ({e}); re-run the export"),
+        ),
+        ReadFailure::Io(e) => Error::source(origin, format!("read failed: {e}")),
+        ReadFailure::TooLarge(o) => {
+            let column = match mapping {
+                Some(m) if o.field < m.headers.len() => m.name(o.field).to_string(),
+                _ => format!("#{}", o.field + 1),
+            };
+            Error::input(
+                format!("{origin}, line {}", o.line),
+                format!(
+                    "column {column}: {o}; no Cost Management cell is this long, so the file is \
+                     damaged or not an export: check it and re-run the export"
+                ),
+            )
+        }
+    }
 }
 
 /// The query's rows one Parquet row group at a time, collected on another thread one group
@@ -381,6 +405,8 @@ struct ParquetPlan {
     typed_amount: bool,
     /// Batch text columns `__t<k>`: currency, the subscription columns, then optional ones.
     texts: usize,
+    /// The header column of each batch text column.
+    text_columns: Vec<usize>,
     rid: Option<usize>,
     rg: Option<usize>,
     tags: Option<usize>,
@@ -454,6 +480,7 @@ fn plan_parquet(path: &Path, origin: &str) -> Result<(ParquetPlan, LazyFrame)> {
         typed_date,
         typed_amount,
         texts: texts.len(),
+        text_columns: texts,
         rid,
         rg,
         tags,
@@ -705,12 +732,22 @@ fn parquet_row<'a>(
         (_, Some(s)) => s.get(i).and_then(parse_nanos),
         _ => None,
     };
+    if let Some(k) = (0..plan.texts).find(|&k| b.text(k, i).len() > limits::CELL_BYTES) {
+        let column = plan.text_columns[k];
+        let mut reject = parquet_reject(plan, b, i, column, "", "");
+        reject.reason = format!(
+            "column {}: a cell longer than {} bytes (the per-cell limit)",
+            m.name(column),
+            limits::CELL_BYTES
+        );
+        return Err(reject);
+    }
     let currency = b.text(0, i).trim();
     let problem = if day.is_none() {
         Some((m.date, EXPECT_DATE))
     } else if nanos.is_none() {
         Some((m.amount, EXPECT_AMOUNT))
-    } else if currency.is_empty() {
+    } else if !is_iso_4217(currency) {
         Some((m.currency, EXPECT_CURRENCY))
     } else {
         None
@@ -767,6 +804,8 @@ fn parquet_reject(
     } else {
         currency.to_string()
     };
+    let value: String = value.chars().take(80).collect();
+    let currency: String = currency.chars().take(80).collect();
     let line = b.row_no.get(i).unwrap_or(0) as u64;
     Reject {
         file: String::new(),

@@ -26,6 +26,9 @@ pub struct ReportInputs {
     pub cost: CostData,
     /// Run files written while history was read (`data/...parquet`).
     pub streamed: Vec<LocalFile>,
+    /// Findings about the history's values (unknown severities and statuses), for the
+    /// data-quality section.
+    pub data_quality: Vec<String>,
 }
 
 /// Read the history before the period's end and the cost exports the period needs.
@@ -43,30 +46,60 @@ pub fn load(
             "[cost] exports is empty: name the export(s) that feed showback",
         ));
     }
-    let (window_start, window_end) = crate::pipeline::cost_window(cfg, period);
+    // Cost first: a period without cost fails before history is read.
+    let cost = load_cost(req, params)?;
     let started = std::time::Instant::now();
     let mut sinks = DaySinks::new(scratch)?;
-    let history =
-        HistoryState::gather(&days, params, period, &mut |day, cov| sinks.push(day, cov))?;
+    let mut vocabulary = crate::model::vocabulary::Findings::default();
+    let history = HistoryState::gather(&days, params, period, &mut |day, cov| {
+        check_vocabularies(&mut vocabulary, day, out);
+        sinks.push(day, cov)
+    })?;
     let streamed = sinks.finish()?;
     crate::logging::phase_done("history", started);
+    Ok(ReportInputs {
+        history,
+        cost,
+        streamed,
+        data_quality: vocabulary.lines(),
+    })
+}
+
+/// The cost exports of the period and the anomaly window before it; the period's days and
+/// rows are a precondition (unless a partial month is allowed).
+fn load_cost(req: &ReportRequest, params: &Parameters) -> Result<CostData> {
+    let (cfg, period) = (req.config, req.period);
+    let (window_start, window_end) = crate::pipeline::cost_window(cfg, period);
     let load = cost_exports::LoadOptions {
         rejects: req.rejects,
         tag_keys: Some(params.owner_tags.clone()),
+        period: Some(cost_exports::PeriodRequirement {
+            start: period.start(),
+            end_exclusive: period.end_exclusive(),
+            allow_partial: cfg.cost.allow_partial,
+        }),
     };
     let cost_store = crate::pipeline::cost_store(cfg)?;
-    let cost = cost_exports::load(
+    cost_exports::load(
         &cost_store,
         &cfg.cost.exports,
         window_start,
         window_end,
         &load,
-    )?;
-    Ok(ReportInputs {
-        history,
-        cost,
-        streamed,
-    })
+    )
+}
+
+/// The day's severities and statuses against the known vocabularies, each snapshot file named
+/// as history stores it.
+fn check_vocabularies(
+    findings: &mut crate::model::vocabulary::Findings,
+    day: &SnapshotDay,
+    out: &Store,
+) {
+    for dataset in ["security_alerts", "vulnerabilities"] {
+        let origin = format!("{}/history/{dataset}/date={}", out.display(), day.date);
+        findings.check_frame(dataset, day.frame(dataset), &origin);
+    }
 }
 
 /// A report needs at least one snapshot day in its period.

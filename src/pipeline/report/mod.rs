@@ -126,6 +126,7 @@ fn kpis_of(
     let coverage = &inp.history.coverage;
     let (in_period, missing) = period.split_days(&inp.history.days);
     let mut data_quality = coverage.data_quality.clone();
+    data_quality.extend(inp.data_quality.iter().cloned());
     data_quality.extend(inp.cost.data_quality.iter().cloned());
     data_quality.extend(showback.data_quality.iter().cloned());
     Kpis {

@@ -1,0 +1,164 @@
+//! The report period's cost is a precondition, never a zero: every configured export must have
+//! selected runs whose date ranges (`runInfo.startDate`..`endDate`) cover every day of the
+//! period (not of the wider read window that starts earlier for anomalies), and at least one
+//! cost row in the period. A month before its final export can be published only when asked
+//! (`allow_partial`), and only when the missing days are at the end of the period.
+
+use super::aggregate::CostRows;
+use super::manifest::Run;
+use crate::error::{Error, Result};
+use crate::period::compact_ranges;
+use chrono::NaiveDate;
+
+/// The days a report needs cost for, and whether a month cut short at the end is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodRequirement {
+    pub start: NaiveDate,
+    pub end_exclusive: NaiveDate,
+    /// Accept days missing at the end of the period (a run before the month's final export);
+    /// the report then says "partial: cost data until <day>".
+    pub allow_partial: bool,
+}
+
+impl PeriodRequirement {
+    fn days(&self) -> Vec<NaiveDate> {
+        crate::period::days_between(self.start, self.end_exclusive)
+    }
+
+    fn shown(&self) -> String {
+        let last = self.end_exclusive.pred_opt().unwrap_or(self.end_exclusive);
+        format!("{} to {last}", self.start)
+    }
+}
+
+/// The days of the period the runs of `export` cover.
+fn covered_days(runs: &[Run], export: &str, req: &PeriodRequirement) -> Vec<NaiveDate> {
+    req.days()
+        .into_iter()
+        .filter(|d| {
+            runs.iter().any(|r| {
+                r.export_name.eq_ignore_ascii_case(export) && r.start_date <= *d && *d <= r.end_date
+            })
+        })
+        .collect()
+}
+
+/// What to do about missing cost days, said once for every message.
+const WHAT_TO_DO: &str = "run the export for those days (Cost Management > Exports > Run now), \
+     or wait for the export's run after the month closes; to publish a month whose last days \
+     have no cost yet, pass --allow-partial-cost (or set cost.allow_partial)";
+
+/// Check that the selected runs cover the period: Ok(None) when every day is covered,
+/// Ok(Some(last day)) when a partial month is allowed and every export covers the period from
+/// its first day to at least that day; else an input error naming each export and its missing
+/// days. `location` names the export container.
+pub fn require_period_days(
+    runs: &[Run],
+    exports: &[String],
+    req: &PeriodRequirement,
+    location: &str,
+) -> Result<Option<NaiveDate>> {
+    let all = req.days();
+    let mut problems = Vec::new();
+    let mut partial_until: Option<NaiveDate> = None;
+    for export in exports {
+        let covered = covered_days(runs, export, req);
+        if covered.len() == all.len() {
+            continue;
+        }
+        let missing: Vec<NaiveDate> = all
+            .iter()
+            .copied()
+            .filter(|d| !covered.contains(d))
+            .collect();
+        // Covered days form a prefix of the period: only its end is missing.
+        let prefix = !covered.is_empty() && covered.iter().zip(&all).all(|(c, a)| c == a);
+        if req.allow_partial && prefix {
+            let last = *covered.last().expect("not empty");
+            partial_until = Some(partial_until.map_or(last, |p| p.min(last)));
+            continue;
+        }
+        let found = runs_of(runs, export);
+        problems.push(format!(
+            "cost export '{export}' has no data for {} of the period {}{}{}",
+            compact_ranges(&missing),
+            req.shown(),
+            if found.is_empty() {
+                " (no run of it covers any day of the period)".to_string()
+            } else {
+                format!(" (its selected runs cover {found})")
+            },
+            if req.allow_partial {
+                "; --allow-partial-cost accepts only days missing at the end of the period, \
+                 after a covered first part"
+            } else {
+                ""
+            }
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(partial_until);
+    }
+    Err(Error::input(
+        location,
+        format!("{}; {WHAT_TO_DO}", problems.join("; ")),
+    ))
+}
+
+/// The date ranges of an export's selected runs, for messages.
+fn runs_of(runs: &[Run], export: &str) -> String {
+    runs.iter()
+        .filter(|r| r.export_name.eq_ignore_ascii_case(export))
+        .map(|r| format!("{} to {}", r.start_date, r.end_date))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Check that every export has at least one cost row charged in the period (up to
+/// `partial_until` when the month is partial). A run whose parts hold only a header covers
+/// its days on paper but carries no cost: that is not a month with zero spend.
+pub fn require_period_rows(
+    rows: &CostRows,
+    exports: &[String],
+    req: &PeriodRequirement,
+    location: &str,
+) -> Result<()> {
+    let empty: Vec<&String> = exports
+        .iter()
+        .filter(|e| {
+            !rows.group_daily.iter().any(|c| {
+                c.date >= req.start
+                    && c.date < req.end_exclusive
+                    && rows.export(c).eq_ignore_ascii_case(e)
+            })
+        })
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(Error::input(
+        location,
+        format!(
+            "{} no cost row charged in the period {}: the runs' files hold only a header, or \
+             every row is dated outside the period or was set aside as unreadable; check the \
+             export in Cost Management and run it again",
+            empty
+                .iter()
+                .map(|e| format!("cost export '{e}' has"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            req.shown()
+        ),
+    ))
+}
+
+/// The data-quality line and manifest status of a partial month.
+pub fn partial_note(until: NaiveDate, req: &PeriodRequirement) -> String {
+    let last = req.end_exclusive.pred_opt().unwrap_or(req.end_exclusive);
+    let missing = crate::period::days_between(until.succ_opt().unwrap_or(until), req.end_exclusive);
+    format!(
+        "partial: cost data until {until}; no export run covers {} yet (--allow-partial-cost), \
+         so showback, Defender cost and anomalies stop at {until}, not at {last}",
+        compact_ranges(&missing)
+    )
+}
