@@ -679,22 +679,6 @@ impl Aggregator {
     /// cells by date, key, currency and export), so identical inputs give identical output
     /// whatever the file order.
     pub fn finish(self) -> CostRows {
-        fn order<T: Ord>(items: &[T]) -> (Vec<usize>, Vec<u32>) {
-            let mut idx: Vec<usize> = (0..items.len()).collect();
-            idx.sort_unstable_by(|&a, &b| items[a].cmp(&items[b]));
-            let mut remap = vec![0u32; items.len()];
-            for (new, &old) in idx.iter().enumerate() {
-                remap[old] = new as u32;
-            }
-            (idx, remap)
-        }
-        fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
-            let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
-            order
-                .iter()
-                .map(|&i| items[i].take().expect("a permutation"))
-                .collect()
-        }
         // The lookup tables are done with: free them before the output is built (peak memory).
         drop(self.raw);
         drop(self.by_normalised);
@@ -703,82 +687,117 @@ impl Aggregator {
         drop(self.group_ids);
         drop(self.tag_cache);
         let resources: Vec<Resource> = self.resources.into_iter().map(|r| r.resource).collect();
-        let (r_order, r_map) = order(&resources);
-        let (g_order, g_map) = order(&self.groups);
-        let (c_order, c_map) = order(&self.currencies);
-        let (e_order, e_map) = order(&self.exports);
+        let (r_order, r_map) = sort_order(&resources);
+        let (g_order, g_map) = sort_order(&self.groups);
+        let (c_order, c_map) = sort_order(&self.currencies);
+        let (e_order, e_map) = sort_order(&self.exports);
+        let published = |key: u32, currency: u16, export: u16, keys: &[u32]| {
+            (
+                keys[key as usize],
+                c_map[currency as usize] as u16,
+                e_map[export as usize] as u16,
+            )
+        };
+        let tables = SlotTables::of(&self.slots, |s| {
+            published(s.resource, s.currency, s.export, &r_map)
+        });
+        let group_slots: Vec<(CellKey, u32)> = self
+            .group_slots
+            .iter()
+            .enumerate()
+            .map(|(slot, &(g, c, e))| (published(g, c, e, &g_map), slot as u32))
+            .collect();
         let days: Vec<NaiveDate> = (0..self.group_daily.width)
             .map(|k| self.window.0 + chrono::Duration::days(k as i64))
             .collect();
         let months: Vec<NaiveDate> = (0..self.monthly.width)
             .map(|k| add_months(self.first_month, k))
             .collect();
-        // Each dense table's slots with their published (key, currency, export), sorted, so
-        // reading the table date by date gives cells already in (date, key, currency,
-        // export) order.
-        let mut monthly_slots = Vec::new();
-        let mut defender_slots = Vec::new();
-        let mut cluster_slots = Vec::new();
-        for s in &self.slots {
-            let key = (
-                r_map[s.resource as usize],
-                c_map[s.currency as usize] as u16,
-                e_map[s.export as usize] as u16,
-            );
-            monthly_slots.push((key, s.monthly));
-            if let Some(d) = s.defender {
-                defender_slots.push((key, d));
-            }
-            if let Some(c) = s.cluster {
-                cluster_slots.push((key, c));
-            }
-        }
-        let group_slots: Vec<((u32, u16, u16), u32)> = self
-            .group_slots
-            .iter()
-            .enumerate()
-            .map(|(slot, &(g, c, e))| {
-                (
-                    (
-                        g_map[g as usize],
-                        c_map[c as usize] as u16,
-                        e_map[e as usize] as u16,
-                    ),
-                    slot as u32,
-                )
-            })
-            .collect();
-        let cells = |dense: &Dense, mut slots: Vec<((u32, u16, u16), u32)>, dates: &[NaiveDate]| {
-            slots.sort_unstable();
-            let mut out = Vec::new();
-            for (offset, &date) in dates.iter().enumerate().take(dense.width) {
-                for &((key, currency, export), slot) in &slots {
-                    let (nanos, rows) = dense.sums[slot as usize * dense.width + offset];
-                    if rows > 0 {
-                        out.push(Cell {
-                            date,
-                            key,
-                            currency,
-                            export,
-                            nanos,
-                            rows,
-                        });
-                    }
-                }
-            }
-            out
-        };
         CostRows {
-            monthly: cells(&self.monthly, monthly_slots, &months),
-            defender_daily: cells(&self.defender_daily, defender_slots, &days),
-            cluster_daily: cells(&self.cluster_daily, cluster_slots, &days),
-            group_daily: cells(&self.group_daily, group_slots, &days),
+            monthly: cells_of(&self.monthly, tables.monthly, &months),
+            defender_daily: cells_of(&self.defender_daily, tables.defender, &days),
+            cluster_daily: cells_of(&self.cluster_daily, tables.cluster, &days),
+            group_daily: cells_of(&self.group_daily, group_slots, &days),
             groups: reorder(self.groups, &g_order),
             currencies: reorder(self.currencies, &c_order),
             exports: reorder(self.exports, &e_order),
             resources: reorder(resources, &r_order),
         }
     }
+}
+
+/// A cell's published (key, currency, export).
+type CellKey = (u32, u16, u16);
+
+/// Each resource table's slots with their published keys.
+struct SlotTables {
+    monthly: Vec<(CellKey, u32)>,
+    defender: Vec<(CellKey, u32)>,
+    cluster: Vec<(CellKey, u32)>,
+}
+
+impl SlotTables {
+    fn of(slots: &[Slot], key: impl Fn(&Slot) -> CellKey) -> SlotTables {
+        let mut t = SlotTables {
+            monthly: Vec::new(),
+            defender: Vec::new(),
+            cluster: Vec::new(),
+        };
+        for s in slots {
+            let k = key(s);
+            t.monthly.push((k, s.monthly));
+            if let Some(d) = s.defender {
+                t.defender.push((k, d));
+            }
+            if let Some(c) = s.cluster {
+                t.cluster.push((k, c));
+            }
+        }
+        t
+    }
+}
+
+/// The order that sorts `items`, and each item's new index.
+fn sort_order<T: Ord>(items: &[T]) -> (Vec<usize>, Vec<u32>) {
+    let mut idx: Vec<usize> = (0..items.len()).collect();
+    idx.sort_unstable_by(|&a, &b| items[a].cmp(&items[b]));
+    let mut remap = vec![0u32; items.len()];
+    for (new, &old) in idx.iter().enumerate() {
+        remap[old] = new as u32;
+    }
+    (idx, remap)
+}
+
+/// `items` in `order` (a permutation), moved, not copied.
+fn reorder<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .map(|&i| items[i].take().expect("a permutation"))
+        .collect()
+}
+
+/// The non-empty cells of a dense table, date by date; with the slots sorted by their
+/// published key, the cells come out in (date, key, currency, export) order.
+fn cells_of(dense: &Dense, mut slots: Vec<(CellKey, u32)>, dates: &[NaiveDate]) -> Vec<Cell> {
+    slots.sort_unstable();
+    let mut out = Vec::new();
+    for (offset, &date) in dates.iter().enumerate().take(dense.width) {
+        for &((key, currency, export), slot) in &slots {
+            let (nanos, rows) = dense.sums[slot as usize * dense.width + offset];
+            if rows > 0 {
+                out.push(Cell {
+                    date,
+                    key,
+                    currency,
+                    export,
+                    nanos,
+                    rows,
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

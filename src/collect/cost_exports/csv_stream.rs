@@ -7,7 +7,7 @@
 //! (`csv-core`) keeps its state from one block to the next.
 
 use std::io::{BufReader, Read};
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 /// Decompressed bytes handed over at a time.
 const BLOCK: usize = 4 << 20;
@@ -50,68 +50,89 @@ pub fn blocks(reader: Box<dyn Read + Send>, gzip: bool) -> Blocks {
     std::thread::Builder::new()
         .name("cost-export-reader".into())
         .spawn(move || {
-            let mut source: Box<dyn Read> = if gzip {
+            let source: Box<dyn Read> = if gzip {
                 Box::new(flate2::bufread::MultiGzDecoder::new(
                     BufReader::with_capacity(1 << 20, reader),
                 ))
             } else {
                 reader
             };
-            let mut newlines = 0u64;
-            loop {
-                let mut buf = spare.try_recv().unwrap_or_default();
-                buf.resize(BLOCK, 0);
-                let mut filled = 0;
-                while filled < BLOCK {
-                    match source.read(&mut buf[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            // Corrupt or cut-short compressed data, as opposed to the source
-                            // failing underneath (network, disk).
-                            let bad_data = matches!(
-                                e.kind(),
-                                std::io::ErrorKind::InvalidInput
-                                    | std::io::ErrorKind::InvalidData
-                                    | std::io::ErrorKind::UnexpectedEof
-                            );
-                            let failure = if gzip && bad_data {
-                                ReadFailure::Gzip(e)
-                            } else {
-                                ReadFailure::Io(e)
-                            };
-                            let _ = tx.send(Err(failure));
-                            return;
-                        }
-                    }
-                }
-                if filled == 0 {
-                    let _ = tx.send(Ok(Block {
-                        bytes: Vec::new(),
-                        newlines_before: newlines,
-                        end: true,
-                    }));
-                    return;
-                }
-                buf.truncate(filled);
-                let here = memchr::memchr_iter(b'\n', &buf).count() as u64;
-                let block = Block {
-                    bytes: buf,
-                    newlines_before: newlines,
-                    end: false,
-                };
-                newlines += here;
-                if tx.send(Ok(block)).is_err() {
-                    return;
-                }
-            }
+            send_blocks(source, gzip, &tx, &spare);
         })
         .expect("spawning a thread");
     Blocks {
         blocks: rx,
         recycle,
     }
+}
+
+/// The reader thread: fill blocks (reusing returned buffers) and send them until the end of
+/// the file, a failure, or a receiver that no longer listens.
+fn send_blocks(
+    mut source: Box<dyn Read>,
+    gzip: bool,
+    tx: &SyncSender<Result<Block, ReadFailure>>,
+    spare: &Receiver<Vec<u8>>,
+) {
+    let mut newlines = 0u64;
+    loop {
+        let mut buf = spare.try_recv().unwrap_or_default();
+        buf.resize(BLOCK, 0);
+        let filled = match fill(source.as_mut(), &mut buf, gzip) {
+            Ok(n) => n,
+            Err(failure) => {
+                let _ = tx.send(Err(failure));
+                return;
+            }
+        };
+        if filled == 0 {
+            let _ = tx.send(Ok(Block {
+                bytes: Vec::new(),
+                newlines_before: newlines,
+                end: true,
+            }));
+            return;
+        }
+        buf.truncate(filled);
+        let here = memchr::memchr_iter(b'\n', &buf).count() as u64;
+        let block = Block {
+            bytes: buf,
+            newlines_before: newlines,
+            end: false,
+        };
+        newlines += here;
+        if tx.send(Ok(block)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Read until `buf` is full or the file ends; the bytes read.
+fn fill(source: &mut dyn Read, buf: &mut [u8], gzip: bool) -> Result<usize, ReadFailure> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // Corrupt or cut-short compressed data, as opposed to the source failing
+                // underneath (network, disk).
+                let bad_data = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidInput
+                        | std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::UnexpectedEof
+                );
+                return Err(if gzip && bad_data {
+                    ReadFailure::Gzip(e)
+                } else {
+                    ReadFailure::Io(e)
+                });
+            }
+        }
+    }
+    Ok(filled)
 }
 
 /// Where a record starts, for messages: 1-based line, and its raw text (up to 4 KiB).

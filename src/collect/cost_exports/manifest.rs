@@ -109,68 +109,15 @@ pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| bad(format!("manifest is not valid JSON: {e}")))?;
     let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-    let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let segments: Vec<&str> = dir.split('/').collect();
-    let folder_pos = segments
-        .iter()
-        .rposition(|seg| parse_range_folder(seg).is_some());
+    let folders = Folders::of(path);
     let export_name = s("/exportConfig/exportName")
-        .or_else(|| {
-            folder_pos
-                .and_then(|i| i.checked_sub(1))
-                .map(|i| segments[i].to_string())
-        })
+        .or_else(|| folders.export_name())
         .ok_or_else(|| bad("manifest has no exportConfig.exportName".into()))?;
-    let start_text = s("/runInfo/startDate");
-    let end_text = s("/runInfo/endDate");
-    let folder = folder_pos.map(|i| segments[i].to_string());
-    let folder_range = folder.as_deref().and_then(parse_range_folder);
-    let start_date = start_text
-        .as_deref()
-        .and_then(parse_day)
-        .or(folder_range.map(|r| r.0))
-        .ok_or_else(|| bad("runInfo.startDate missing or not a date".into()))?;
-    let end_date = end_text
-        .as_deref()
-        .and_then(parse_day)
-        .or(folder_range.map(|r| r.1))
-        .ok_or_else(|| bad("runInfo.endDate missing or not a date".into()))?;
-    if end_date < start_date {
-        return Err(bad(format!(
-            "runInfo.endDate {end_date} is before startDate {start_date}"
-        )));
-    }
+    let (start_date, end_date) = run_dates(&v, folders.range).map_err(bad)?;
     let submitted_time_text = s("/runInfo/submittedTime").unwrap_or_default();
-    let submitted_time = parse_time(&submitted_time_text);
-    let run_id = s("/runInfo/runId")
-        .or_else(|| {
-            segments
-                .last()
-                .filter(|seg| seg.len() == 36)
-                .map(|seg| seg.to_string())
-        })
-        .unwrap_or_default();
-    let listed: HashSet<&str> = listed.iter().map(|e| e.path.as_str()).collect();
-    let blobs = v
-        .get("blobs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("manifest has no blobs[] list".into()))?
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let name = b
-                .get("blobName")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(format!("blobs[{i}] has no blobName")))?;
-            Ok(ManifestBlob {
-                path: resolve_blob(name, dir, &listed),
-                byte_count: b.get("byteCount").and_then(Value::as_u64),
-                row_count: b.get("dataRowCount").and_then(Value::as_u64),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let (range_folder, range) = match (folder, folder_range) {
-        (Some(f), Some(r)) => (f, r),
+    let blobs = blobs_of(&v, folders.dir, listed).map_err(bad)?;
+    let (range_folder, range) = match (folders.range_folder, folders.range) {
+        (Some(f), Some(r)) => (f.to_string(), r),
         _ => (
             format!(
                 "{}-{}",
@@ -184,8 +131,10 @@ pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<
         manifest_path: path.to_string(),
         legacy_manifest: path.ends_with("_manifest.json"),
         export_name,
-        run_id,
-        submitted_time,
+        run_id: s("/runInfo/runId")
+            .or_else(|| folders.run_id())
+            .unwrap_or_default(),
+        submitted_time: parse_time(&submitted_time_text),
         submitted_time_text,
         start_date,
         end_date,
@@ -195,6 +144,93 @@ pub fn parse(path: &str, shown: &str, bytes: &[u8], listed: &[Entry]) -> Result<
         export_type: s("/exportConfig/type"),
         blobs,
     })
+}
+
+/// What a manifest's path says: its folder, and the `yyyyMMdd-yyyyMMdd` range folder in it
+/// (the export's name is the folder above that).
+struct Folders<'a> {
+    dir: &'a str,
+    segments: Vec<&'a str>,
+    /// Index of the range folder in `segments`.
+    range_at: Option<usize>,
+    range_folder: Option<&'a str>,
+    range: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl<'a> Folders<'a> {
+    fn of(path: &'a str) -> Folders<'a> {
+        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let segments: Vec<&str> = dir.split('/').collect();
+        let range_at = segments
+            .iter()
+            .rposition(|seg| parse_range_folder(seg).is_some());
+        let range_folder = range_at.map(|i| segments[i]);
+        Folders {
+            dir,
+            range_at,
+            range_folder,
+            range: range_folder.and_then(parse_range_folder),
+            segments,
+        }
+    }
+
+    fn export_name(&self) -> Option<String> {
+        self.range_at
+            .and_then(|i| i.checked_sub(1))
+            .map(|i| self.segments[i].to_string())
+    }
+
+    /// The last folder, when it has the length of a run id (a GUID).
+    fn run_id(&self) -> Option<String> {
+        self.segments
+            .last()
+            .filter(|seg| seg.len() == 36)
+            .map(|seg| seg.to_string())
+    }
+}
+
+/// `runInfo.startDate` and `endDate` (else the range folder's), in order.
+fn run_dates(
+    v: &Value,
+    folder_range: Option<(NaiveDate, NaiveDate)>,
+) -> std::result::Result<(NaiveDate, NaiveDate), String> {
+    let day = |p: &str| v.pointer(p).and_then(Value::as_str).and_then(parse_day);
+    let start = day("/runInfo/startDate")
+        .or(folder_range.map(|r| r.0))
+        .ok_or("runInfo.startDate missing or not a date")?;
+    let end = day("/runInfo/endDate")
+        .or(folder_range.map(|r| r.1))
+        .ok_or("runInfo.endDate missing or not a date")?;
+    if end < start {
+        return Err(format!("runInfo.endDate {end} is before startDate {start}"));
+    }
+    Ok((start, end))
+}
+
+/// The files of `blobs[]`, resolved against the listed objects.
+fn blobs_of(
+    v: &Value,
+    dir: &str,
+    listed: &[Entry],
+) -> std::result::Result<Vec<ManifestBlob>, String> {
+    let listed: HashSet<&str> = listed.iter().map(|e| e.path.as_str()).collect();
+    v.get("blobs")
+        .and_then(Value::as_array)
+        .ok_or("manifest has no blobs[] list")?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let name = b
+                .get("blobName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("blobs[{i}] has no blobName"))?;
+            Ok(ManifestBlob {
+                path: resolve_blob(name, dir, &listed),
+                byte_count: b.get("byteCount").and_then(Value::as_u64),
+                row_count: b.get("dataRowCount").and_then(Value::as_u64),
+            })
+        })
+        .collect()
 }
 
 /// Per (export, range folder) the newest run by `submittedTime` (ties: the larger run id, so

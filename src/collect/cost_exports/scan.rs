@@ -446,48 +446,63 @@ fn plan_parquet(path: &Path, origin: &str) -> Result<(ParquetPlan, LazyFrame)> {
     };
     let typed_date = matches!(dtype(m.date), DataType::Date | DataType::Datetime(_, _));
     let typed_amount = dtype(m.amount).is_primitive_numeric();
-    let mut texts: Vec<usize> = vec![m.currency];
-    texts.extend(&m.subscription);
-    let mut slot = |i: Option<usize>| {
-        i.map(|i| {
-            texts.push(i);
-            texts.len() - 1
-        })
-    };
-    let (rid, rg, tags, category) = (
-        slot(m.resource_id),
-        slot(m.resource_group),
-        slot(m.tags),
-        slot(m.meter_category),
-    );
-    let first_descriptor = texts.len();
-    texts.extend(&m.descriptors);
-    let c = |i: usize| col(names[i].as_str());
-    let mut select = vec![col(ROW)];
-    select.push(match typed_date {
-        true => c(m.date).cast(DataType::Date).alias("__date"),
-        false => c(m.date).cast(DataType::String).alias("__date"),
-    });
-    select.push(match typed_amount {
-        true => c(m.amount).cast(DataType::Float64).alias("__amount"),
-        false => c(m.amount).cast(DataType::String).alias("__amount"),
-    });
-    for (k, &i) in texts.iter().enumerate() {
-        select.push(c(i).cast(DataType::String).alias(format!("__t{k}")));
-    }
-    let plan = ParquetPlan {
-        m,
-        typed_date,
-        typed_amount,
-        texts: texts.len(),
-        text_columns: texts,
-        rid,
-        rg,
-        tags,
-        category,
-        first_descriptor,
-    };
+    let plan = ParquetPlan::of(m, typed_date, typed_amount);
+    let select = plan.projection(&names);
     Ok((plan, lf.select(select)))
+}
+
+impl ParquetPlan {
+    /// Where each text column of the mapping sits in a batch: currency, the subscription
+    /// columns, then the optional ones and the descriptors.
+    fn of(m: Mapping, typed_date: bool, typed_amount: bool) -> ParquetPlan {
+        let mut texts: Vec<usize> = vec![m.currency];
+        texts.extend(&m.subscription);
+        let mut slot = |i: Option<usize>| {
+            i.map(|i| {
+                texts.push(i);
+                texts.len() - 1
+            })
+        };
+        let (rid, rg, tags, category) = (
+            slot(m.resource_id),
+            slot(m.resource_group),
+            slot(m.tags),
+            slot(m.meter_category),
+        );
+        let first_descriptor = texts.len();
+        texts.extend(&m.descriptors);
+        ParquetPlan {
+            m,
+            typed_date,
+            typed_amount,
+            texts: texts.len(),
+            text_columns: texts,
+            rid,
+            rg,
+            tags,
+            category,
+            first_descriptor,
+        }
+    }
+
+    /// The columns a batch holds: the row number, `__date`, `__amount` and `__t<k>`.
+    fn projection(&self, names: &[String]) -> Vec<Expr> {
+        let m = &self.m;
+        let c = |i: usize| col(names[i].as_str());
+        let mut select = vec![col(ROW)];
+        select.push(match self.typed_date {
+            true => c(m.date).cast(DataType::Date).alias("__date"),
+            false => c(m.date).cast(DataType::String).alias("__date"),
+        });
+        select.push(match self.typed_amount {
+            true => c(m.amount).cast(DataType::Float64).alias("__amount"),
+            false => c(m.amount).cast(DataType::String).alias("__amount"),
+        });
+        for (k, &i) in self.text_columns.iter().enumerate() {
+            select.push(c(i).cast(DataType::String).alias(format!("__t{k}")));
+        }
+        select
+    }
 }
 
 /// What one fold worker of a Parquet file found.
