@@ -152,13 +152,31 @@ pub fn require_period_rows(
     ))
 }
 
-/// The data-quality line and manifest status of a partial month.
+/// How every statement of a partial month starts: `partial: cost data until <day>`.
+pub const PARTIAL_PREFIX: &str = "partial: cost data until ";
+
+/// "partial: cost data until <day>".
+pub fn partial_status(until: NaiveDate) -> String {
+    format!("{PARTIAL_PREFIX}{until}")
+}
+
+/// The data-quality line of a partial month; it starts with `partial_status`.
 pub fn partial_note(until: NaiveDate, req: &PeriodRequirement) -> String {
     let last = req.end_exclusive.pred_opt().unwrap_or(req.end_exclusive);
     let missing = crate::period::days_between(until.succ_opt().unwrap_or(until), req.end_exclusive);
     format!(
-        "partial: cost data until {until}; no export run covers {} yet (--allow-partial-cost), \
-         so showback, Defender cost and anomalies stop at {until}, not at {last}",
+        "{}; no export run covers {} yet (--allow-partial-cost), so showback, Defender cost \
+         and anomalies stop at {until}, not at {last}",
+        partial_status(until),
         compact_ranges(&missing)
     )
+}
+
+/// The "partial: cost data until <day>" statement among a report's data-quality lines (as
+/// `kpis.json` carries them), for the places that repeat it (page 1 of the PDF).
+pub fn partial_in(data_quality: &[String]) -> Option<&str> {
+    data_quality
+        .iter()
+        .find(|l| l.starts_with(PARTIAL_PREFIX))
+        .map(|l| l.split(';').next().unwrap_or(l))
 }

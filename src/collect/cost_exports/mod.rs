@@ -158,8 +158,7 @@ impl CostData {
 
     /// "partial: cost data until <day>" when the period's last days have no cost yet.
     pub fn partial_status(&self) -> Option<String> {
-        self.partial_until
-            .map(|d| format!("partial: cost data until {d}"))
+        self.partial_until.map(coverage::partial_status)
     }
 }
 

@@ -974,13 +974,17 @@ fn view(input: &ExecutiveInput) -> View {
     let days = (k.period_end_exclusive - start).num_days();
     let missing = k.snapshot_days_missing.len();
     let snapshot_summary = format!(
-        "{} of {days} days with a snapshot{}",
+        "{} of {days} days with a snapshot{}{}",
         k.snapshot_days_in_period.len(),
         if missing == 0 {
             String::new()
         } else {
             format!(" ({missing} missing)")
-        }
+        },
+        // A month published before its final cost export says so beside the period.
+        crate::collect::cost_exports::coverage::partial_in(&k.data_quality)
+            .map(|p| format!(" · {p}"))
+            .unwrap_or_default()
     );
     let risks = top_risks(input);
     let risks_more = risks.len().saturating_sub(MAX_PAGE1_RISKS);
