@@ -22,7 +22,7 @@
 
 use crate::error::{Error, Result};
 use crate::evidence::items::{EvidenceInputs, EvidenceTable};
-use crate::evidence::mapping::{Control, Mapping};
+use crate::evidence::mapping::{Control, EvidenceRef, Mapping};
 use crate::evidence::pack::{
     CONTROLS_CSV, EXCLUSIONS_CSV, MAPPING_TOML, POPULATION_CSV, SNAPSHOT_DAYS_CSV,
 };
@@ -475,6 +475,21 @@ fn hash_of<'a>(hashes: &'a BTreeMap<String, String>, rel: &str) -> Result<&'a st
     })
 }
 
+/// What every section of one framework's document is built from.
+struct Context<'a> {
+    framework: Framework,
+    mapping: &'a Mapping,
+    inp: &'a EvidenceInputs<'a>,
+    items: &'a [EvidenceTable],
+    ids: Ids,
+    hashes: BTreeMap<String, String>,
+    /// The tool, as the origin of every observation and finding.
+    origins: Vec<Origin>,
+    component_uuid: String,
+    /// Midnight UTC after the period's last day.
+    end: String,
+}
+
 /// `assessment-results.json` of one framework's pack. `files` are the pack files built before it
 /// (item CSVs, population tables, mapping, queries): the document states their SHA-256.
 pub fn assessment_results(
@@ -484,18 +499,50 @@ pub fn assessment_results(
     items: &[EvidenceTable],
     files: &[OutputFile],
 ) -> Result<Vec<u8>> {
+    check_unique_tokens(framework, mapping)?;
     let period = inp.period;
     let (scope_key, scope_words) = scope(inp);
     let ids = Ids {
         ns: uuid_namespace(),
         prefix: format!("{}/{period}/{scope_key}", framework.id()),
     };
-    let hashes = pack_hashes(framework, files);
-    let start = instant(period.start());
-    let end = instant(period.end_exclusive());
-    let (days_used, days_missing) = period.split_days(&inp.history.days);
+    // The tool, as the assessment asset every observation and finding comes from.
+    let component_uuid = uuid_v5(&ids.ns, "component/defender-ledger");
+    let cx = Context {
+        framework,
+        mapping,
+        inp,
+        items,
+        ids,
+        hashes: pack_hashes(framework, files),
+        origins: vec![Origin {
+            actors: vec![Actor {
+                kind: "tool",
+                actor_uuid: component_uuid.clone(),
+            }],
+        }],
+        component_uuid,
+        end: instant(period.end_exclusive()),
+    };
+    let resources = cx.back_matter_resources()?;
+    let import_ap = import_ap(&resources[0].uuid);
+    let (observations, observation_of) = cx.observations()?;
+    let doc = Document {
+        assessment_results: AssessmentResults {
+            uuid: cx.ids.of("assessment-results", framework.id()),
+            metadata: cx.metadata(&scope_key, &scope_words),
+            import_ap,
+            results: vec![cx.result(&scope_words, observations, &observation_of)],
+            back_matter: BackMatter { resources },
+        },
+    };
+    let mut json = serde_json::to_vec_pretty(&doc).expect("OSCAL document serialises");
+    json.push(b'\n');
+    Ok(json)
+}
 
-    // Tokens must be unique, or two controls would merge in a GRC tool.
+/// Tokens must be unique, or two controls would merge in a GRC tool.
+fn check_unique_tokens(framework: Framework, mapping: &Mapping) -> Result<()> {
     let mut tokens: BTreeMap<String, &str> = BTreeMap::new();
     for c in &mapping.controls {
         if let Some(other) = tokens.insert(control_token(framework, &c.id), &c.id) {
@@ -509,48 +556,144 @@ pub fn assessment_results(
             ));
         }
     }
+    Ok(())
+}
 
-    // The tool, as the assessment asset every observation and finding comes from.
-    let component_uuid = uuid_v5(&ids.ns, "component/defender-ledger");
-    let platform_uuid = uuid_v5(&ids.ns, "assessment-platform/defender-ledger");
-    let origins = vec![Origin {
-        actors: vec![Actor {
-            kind: "tool",
-            actor_uuid: component_uuid.clone(),
-        }],
-    }];
-    let local_definitions = LocalDefinitions {
-        assessment_assets: AssessmentAssets {
-            components: vec![Component {
-                uuid: component_uuid.clone(),
-                kind: "software",
-                title: "defender-ledger".into(),
-                description: "Monthly batch job that snapshots Azure Resource Graph daily and \
-                              computes Microsoft Defender for Containers coverage, detection, \
-                              remediation and ownership evidence."
-                    .into(),
-                props: vec![prop("version", crate::TOOL_VERSION)],
-                status: State {
-                    state: "operational",
-                },
-            }],
-            assessment_platforms: vec![AssessmentPlatform {
-                uuid: platform_uuid,
-                title: format!(
-                    "defender-ledger {} on daily Azure Resource Graph snapshots",
-                    crate::TOOL_VERSION
+impl Context<'_> {
+    fn metadata(&self, scope_key: &str, scope_words: &str) -> Metadata {
+        let (mapping, period) = (self.mapping, self.inp.period);
+        Metadata {
+            title: format!(
+                "{} assessment results: Microsoft Defender for Containers, {period}, scope: \
+                 {scope_words}",
+                mapping.name
+            ),
+            published: self.end.clone(),
+            last_modified: self.end.clone(),
+            version: format!("{period} (defender-ledger {})", crate::TOOL_VERSION),
+            oscal_version: OSCAL_VERSION.into(),
+            props: self.metadata_props(scope_key),
+            remarks: format!(
+                "Generated by defender-ledger from the evidence pack in this folder; every \
+                 referenced file is listed with its SHA-256 here and in the run's \
+                 manifest.json. Findings are the tool's, not an assessor's conclusion: \
+                 not-satisfied marks a control one of whose evidence items lists exceptions \
+                 for the period, satisfied one whose items list none. {}",
+                mapping.wording_note
+            ),
+        }
+    }
+
+    fn metadata_props(&self, scope_key: &str) -> Vec<Prop> {
+        let (inp, period) = (self.inp, self.inp.period);
+        let mut props = vec![
+            prop("framework", self.framework.id()),
+            prop("framework-name", &self.mapping.name),
+            prop("period", period),
+            prop("period-start", period.start()),
+            prop("period-end-exclusive", period.end_exclusive()),
+            prop("scope", scope_key),
+        ];
+        props.extend(
+            inp.scope_management_groups
+                .iter()
+                .map(|m| prop("scope-management-group", m)),
+        );
+        props.extend(
+            inp.scope_subscriptions
+                .iter()
+                .map(|s| prop("scope-subscription", s)),
+        );
+        props.push(prop("source", inp.source));
+        props.push(prop("tool", "defender-ledger"));
+        props.push(prop("tool-version", crate::TOOL_VERSION));
+        props
+    }
+
+    /// The one result: the period, the tool, the controls reviewed, observations, findings.
+    fn result(
+        &self,
+        scope_words: &str,
+        observations: Vec<Observation>,
+        observation_of: &BTreeMap<&str, String>,
+    ) -> AssessmentResult {
+        let (mapping, period) = (self.mapping, self.inp.period);
+        let (days_used, days_missing) = period.split_days(&self.inp.history.days);
+        AssessmentResult {
+            uuid: self.ids.of("result", &period.to_string()),
+            title: format!(
+                "{} evidence for Microsoft Defender for Containers, {period}",
+                mapping.name
+            ),
+            description: format!(
+                "Azure Kubernetes Service clusters, Azure Arc-enabled Kubernetes clusters and \
+                 Azure Container Registries under Microsoft Defender for Containers ({}), \
+                 from daily Azure Resource Graph snapshots of the UTC calendar month \
+                 {period}. The end is exclusive: midnight UTC after the last day.",
+                scope_words
+            ),
+            start: instant(period.start()),
+            end: self.end.clone(),
+            props: vec![
+                prop("snapshot-days-used", days_used.len()),
+                prop("snapshot-days-missing", days_missing.len()),
+            ],
+            local_definitions: self.local_definitions(),
+            reviewed_controls: ReviewedControls {
+                description: format!(
+                    "The {} controls of the pack's control mapping, as OSCAL tokens; the \
+                     original id is the control-id prop of each selection.",
+                    mapping.name
                 ),
-                uses_components: vec![UsesComponent {
-                    component_uuid: component_uuid.clone(),
-                }],
-            }],
-        },
-    };
+                control_selections: self.control_selections(),
+            },
+            observations,
+            findings: self.findings(observation_of),
+            remarks: missing_days_remark(&days_missing),
+        }
+    }
 
-    // Back matter: the mapping (the plan, see import_ap) and the pack-wide tables.
-    let resource = |rel: &str, title: String, description: &str, media_type| -> Result<Resource> {
+    /// The tool, as the assessment asset every observation and finding comes from.
+    fn local_definitions(&self) -> LocalDefinitions {
+        let component_uuid = self.component_uuid.clone();
+        let platform_uuid = uuid_v5(&self.ids.ns, "assessment-platform/defender-ledger");
+        LocalDefinitions {
+            assessment_assets: AssessmentAssets {
+                components: vec![Component {
+                    uuid: component_uuid.clone(),
+                    kind: "software",
+                    title: "defender-ledger".into(),
+                    description: "Monthly batch job that snapshots Azure Resource Graph daily \
+                                  and computes Microsoft Defender for Containers coverage, \
+                                  detection, remediation and ownership evidence."
+                        .into(),
+                    props: vec![prop("version", crate::TOOL_VERSION)],
+                    status: State {
+                        state: "operational",
+                    },
+                }],
+                assessment_platforms: vec![AssessmentPlatform {
+                    uuid: platform_uuid,
+                    title: format!(
+                        "defender-ledger {} on daily Azure Resource Graph snapshots",
+                        crate::TOOL_VERSION
+                    ),
+                    uses_components: vec![UsesComponent { component_uuid }],
+                }],
+            },
+        }
+    }
+
+    /// A back-matter resource for a pack file, with its SHA-256.
+    fn resource(
+        &self,
+        rel: &str,
+        title: String,
+        description: &str,
+        media_type: &'static str,
+    ) -> Result<Resource> {
         Ok(Resource {
-            uuid: ids.of("resource", rel),
+            uuid: self.ids.of("resource", rel),
             title,
             description: description.into(),
             props: vec![prop("pack-file", rel)],
@@ -559,95 +702,86 @@ pub fn assessment_results(
                 media_type,
                 hashes: vec![Hash {
                     algorithm: "SHA-256",
-                    value: hash_of(&hashes, rel)?.into(),
+                    value: hash_of(&self.hashes, rel)?.into(),
                 }],
             }],
         })
-    };
-    let mapping_resource = resource(
-        MAPPING_TOML,
-        format!("Control mapping: {}", mapping.name),
-        "Which evidence item supports which control, why, and how far (full or partial, with \
-         the gap stated); a verbatim copy of the tool's reports/controls mapping.",
-        "application/toml",
-    )?;
-    let import_ap = import_ap(&mapping_resource.uuid);
-    let resources = vec![
-        mapping_resource,
-        resource(
-            CONTROLS_CSV,
-            "Control to evidence table".into(),
-            "One row per control and evidence item, with support, rationale and gap.",
-            "text/csv",
-        )?,
-        resource(
-            POPULATION_CSV,
-            "Population reconciliation".into(),
-            "Per item: rows, the rows Resource Graph reported, exclusions, queries and their \
-             SHA-256, period and snapshot days.",
-            "text/csv",
-        )?,
-        resource(
-            EXCLUSIONS_CSV,
-            "Exclusions".into(),
-            "Rows left out of each item's population, with the reason.",
-            "text/csv",
-        )?,
-        resource(
-            SNAPSHOT_DAYS_CSV,
-            "Snapshot days".into(),
-            "Every day of the period, used or missing, with the SHA-256 of its snapshot.",
-            "text/csv",
-        )?,
-    ];
+    }
 
-    // One observation per item.
-    let mut observations = Vec::new();
-    let mut observation_of: BTreeMap<&str, String> = BTreeMap::new();
-    for it in ITEMS
-        .iter()
-        .filter_map(|def| items.iter().find(|i| i.item.id == def.id))
-    {
-        let p = &it.population;
-        let uuid = ids.of("observation", it.item.id);
-        observation_of.insert(it.item.id, uuid.clone());
-        let mut props = vec![
-            prop("evidence-item", it.item.id),
-            prop("period", &p.period),
-            prop("population-rows", p.rows),
-            prop("population-unit", &p.unit),
-            prop(
-                "population-reported-total",
-                p.reported_total
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "unknown".into()),
-            ),
-            prop("population-excluded", p.excluded_total()),
-        ];
-        props.extend(
-            p.exclusions
-                .iter()
-                .map(|(reason, n)| prop("population-exclusion", format!("{reason}: {n}"))),
-        );
-        props.push(prop("population-reconciles", p.reconciles()));
-        props.push(prop("file-rows", p.file_rows));
-        props.push(prop("snapshot-days-used", p.snapshot_days_used.len()));
-        props.push(prop("snapshot-days-missing", p.snapshot_days_missing.len()));
-        for (i, q) in p.queries.iter().enumerate() {
-            let group = format!("query-{}", i + 1);
-            props.push(grouped("query-dataset", &q.dataset, &group));
-            props.push(grouped("query-file", &q.file, &group));
-            if let Some(h) = &q.sha256 {
-                props.push(grouped("query-sha256", h, &group));
-            }
-            props.push(grouped("query-snapshot-days", q.days, &group));
+    /// Back matter: the mapping first (the plan, see `import_ap`), then the pack-wide tables.
+    fn back_matter_resources(&self) -> Result<Vec<Resource>> {
+        Ok(vec![
+            self.resource(
+                MAPPING_TOML,
+                format!("Control mapping: {}", self.mapping.name),
+                "Which evidence item supports which control, why, and how far (full or \
+                 partial, with the gap stated); a verbatim copy of the tool's reports/controls \
+                 mapping.",
+                "application/toml",
+            )?,
+            self.resource(
+                CONTROLS_CSV,
+                "Control to evidence table".into(),
+                "One row per control and evidence item, with support, rationale and gap.",
+                "text/csv",
+            )?,
+            self.resource(
+                POPULATION_CSV,
+                "Population reconciliation".into(),
+                "Per item: rows, the rows Resource Graph reported, exclusions, queries and \
+                 their SHA-256, period and snapshot days.",
+                "text/csv",
+            )?,
+            self.resource(
+                EXCLUSIONS_CSV,
+                "Exclusions".into(),
+                "Rows left out of each item's population, with the reason.",
+                "text/csv",
+            )?,
+            self.resource(
+                SNAPSHOT_DAYS_CSV,
+                "Snapshot days".into(),
+                "Every day of the period, used or missing, with the SHA-256 of its snapshot.",
+                "text/csv",
+            )?,
+        ])
+    }
+
+    /// One observation per item, in item order, and each item's observation uuid.
+    fn observations(&self) -> Result<(Vec<Observation>, BTreeMap<&'static str, String>)> {
+        let mut observations = Vec::new();
+        let mut observation_of = BTreeMap::new();
+        for it in ITEMS
+            .iter()
+            .filter_map(|def| self.items.iter().find(|i| i.item.id == def.id))
+        {
+            let observation = self.observation(it)?;
+            observation_of.insert(it.item.id, observation.uuid.clone());
+            observations.push(observation);
         }
-        props.extend(
-            it.figures
-                .iter()
-                .map(|f| prop("figure", format!("{}: {}", f.label, f.value))),
-        );
+        Ok((observations, observation_of))
+    }
 
+    fn observation(&self, it: &EvidenceTable) -> Result<Observation> {
+        let p = &it.population;
+        Ok(Observation {
+            uuid: self.ids.of("observation", it.item.id),
+            title: it.item.title.into(),
+            description: format!("{}\n\n{}", it.item.description, p.note),
+            props: observation_props(it),
+            methods: vec![method(it.item.id)],
+            types: vec!["control-objective"],
+            origins: self.origins.clone(),
+            relevant_evidence: self.relevant_evidence(it)?,
+            collected: self.end.clone(),
+            remarks: p.summary(),
+        })
+    }
+
+    /// The item's CSV, then the query texts shipped in the pack (live collection; replayed
+    /// recordings have none).
+    fn relevant_evidence(&self, it: &EvidenceTable) -> Result<Vec<RelevantEvidence>> {
+        let p = &it.population;
         let file = it.item.file_name();
         let mut evidence = vec![RelevantEvidence {
             href: file.clone(),
@@ -656,14 +790,14 @@ pub fn assessment_results(
                 p.file_rows
             ),
             props: vec![
-                prop("sha256", hash_of(&hashes, &file)?),
+                prop("sha256", hash_of(&self.hashes, &file)?),
                 prop("rows", p.file_rows),
             ],
         }];
-        // The query texts shipped in the pack (live collection); replayed recordings have none.
         for q in &p.queries {
             let Some(h) = &q.sha256 else { continue };
-            let Some(text) = inp
+            let Some(text) = self
+                .inp
                 .queries
                 .iter()
                 .find(|t| t.dataset == q.dataset && t.sha256() == *h)
@@ -677,154 +811,196 @@ pub fn assessment_results(
                     "Azure Resource Graph query for dataset {} ({} snapshot days).",
                     q.dataset, q.days
                 ),
-                props: vec![prop("sha256", hash_of(&hashes, &rel)?)],
+                props: vec![prop("sha256", hash_of(&self.hashes, &rel)?)],
                 href: rel,
             });
         }
-        observations.push(Observation {
-            uuid,
-            title: it.item.title.into(),
-            description: format!("{}\n\n{}", it.item.description, p.note),
-            props,
-            methods: vec![method(it.item.id)],
-            types: vec!["control-objective"],
-            origins: origins.clone(),
-            relevant_evidence: evidence,
-            collected: end.clone(),
-            remarks: p.summary(),
-        });
+        Ok(evidence)
     }
 
-    // Findings, in mapping order.
-    let exceptions: BTreeMap<&str, Vec<String>> = items
-        .iter()
-        .map(|it| (it.item.id, item_exceptions(it)))
-        .collect();
-    let title_of = |id: &str| items.iter().find(|i| i.item.id == id).map(|i| i.item.title);
-    let mut findings = Vec::new();
-    for c in &mapping.controls {
-        let token = control_token(framework, &c.id);
-        let failing: Vec<_> = c
-            .evidence
+    fn control_selections(&self) -> Vec<ControlSelection> {
+        let mapping = self.mapping;
+        mapping
+            .controls
             .iter()
-            .filter(|e| {
-                exceptions
-                    .get(e.item.as_str())
-                    .is_some_and(|x| !x.is_empty())
+            .map(|c| ControlSelection {
+                description: format!("{} {}: {}", mapping.name, c.id, c.title),
+                props: vec![
+                    prop("control-id", &c.id),
+                    prop("control-support", c.support().as_str()),
+                    prop("evidence-items", c.items().collect::<Vec<_>>().join(" ")),
+                ],
+                include_controls: vec![SelectControl {
+                    control_id: control_token(self.framework, &c.id),
+                }],
             })
+            .collect()
+    }
+
+    /// Findings, in mapping order: one "satisfied" per control without exceptions, else one
+    /// "not satisfied" per evidence item of the control that lists exceptions.
+    fn findings(&self, observation_of: &BTreeMap<&str, String>) -> Vec<Finding> {
+        let exceptions: BTreeMap<&str, Vec<String>> = self
+            .items
+            .iter()
+            .map(|it| (it.item.id, item_exceptions(it)))
             .collect();
-        let target = |state, reason| Target {
+        let mut findings = Vec::new();
+        for c in &self.mapping.controls {
+            let failing: Vec<&EvidenceRef> = c
+                .evidence
+                .iter()
+                .filter(|e| {
+                    exceptions
+                        .get(e.item.as_str())
+                        .is_some_and(|x| !x.is_empty())
+                })
+                .collect();
+            if failing.is_empty() {
+                findings.push(self.satisfied(c, observation_of));
+            }
+            for e in failing {
+                let lines = &exceptions[e.item.as_str()];
+                findings.push(self.not_satisfied(c, e, lines, observation_of));
+            }
+        }
+        findings
+    }
+
+    fn target(&self, c: &Control, state: &'static str, reason: &'static str) -> Target {
+        Target {
             kind: "objective-id",
-            target_id: token.clone(),
-            title: format!("{} {}: {}", mapping.name, c.id, c.title),
+            target_id: control_token(self.framework, &c.id),
+            title: format!("{} {}: {}", self.mapping.name, c.id, c.title),
             props: vec![
                 prop("control-id", &c.id),
                 prop("control-support", c.support().as_str()),
             ],
             status: Status { state, reason },
-        };
-        if failing.is_empty() {
-            findings.push(Finding {
-                uuid: ids.of("finding", &c.id),
-                title: format!("{}: no exception in the period", c.id),
-                description: format!(
-                    "None of the evidence items mapped to {} {} ({}) shows an exception for \
-                     {period}. Satisfied here means within this pack's evidence only: support \
-                     for the control is {}.",
-                    mapping.name,
-                    c.id,
-                    c.items().collect::<Vec<_>>().join(", "),
-                    c.support().as_str()
-                ),
-                props: vec![prop("control-id", &c.id)],
-                origins: origins.clone(),
-                target: target("satisfied", "pass"),
-                related_observations: related(c, &observation_of),
-                remarks: gaps(c),
-            });
-            continue;
-        }
-        for e in failing {
-            let lines = &exceptions[e.item.as_str()];
-            findings.push(Finding {
-                uuid: ids.of("finding", &format!("{}/{}", c.id, e.item)),
-                title: format!("{}: exceptions in {}", c.id, e.item),
-                description: format!(
-                    "{} ({}) lists {} exception line(s) for {period}, bearing on {} {}:\n\n{}",
-                    title_of(&e.item).unwrap_or(&e.item),
-                    crate::evidence::item(&e.item)
-                        .map(|d| d.file_name())
-                        .unwrap_or_default(),
-                    lines.len(),
-                    mapping.name,
-                    c.id,
-                    lines
-                        .iter()
-                        .map(|l| format!("- {l}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ),
-                props: vec![
-                    prop("control-id", &c.id),
-                    prop("evidence-item", &e.item),
-                    prop("evidence-support", e.support.as_str()),
-                ],
-                origins: origins.clone(),
-                target: target("not-satisfied", "fail"),
-                related_observations: vec![RelatedObservation {
-                    observation_uuid: observation_of
-                        .get(e.item.as_str())
-                        .cloned()
-                        .unwrap_or_default(),
-                }],
-                remarks: Some(if e.gap.is_empty() {
-                    format!("{}: {}", e.item, e.rationale)
-                } else {
-                    format!("{}: {} Gap: {}", e.item, e.rationale, e.gap)
-                }),
-            });
         }
     }
 
-    let control_selections = mapping
-        .controls
-        .iter()
-        .map(|c| ControlSelection {
-            description: format!("{} {}: {}", mapping.name, c.id, c.title),
+    fn satisfied(&self, c: &Control, observation_of: &BTreeMap<&str, String>) -> Finding {
+        Finding {
+            uuid: self.ids.of("finding", &c.id),
+            title: format!("{}: no exception in the period", c.id),
+            description: format!(
+                "None of the evidence items mapped to {} {} ({}) shows an exception for \
+                 {}. Satisfied here means within this pack's evidence only: support \
+                 for the control is {}.",
+                self.mapping.name,
+                c.id,
+                c.items().collect::<Vec<_>>().join(", "),
+                self.inp.period,
+                c.support().as_str()
+            ),
+            props: vec![prop("control-id", &c.id)],
+            origins: self.origins.clone(),
+            target: self.target(c, "satisfied", "pass"),
+            related_observations: related(c, observation_of),
+            remarks: gaps(c),
+        }
+    }
+
+    fn not_satisfied(
+        &self,
+        c: &Control,
+        e: &EvidenceRef,
+        lines: &[String],
+        observation_of: &BTreeMap<&str, String>,
+    ) -> Finding {
+        let title_of = |id: &str| {
+            self.items
+                .iter()
+                .find(|i| i.item.id == id)
+                .map(|i| i.item.title)
+        };
+        Finding {
+            uuid: self.ids.of("finding", &format!("{}/{}", c.id, e.item)),
+            title: format!("{}: exceptions in {}", c.id, e.item),
+            description: format!(
+                "{} ({}) lists {} exception line(s) for {}, bearing on {} {}:\n\n{}",
+                title_of(&e.item).unwrap_or(&e.item),
+                crate::evidence::item(&e.item)
+                    .map(|d| d.file_name())
+                    .unwrap_or_default(),
+                lines.len(),
+                self.inp.period,
+                self.mapping.name,
+                c.id,
+                lines
+                    .iter()
+                    .map(|l| format!("- {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
             props: vec![
                 prop("control-id", &c.id),
-                prop("control-support", c.support().as_str()),
-                prop("evidence-items", c.items().collect::<Vec<_>>().join(" ")),
+                prop("evidence-item", &e.item),
+                prop("evidence-support", e.support.as_str()),
             ],
-            include_controls: vec![SelectControl {
-                control_id: control_token(framework, &c.id),
+            origins: self.origins.clone(),
+            target: self.target(c, "not-satisfied", "fail"),
+            related_observations: vec![RelatedObservation {
+                observation_uuid: observation_of
+                    .get(e.item.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             }],
-        })
-        .collect();
+            remarks: Some(if e.gap.is_empty() {
+                format!("{}: {}", e.item, e.rationale)
+            } else {
+                format!("{}: {} Gap: {}", e.item, e.rationale, e.gap)
+            }),
+        }
+    }
+}
 
-    let mut metadata_props = vec![
-        prop("framework", framework.id()),
-        prop("framework-name", &mapping.name),
-        prop("period", period),
-        prop("period-start", period.start()),
-        prop("period-end-exclusive", period.end_exclusive()),
-        prop("scope", &scope_key),
+/// An observation's props: the population, its exclusions and reconciliation, the queries
+/// (grouped), and the item's figures.
+fn observation_props(it: &EvidenceTable) -> Vec<Prop> {
+    let p = &it.population;
+    let mut props = vec![
+        prop("evidence-item", it.item.id),
+        prop("period", &p.period),
+        prop("population-rows", p.rows),
+        prop("population-unit", &p.unit),
+        prop(
+            "population-reported-total",
+            p.reported_total
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        prop("population-excluded", p.excluded_total()),
     ];
-    metadata_props.extend(
-        inp.scope_management_groups
+    props.extend(
+        p.exclusions
             .iter()
-            .map(|m| prop("scope-management-group", m)),
+            .map(|(reason, n)| prop("population-exclusion", format!("{reason}: {n}"))),
     );
-    metadata_props.extend(
-        inp.scope_subscriptions
+    props.push(prop("population-reconciles", p.reconciles()));
+    props.push(prop("file-rows", p.file_rows));
+    props.push(prop("snapshot-days-used", p.snapshot_days_used.len()));
+    props.push(prop("snapshot-days-missing", p.snapshot_days_missing.len()));
+    for (i, q) in p.queries.iter().enumerate() {
+        let group = format!("query-{}", i + 1);
+        props.push(grouped("query-dataset", &q.dataset, &group));
+        props.push(grouped("query-file", &q.file, &group));
+        if let Some(h) = &q.sha256 {
+            props.push(grouped("query-sha256", h, &group));
+        }
+        props.push(grouped("query-snapshot-days", q.days, &group));
+    }
+    props.extend(
+        it.figures
             .iter()
-            .map(|s| prop("scope-subscription", s)),
+            .map(|f| prop("figure", format!("{}: {}", f.label, f.value))),
     );
-    metadata_props.push(prop("source", inp.source));
-    metadata_props.push(prop("tool", "defender-ledger"));
-    metadata_props.push(prop("tool-version", crate::TOOL_VERSION));
+    props
+}
 
-    let remarks = (!days_missing.is_empty()).then(|| {
+fn missing_days_remark(days_missing: &[NaiveDate]) -> Option<String> {
+    (!days_missing.is_empty()).then(|| {
         format!(
             "{} day(s) of the period have no snapshot and are left out of every daily figure: {}",
             days_missing.len(),
@@ -834,70 +1010,7 @@ pub fn assessment_results(
                 .collect::<Vec<_>>()
                 .join(" ")
         )
-    });
-
-    let doc = Document {
-        assessment_results: AssessmentResults {
-            uuid: ids.of("assessment-results", framework.id()),
-            metadata: Metadata {
-                title: format!(
-                    "{} assessment results: Microsoft Defender for Containers, {period}, scope: \
-                     {scope_words}",
-                    mapping.name
-                ),
-                published: end.clone(),
-                last_modified: end.clone(),
-                version: format!("{period} (defender-ledger {})", crate::TOOL_VERSION),
-                oscal_version: OSCAL_VERSION.into(),
-                props: metadata_props,
-                remarks: format!(
-                    "Generated by defender-ledger from the evidence pack in this folder; every \
-                     referenced file is listed with its SHA-256 here and in the run's \
-                     manifest.json. Findings are the tool's, not an assessor's conclusion: \
-                     not-satisfied marks a control one of whose evidence items lists exceptions \
-                     for the period, satisfied one whose items list none. {}",
-                    mapping.wording_note
-                ),
-            },
-            import_ap,
-            results: vec![AssessmentResult {
-                uuid: ids.of("result", &period.to_string()),
-                title: format!(
-                    "{} evidence for Microsoft Defender for Containers, {period}",
-                    mapping.name
-                ),
-                description: format!(
-                    "Azure Kubernetes Service clusters, Azure Arc-enabled Kubernetes clusters and \
-                     Azure Container Registries under Microsoft Defender for Containers ({}), \
-                     from daily Azure Resource Graph snapshots of the UTC calendar month \
-                     {period}. The end is exclusive: midnight UTC after the last day.",
-                    scope_words
-                ),
-                start,
-                end: end.clone(),
-                props: vec![
-                    prop("snapshot-days-used", days_used.len()),
-                    prop("snapshot-days-missing", days_missing.len()),
-                ],
-                local_definitions,
-                reviewed_controls: ReviewedControls {
-                    description: format!(
-                        "The {} controls of the pack's control mapping, as OSCAL tokens; the \
-                         original id is the control-id prop of each selection.",
-                        mapping.name
-                    ),
-                    control_selections,
-                },
-                observations,
-                findings,
-                remarks,
-            }],
-            back_matter: BackMatter { resources },
-        },
-    };
-    let mut json = serde_json::to_vec_pretty(&doc).expect("OSCAL document serialises");
-    json.push(b'\n');
-    Ok(json)
+    })
 }
 
 /// `import-ap` is required by the schema and must name an assessment plan. The pack has no
