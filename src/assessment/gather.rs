@@ -29,27 +29,54 @@ pub struct Parts<'a> {
     pub input_fingerprint: String,
 }
 
+/// Everything the executive report shows, from the pipeline's tables.
 pub fn build(
     parts: &Parts,
     previous: Vec<Kpis>,
     targets: crate::config::TargetConfig,
 ) -> Result<ExecutiveInput> {
     let k = parts.kpis;
-    let month_end = k.coverage.month_end_date;
-    let sub_owner = |sub: &str| {
-        resolve_owner(
-            None,
-            parts.sub_tags.get(sub).cloned().flatten().as_deref(),
-            &parts.params.owner_tags,
-        )
-    };
+    let (unprotected_resources, protected_vcores) = month_end_resources(parts);
+    // Each resource's owner as its latest snapshot names it.
+    let resource_owners: BTreeMap<String, String> = parts
+        .coverage
+        .ledger
+        .latest()
+        .iter()
+        .map(|(id, r)| (id.clone(), r.owner.clone()))
+        .collect();
+    let checklist = checklist::measure(&checklist::Measured {
+        kpis: k,
+        policy: parts.policy,
+        alerts: &parts.detection.population,
+        unprotected: &unprotected_resources,
+    })?;
+    Ok(ExecutiveInput {
+        kpis: k.clone(),
+        previous,
+        targets,
+        scope: parts.scope.clone(),
+        input_fingerprint: parts.input_fingerprint.clone(),
+        sources: parts.sources.clone(),
+        coverage_by_management_group: coverage_by_management_group(parts)?,
+        uncovered_subscriptions: uncovered_subscriptions(parts)?,
+        unprotected_resources,
+        alerts_by_owner_severity: alerts_by_owner_severity(parts)?,
+        overdue_critical_by_owner: overdue_critical_by_owner(parts)?,
+        container_spend: container_spend(parts)?,
+        protected_vcores,
+        resource_owners,
+        checklist,
+    })
+}
 
-    // Coverage by management group (month end).
+/// Coverage by management group (month end).
+fn coverage_by_management_group(parts: &Parts) -> Result<Vec<MgRow>> {
     let mg = &parts.coverage.by_management_group;
     let names = strs(mg, "managementGroupName")?;
     let in_scope = ints(mg, "in_scope")?;
     let compliant = ints(mg, "compliant")?;
-    let coverage_by_management_group = (0..mg.height())
+    Ok((0..mg.height())
         .map(|i| {
             let s = in_scope[i].unwrap_or(0);
             let c = compliant[i].unwrap_or(0);
@@ -62,9 +89,14 @@ pub fn build(
                 rate: (s > 0).then(|| c as f64 / s as f64 * 100.0),
             }
         })
-        .collect();
+        .collect())
+}
 
-    // Uncovered subscriptions: a gap in the period, or not compliant at month end.
+/// Uncovered subscriptions: a gap in the period, or not compliant at month end; each with the
+/// name and reason of its latest non-compliant day in the period.
+fn uncovered_subscriptions(parts: &Parts) -> Result<Vec<SubscriptionRow>> {
+    let k = parts.kpis;
+    let month_end = k.coverage.month_end_date;
     let gap_days: BTreeMap<&str, i64> = k.coverage.gaps.iter().fold(BTreeMap::new(), |mut m, g| {
         *m.entry(g.subscriptionId.as_str()).or_default() += g.days;
         m
@@ -92,7 +124,14 @@ pub fn build(
             );
         }
     }
-    let uncovered_subscriptions = latest_reason
+    let sub_owner = |sub: &str| {
+        resolve_owner(
+            None,
+            parts.sub_tags.get(sub).cloned().flatten().as_deref(),
+            &parts.params.owner_tags,
+        )
+    };
+    Ok(latest_reason
         .into_iter()
         .map(|(s, (n, r))| SubscriptionRow {
             gap_days: gap_days.get(s.as_str()).copied().unwrap_or(0),
@@ -101,18 +140,14 @@ pub fn build(
             name: n,
             reason: r,
         })
-        .collect();
+        .collect())
+}
 
-    // Unprotected resources and protected vCores on the month-end day.
-    let ledger = &parts.coverage.ledger;
+/// Unprotected resources and protected cluster vCores on the month-end day.
+fn month_end_resources(parts: &Parts) -> (Vec<ResourceRow>, i64) {
+    let month_end = parts.kpis.coverage.month_end_date;
     let mut unprotected_resources = Vec::new();
     let mut protected_vcores = 0;
-    // Each resource's owner as its latest snapshot names it.
-    let resource_owners: BTreeMap<String, String> = ledger
-        .latest()
-        .iter()
-        .map(|(id, r)| (id.clone(), r.owner.clone()))
-        .collect();
     let on_month_end = parts
         .coverage
         .resource_days
@@ -134,29 +169,31 @@ pub fn build(
             });
         }
     }
+    (unprotected_resources, protected_vcores)
+}
 
-    // Alerts by owner and severity (the runtime-alert population).
+/// Alerts by owner and severity (the runtime-alert population).
+fn alerts_by_owner_severity(parts: &Parts) -> Result<Vec<OwnerSeverityCount>> {
     let pop = &parts.detection.population;
     let (aowner, asev) = (strs(pop, "owner")?, strs(pop, "severity")?);
     let mut by_os: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for i in 0..pop.height() {
+    for (owner, severity) in aowner.into_iter().zip(asev) {
         *by_os
-            .entry((
-                aowner[i].clone().unwrap_or_default(),
-                asev[i].clone().unwrap_or_default(),
-            ))
+            .entry((owner.unwrap_or_default(), severity.unwrap_or_default()))
             .or_default() += 1;
     }
-    let alerts_by_owner_severity = by_os
+    Ok(by_os
         .into_iter()
         .map(|((owner, severity), count)| OwnerSeverityCount {
             owner,
             severity,
             count,
         })
-        .collect();
+        .collect())
+}
 
-    // Overdue criticals by owner.
+/// Open critical findings past due, by owner.
+fn overdue_critical_by_owner(parts: &Parts) -> Result<Vec<OwnerCount>> {
     let f = &parts.vulns.findings;
     let (fsev, fover, fowner) = (
         strs(f, "severity")?,
@@ -171,13 +208,16 @@ pub fn build(
                 .or_default() += 1;
         }
     }
-    let overdue_critical_by_owner = overdue
+    Ok(overdue
         .into_iter()
         .map(|(owner, count)| OwnerCount { owner, count })
-        .collect();
+        .collect())
+}
 
-    // Container spend: cost of cluster and registry resources, their node resource groups, and
-    // Defender for Containers.
+/// Container spend per currency: cost of cluster and registry resources, their node resource
+/// groups, and Defender for Containers.
+fn container_spend(parts: &Parts) -> Result<BTreeMap<String, f64>> {
+    let ledger = &parts.coverage.ledger;
     let br = &parts.showback.by_resource;
     let (rid, rs, rg, cur, amt) = (
         strs(br, "resource_id")?,
@@ -186,7 +226,7 @@ pub fn build(
         strs(br, "currency")?,
         crate::frame::floats(br, "amount")?,
     );
-    let mut container_spend: BTreeMap<String, f64> = k.showback.defender_containers_total.clone();
+    let mut container_spend = parts.kpis.showback.defender_containers_total.clone();
     for i in 0..br.height() {
         let is_container = rid[i]
             .as_deref()
@@ -201,28 +241,5 @@ pub fn build(
                 .or_default() += amt[i].unwrap_or(0.0);
         }
     }
-
-    let checklist = checklist::measure(&checklist::Measured {
-        kpis: k,
-        policy: parts.policy,
-        alerts: &parts.detection.population,
-        unprotected: &unprotected_resources,
-    })?;
-    Ok(ExecutiveInput {
-        kpis: k.clone(),
-        previous,
-        targets,
-        scope: parts.scope.clone(),
-        input_fingerprint: parts.input_fingerprint.clone(),
-        sources: parts.sources.clone(),
-        coverage_by_management_group,
-        uncovered_subscriptions,
-        unprotected_resources,
-        alerts_by_owner_severity,
-        overdue_critical_by_owner,
-        container_spend,
-        protected_vcores,
-        resource_owners,
-        checklist,
-    })
+    Ok(container_spend)
 }
