@@ -417,11 +417,66 @@ pub fn pack_doc(
     items: &[EvidenceTable],
     files: &[FileEntry],
 ) -> EvidencePackDoc {
-    let period = inp.period;
-    let (in_period, missing) = period.split_days(&inp.history.days);
-    let by_id = |id: &str| items.iter().find(|i| i.item.id == id);
+    let (in_period, missing) = inp.period.split_days(&inp.history.days);
+    EvidencePackDoc {
+        schema_version: 1,
+        cover: cover(framework, mapping, inp),
+        control_table: control_table(mapping),
+        controls: mapping
+            .controls
+            .iter()
+            .map(|c| control_summary(c, items))
+            .collect(),
+        items: item_summaries(mapping, items),
+        populations: items.iter().map(|i| i.population.clone()).collect(),
+        pack_exceptions: pack_exceptions(items, &missing),
+        scope: scope(inp, in_period, missing),
+        integrity: integrity(inp, files),
+        sign_off: sign_off(framework, inp),
+    }
+}
 
-    let control_table = mapping
+fn cover(framework: Framework, mapping: &Mapping, inp: &EvidenceInputs) -> Cover {
+    let period = inp.period;
+    Cover {
+        title: format!(
+            "{} evidence pack: Microsoft Defender for Containers, {period}",
+            mapping.name
+        ),
+        framework: framework.id().into(),
+        framework_name: mapping.name.clone(),
+        period: period.to_string(),
+        period_start: period.start(),
+        period_end_exclusive: period.end_exclusive(),
+        tool: "defender-ledger".into(),
+        tool_version: crate::TOOL_VERSION.into(),
+        wording_note: mapping.wording_note.clone(),
+    }
+}
+
+fn scope(inp: &EvidenceInputs, in_period: Vec<NaiveDate>, missing: Vec<NaiveDate>) -> Scope {
+    let period = inp.period;
+    Scope {
+        statement: format!(
+            "Azure Kubernetes Service clusters, Azure Arc-enabled Kubernetes clusters and Azure \
+             Container Registries under Microsoft Defender for Containers, from daily Azure \
+             Resource Graph snapshots of the UTC calendar month {period} ({} to {} exclusive). \
+             Control support is judged for this platform only, never for the entity as a whole.",
+            period.start(),
+            period.end_exclusive()
+        ),
+        source: inp.source.to_string(),
+        management_groups: inp.scope_management_groups.to_vec(),
+        subscriptions: inp.scope_subscriptions.to_vec(),
+        parameters: inp.params.clone(),
+        snapshot_days_in_period: in_period,
+        snapshot_days_missing: missing,
+    }
+}
+
+/// Control → evidence table.
+fn control_table(mapping: &Mapping) -> Vec<ControlRow> {
+    mapping
         .controls
         .iter()
         .map(|c| ControlRow {
@@ -430,57 +485,66 @@ pub fn pack_doc(
             support: c.support(),
             items: c.items().map(String::from).collect(),
         })
-        .collect();
-    let controls = mapping
-        .controls
+        .collect()
+}
+
+/// One control with its evidence and the first exceptions of each of its items.
+fn control_summary(c: &mapping::Control, items: &[EvidenceTable]) -> ControlSummary {
+    let by_id = |id: &str| items.iter().find(|i| i.item.id == id);
+    let mut exceptions = Vec::new();
+    let evidence = c
+        .evidence
         .iter()
-        .map(|c| {
-            let mut exceptions = Vec::new();
-            let evidence = c
-                .evidence
-                .iter()
-                .map(|e| {
-                    let built = by_id(&e.item);
-                    if let Some(b) = built {
-                        let n = b.exceptions.len();
-                        exceptions.extend(
-                            b.exceptions
-                                .iter()
-                                .take(EXCEPTIONS_PER_CONTROL_ITEM)
-                                .map(|x| format!("[{}] {x}", e.item)),
-                        );
-                        if n > EXCEPTIONS_PER_CONTROL_ITEM {
-                            exceptions.push(format!(
-                                "[{}] … {} more in the item's section and {}",
-                                e.item,
-                                n - EXCEPTIONS_PER_CONTROL_ITEM,
-                                b.item.file_name()
-                            ));
-                        }
-                    }
-                    ControlEvidence {
-                        item: e.item.clone(),
-                        item_title: built.map(|b| b.item.title.to_string()).unwrap_or_default(),
-                        file: built.map(|b| b.item.file_name()).unwrap_or_default(),
-                        support: e.support,
-                        rationale: e.rationale.clone(),
-                        gap: e.gap.clone(),
-                        figures: built.map(|b| b.figures.clone()).unwrap_or_default(),
-                    }
-                })
-                .collect();
-            ControlSummary {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                support: c.support(),
-                evidence,
-                exceptions,
+        .map(|e| {
+            let built = by_id(&e.item);
+            if let Some(b) = built {
+                exceptions.extend(control_item_exceptions(&e.item, b));
+            }
+            ControlEvidence {
+                item: e.item.clone(),
+                item_title: built.map(|b| b.item.title.to_string()).unwrap_or_default(),
+                file: built.map(|b| b.item.file_name()).unwrap_or_default(),
+                support: e.support,
+                rationale: e.rationale.clone(),
+                gap: e.gap.clone(),
+                figures: built.map(|b| b.figures.clone()).unwrap_or_default(),
             }
         })
         .collect();
-    let item_summaries = ITEMS
+    ControlSummary {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        support: c.support(),
+        evidence,
+        exceptions,
+    }
+}
+
+/// An item's exceptions as repeated under a control: the first few, prefixed with the item
+/// id, then a line saying how many more there are and where.
+fn control_item_exceptions(item: &str, b: &EvidenceTable) -> Vec<String> {
+    let n = b.exceptions.len();
+    let mut out: Vec<String> = b
+        .exceptions
         .iter()
-        .filter_map(|def| by_id(def.id))
+        .take(EXCEPTIONS_PER_CONTROL_ITEM)
+        .map(|x| format!("[{item}] {x}"))
+        .collect();
+    if n > EXCEPTIONS_PER_CONTROL_ITEM {
+        out.push(format!(
+            "[{item}] … {} more in the item's section and {}",
+            n - EXCEPTIONS_PER_CONTROL_ITEM,
+            b.item.file_name()
+        ));
+    }
+    out
+}
+
+/// Every evidence item built, in item order, with its controls, figures and exceptions.
+fn item_summaries(mapping: &Mapping, items: &[EvidenceTable]) -> Vec<ItemSummary> {
+    ITEMS
+        .iter()
+        .filter_map(|def| items.iter().find(|i| i.item.id == def.id))
         .map(|b| ItemSummary {
             id: b.item.id.into(),
             title: b.item.title.into(),
@@ -494,14 +558,17 @@ pub fn pack_doc(
             figures: b.figures.clone(),
             exceptions: b.exceptions.clone(),
         })
-        .collect();
+        .collect()
+}
 
+/// Pack-level exceptions: missing snapshot days, populations that do not reconcile.
+fn pack_exceptions(items: &[EvidenceTable], missing: &[NaiveDate]) -> Vec<String> {
     let mut pack_exceptions = Vec::new();
     if !missing.is_empty() {
         pack_exceptions.push(format!(
             "{} day(s) of the period have no snapshot and are left out of every daily figure: {}",
             missing.len(),
-            join_dates(&missing)
+            join_dates(missing)
         ));
     }
     for it in items {
@@ -513,78 +580,47 @@ pub fn pack_doc(
             ));
         }
     }
+    pack_exceptions
+}
 
-    let dir = framework.dir();
-    EvidencePackDoc {
-        schema_version: 1,
-        cover: Cover {
-            title: format!(
-                "{} evidence pack: Microsoft Defender for Containers, {period}",
-                mapping.name
-            ),
-            framework: framework.id().into(),
-            framework_name: mapping.name.clone(),
-            period: period.to_string(),
-            period_start: period.start(),
-            period_end_exclusive: period.end_exclusive(),
-            tool: "defender-ledger".into(),
-            tool_version: crate::TOOL_VERSION.into(),
-            wording_note: mapping.wording_note.clone(),
-        },
-        scope: Scope {
-            statement: format!(
-                "Azure Kubernetes Service clusters, Azure Arc-enabled Kubernetes clusters and Azure \
-                 Container Registries under Microsoft Defender for Containers, from daily Azure \
-                 Resource Graph snapshots of the UTC calendar month {period} ({} to {} exclusive). \
-                 Control support is judged for this platform only, never for the entity as a whole.",
-                period.start(),
-                period.end_exclusive()
-            ),
-            source: inp.source.to_string(),
-            management_groups: inp.scope_management_groups.to_vec(),
-            subscriptions: inp.scope_subscriptions.to_vec(),
-            parameters: inp.params.clone(),
-            snapshot_days_in_period: in_period,
-            snapshot_days_missing: missing,
-        },
-        control_table,
-        controls,
-        items: item_summaries,
-        populations: items.iter().map(|i| i.population.clone()).collect(),
-        pack_exceptions,
-        integrity: Integrity {
-            statement: "Every file of the run, this pack included, is listed with its SHA-256, size \
-                        and rows in manifest.json at the root of the run, written last. When the run \
-                        is signed, manifest.json.sig holds the Ed25519 signature of manifest.json \
-                        and manifest.pub.pem the public key; obtain the public key independently \
-                        (not from the same folder) to prove more than accidental change. The \
-                        hashes below are of the pack files written before this document."
-                .into(),
-            files: files.to_vec(),
-            // The run id lives only in the run's path and manifest, so identical inputs give an
-            // identical pack.
-            manifest: format!("manifest.json at the root of this run (period {period})"),
-            verify_command: format!(
-                "defender-ledger verify <output>/{period}/<run-id> --public-key <independently obtained manifest.pub.pem>"
-            ),
-            signing_key_fingerprint: inp.signing_key_fingerprint.clone(),
-        },
-        sign_off: SignOff {
-            statement: format!(
-                "I have reviewed this evidence pack for {period}: the populations reconcile or their \
-                 differences are explained, the exceptions listed are known to management, and the \
-                 files match manifest.json ({dir} verified with `defender-ledger verify`)."
-            ),
-            signatories: ["Prepared by", "Reviewed by (compliance lead)"]
-                .into_iter()
-                .map(|role| Signatory {
-                    role: role.into(),
-                    name: String::new(),
-                    date: String::new(),
-                    signature: String::new(),
-                })
-                .collect(),
-            exceptions_and_remediation: String::new(),
-        },
+fn integrity(inp: &EvidenceInputs, files: &[FileEntry]) -> Integrity {
+    let period = inp.period;
+    Integrity {
+        statement: "Every file of the run, this pack included, is listed with its SHA-256, size \
+                    and rows in manifest.json at the root of the run, written last. When the run \
+                    is signed, manifest.json.sig holds the Ed25519 signature of manifest.json \
+                    and manifest.pub.pem the public key; obtain the public key independently \
+                    (not from the same folder) to prove more than accidental change. The \
+                    hashes below are of the pack files written before this document."
+            .into(),
+        files: files.to_vec(),
+        // The run id lives only in the run's path and manifest, so identical inputs give an
+        // identical pack.
+        manifest: format!("manifest.json at the root of this run (period {period})"),
+        verify_command: format!(
+            "defender-ledger verify <output>/{period}/<run-id> --public-key <independently obtained manifest.pub.pem>"
+        ),
+        signing_key_fingerprint: inp.signing_key_fingerprint.clone(),
+    }
+}
+
+fn sign_off(framework: Framework, inp: &EvidenceInputs) -> SignOff {
+    let (period, dir) = (inp.period, framework.dir());
+    SignOff {
+        statement: format!(
+            "I have reviewed this evidence pack for {period}: the populations reconcile or their \
+             differences are explained, the exceptions listed are known to management, and the \
+             files match manifest.json ({dir} verified with `defender-ledger verify`)."
+        ),
+        signatories: ["Prepared by", "Reviewed by (compliance lead)"]
+            .into_iter()
+            .map(|role| Signatory {
+                role: role.into(),
+                name: String::new(),
+                date: String::new(),
+                signature: String::new(),
+            })
+            .collect(),
+        exceptions_and_remediation: String::new(),
     }
 }
