@@ -4,13 +4,13 @@
 use super::checklist;
 use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, SubscriptionRow};
 use crate::error::Result;
-use crate::frame::{bools, dates, ints, strs};
-use crate::history::SNAPSHOT_DATE;
+use crate::frame::{bools, ints, strs};
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::DetectionResult;
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::severity::Severity;
 use crate::kpi::showback::ShowbackResult;
+use crate::kpi::subscription_days;
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Kpis, Parameters};
 use std::collections::BTreeMap;
@@ -101,28 +101,17 @@ fn uncovered_subscriptions(parts: &Parts) -> Result<Vec<SubscriptionRow>> {
         *m.entry(g.subscriptionId.as_str()).or_default() += g.days;
         m
     });
-    let sd = &parts.coverage.subscription_days;
-    let (d, sub, name, scope, ok, reason) = (
-        dates(sd, SNAPSHOT_DATE)?,
-        strs(sd, "subscriptionId")?,
-        strs(sd, "subscriptionName")?,
-        bools(sd, "in_scope")?,
-        bools(sd, "compliant")?,
-        strs(sd, "reason")?,
-    );
     let mut latest_reason: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for i in 0..sd.height() {
-        let Some(s) = sub[i].clone() else { continue };
-        let in_period = d[i].is_some_and(|x| Some(x) <= month_end && x >= k.period_start);
-        if in_period && scope[i] == Some(true) && ok[i] != Some(true) {
-            latest_reason.insert(
-                s,
-                (
-                    name[i].clone().unwrap_or_default(),
-                    reason[i].clone().unwrap_or_default(),
-                ),
-            );
+    for r in subscription_days::rows(&parts.coverage.subscription_days)? {
+        let in_period = r
+            .date
+            .is_some_and(|x| Some(x) <= month_end && x >= k.period_start);
+        if !(in_period && r.is_gap()) {
+            continue;
         }
+        let Some(s) = r.subscription_id else { continue };
+        let why = (r.name.unwrap_or_default(), r.reason.unwrap_or_default());
+        latest_reason.insert(s, why);
     }
     let sub_owner = |sub: &str| {
         resolve_owner(

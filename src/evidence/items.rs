@@ -15,6 +15,7 @@ use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
 use crate::kpi::policy::PolicyCounts;
 use crate::kpi::severity::Severity;
 use crate::kpi::state::HistoryState;
+use crate::kpi::subscription_days::{self, SubscriptionDay};
 use crate::kpi::vulnerabilities::VulnerabilityResult;
 use crate::kpi::{Gap, Parameters};
 use crate::period::Period;
@@ -217,7 +218,7 @@ pub(crate) struct Ctx<'a> {
     pub missing: Vec<NaiveDate>,
     markers: BTreeMap<NaiveDate, &'a SnapshotMarker>,
     /// `subscription_day_index` of the inputs, built on first use (two items read it).
-    subscription_days: std::cell::OnceCell<BTreeMap<(NaiveDate, String), SubDay>>,
+    subscription_days: std::cell::OnceCell<SubDayIndex>,
 }
 
 const RESOURCE_DATASETS: [&str; 3] = ["aks_clusters", "container_registries", "arc_clusters"];
@@ -244,7 +245,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// (day, lower-case subscription) → what the subscription-days table says of it.
-    fn subscription_day_index(&self) -> Result<&BTreeMap<(NaiveDate, String), SubDay>> {
+    fn subscription_day_index(&self) -> Result<&SubDayIndex> {
         if self.subscription_days.get().is_none() {
             let idx = subscription_day_index(&self.inp.history.coverage.subscription_days)?;
             let _ = self.subscription_days.set(idx);
@@ -399,24 +400,19 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
         .collect()
         .ctx("coverage per subscription per day")?;
 
-    let d = dates(&table, SNAPSHOT_DATE)?;
-    let s = strs(&table, "subscriptionId")?;
-    let scope = bools(&table, "in_scope")?;
-    let ok = bools(&table, "compliant")?;
-    let reason = strs(&table, "reason")?;
     let mut per_day: BTreeMap<NaiveDate, (i64, i64, Vec<String>)> = BTreeMap::new();
-    for i in 0..table.height() {
-        let Some(day) = d[i] else { continue };
+    for r in subscription_days::rows(&table)? {
+        let Some(day) = r.date else { continue };
         let e = per_day.entry(day).or_default();
-        if scope[i] == Some(true) {
+        if r.in_scope {
             e.0 += 1;
-            if ok[i] == Some(true) {
+            if r.compliant {
                 e.1 += 1;
             } else {
                 e.2.push(format!(
                     "{} ({})",
-                    s[i].clone().unwrap_or_default(),
-                    reason[i].clone().unwrap_or_default()
+                    r.subscription_id.unwrap_or_default(),
+                    r.reason.unwrap_or_default()
                 ));
             }
         }
@@ -475,67 +471,47 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Coverage gaps
 
-type SubDay = (String, String, String, bool, bool); // name, mg, reason, in_scope, compliant
+/// Subscription-days by (day, lower-case subscription).
+type SubDayIndex = BTreeMap<(NaiveDate, String), SubscriptionDay>;
 
-fn subscription_day_index(df: &DataFrame) -> Result<BTreeMap<(NaiveDate, String), SubDay>> {
-    let d = dates(df, SNAPSHOT_DATE)?;
-    let s = strs(df, "subscriptionId")?;
-    let name = strs(df, "subscriptionName")?;
-    let mg = strs(df, "managementGroup")?;
-    let reason = strs(df, "reason")?;
-    let scope = bools(df, "in_scope")?;
-    let ok = bools(df, "compliant")?;
+fn subscription_day_index(df: &DataFrame) -> Result<SubDayIndex> {
     let mut out = BTreeMap::new();
-    for i in 0..df.height() {
-        let (Some(day), Some(sub)) = (d[i], s[i].clone()) else {
+    for r in subscription_days::rows(df)? {
+        let (Some(day), Some(sub)) = (r.date, r.subscription_id.as_deref()) else {
             continue;
         };
-        out.insert(
-            (day, sub.to_lowercase()),
-            (
-                name[i].clone().unwrap_or_default(),
-                mg[i].clone().unwrap_or_default(),
-                reason[i].clone().unwrap_or_default(),
-                scope[i] == Some(true),
-                ok[i] == Some(true),
-            ),
-        );
+        out.insert((day, sub.to_lowercase()), r);
     }
     Ok(out)
 }
 
-fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::COVERAGE_GAPS;
-    let idx = cx.subscription_day_index()?;
-    let snapshot_days: BTreeSet<NaiveDate> = cx.inp.history.days.iter().copied().collect();
-    let mut gaps: Vec<&Gap> = cx.inp.history.coverage.kpis.gaps.iter().collect();
-    gaps.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
+/// One row of coverage-gaps.csv: a gap with what the subscription-days say at its ends.
+struct GapRow<'g> {
+    gap: &'g Gap,
+    name: String,
+    management_group: String,
+    reason_at_start: String,
+    reason_at_end: String,
+    calendar_days: i64,
+    missing_within: i64,
+}
 
-    let at = |day: NaiveDate, sub: &str| idx.get(&(day, sub.to_lowercase())).cloned();
-    let mut cols: [Vec<String>; 5] = Default::default(); // sub, name, mg, reason start, reason end
-    let (mut start, mut end, mut snap_days, mut cal_days, mut missing_within) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut from_prev, mut open) = (vec![], vec![]);
-    let mut exceptions = Vec::new();
-    for g in &gaps {
-        let first = at(g.start, &g.subscriptionId).unwrap_or_default();
-        let last = at(g.end, &g.subscriptionId).unwrap_or_default();
-        let calendar = (g.end - g.start).num_days() + 1;
-        let missing = g
-            .start
-            .iter_days()
-            .take_while(|d| *d <= g.end)
-            .filter(|d| !snapshot_days.contains(d))
-            .count() as i64;
-        exceptions.push(format!(
+impl GapRow<'_> {
+    /// The exception line of the gap.
+    fn exception(&self) -> String {
+        let g = self.gap;
+        format!(
             "{} ({}): not covered {} to {} ({}{}{}{}): {}",
             g.subscriptionId,
-            first.0,
+            self.name,
             g.start,
             g.end,
             days_text(g.days).replace("day", "snapshot day"),
-            if missing > 0 {
-                format!(", {} without snapshot inside", days_text(missing))
+            if self.missing_within > 0 {
+                format!(
+                    ", {} without snapshot inside",
+                    days_text(self.missing_within)
+                )
             } else {
                 String::new()
             },
@@ -549,56 +525,92 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
             } else {
                 ""
             },
-            first.2
-        ));
-        cols[0].push(g.subscriptionId.clone());
-        cols[1].push(first.0);
-        cols[2].push(first.1);
-        cols[3].push(first.2);
-        cols[4].push(last.2);
-        start.push(Some(g.start));
-        end.push(Some(g.end));
-        snap_days.push(g.days);
-        cal_days.push(calendar);
-        missing_within.push(missing);
-        from_prev.push(g.continues_from_previous_period);
-        open.push(g.open_at_period_end);
+            self.reason_at_start
+        )
     }
-    let [sub, name, mg, r_start, r_end] = cols;
-    let table = frame::frame(vec![
-        Column::new("subscriptionId".into(), sub),
-        Column::new("subscriptionName".into(), name),
-        Column::new("managementGroup".into(), mg),
-        frame::date_column("start", &start),
-        frame::date_column("end", &end),
-        Column::new("snapshot_days".into(), snap_days.clone()),
-        Column::new("calendar_days".into(), cal_days),
-        Column::new("missing_snapshot_days_within".into(), missing_within),
-        Column::new("continues_from_previous_period".into(), from_prev),
-        Column::new("open_at_period_end".into(), open.clone()),
-        Column::new("reason_at_start".into(), r_start),
-        Column::new("reason_at_end".into(), r_end),
-    ])?;
+}
+
+fn gap_rows<'g>(cx: &Ctx, gaps: &[&'g Gap]) -> Result<Vec<GapRow<'g>>> {
+    let idx = cx.subscription_day_index()?;
+    let snapshot_days: BTreeSet<NaiveDate> = cx.inp.history.days.iter().copied().collect();
+    let at = |day: NaiveDate, sub: &str| {
+        idx.get(&(day, sub.to_lowercase()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    Ok(gaps
+        .iter()
+        .map(|g| {
+            let first = at(g.start, &g.subscriptionId);
+            let last = at(g.end, &g.subscriptionId);
+            let missing_within = g
+                .start
+                .iter_days()
+                .take_while(|d| *d <= g.end)
+                .filter(|d| !snapshot_days.contains(d))
+                .count() as i64;
+            GapRow {
+                gap: g,
+                name: first.name.unwrap_or_default(),
+                management_group: first.management_group.unwrap_or_default(),
+                reason_at_start: first.reason.unwrap_or_default(),
+                reason_at_end: last.reason.unwrap_or_default(),
+                calendar_days: (g.end - g.start).num_days() + 1,
+                missing_within,
+            }
+        })
+        .collect())
+}
+
+fn gaps_table(rows: &[GapRow]) -> Result<DataFrame> {
+    frame::frame(vec![
+        frame::column("subscriptionId", rows, |r| r.gap.subscriptionId.clone()),
+        frame::column("subscriptionName", rows, |r| r.name.clone()),
+        frame::column("managementGroup", rows, |r| r.management_group.clone()),
+        frame::date_column_of("start", rows, |r| Some(r.gap.start)),
+        frame::date_column_of("end", rows, |r| Some(r.gap.end)),
+        frame::column("snapshot_days", rows, |r| r.gap.days),
+        frame::column("calendar_days", rows, |r| r.calendar_days),
+        frame::column("missing_snapshot_days_within", rows, |r| r.missing_within),
+        frame::column("continues_from_previous_period", rows, |r| {
+            r.gap.continues_from_previous_period
+        }),
+        frame::column("open_at_period_end", rows, |r| r.gap.open_at_period_end),
+        frame::column("reason_at_start", rows, |r| r.reason_at_start.clone()),
+        frame::column("reason_at_end", rows, |r| r.reason_at_end.clone()),
+    ])
+}
+
+fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::COVERAGE_GAPS;
+    let mut gaps: Vec<&Gap> = cx.inp.history.coverage.kpis.gaps.iter().collect();
+    gaps.sort_by(|a, b| (a.start, &a.subscriptionId).cmp(&(b.start, &b.subscriptionId)));
+    let rows = gap_rows(cx, &gaps)?;
+    let exceptions = rows.iter().map(GapRow::exception).collect();
+    let table = gaps_table(&rows)?;
 
     // The population: subscription-days of the period, independently classified.
     let (mut out_of_scope, mut compliant) = (0i64, 0i64);
-    for ((day, _), (_, _, _, in_scope, ok)) in idx {
+    for ((day, _), r) in cx.subscription_day_index()? {
         if !cx.inp.period.contains(*day) {
             continue;
         }
-        match (in_scope, ok) {
+        match (r.in_scope, r.compliant) {
             (false, _) => out_of_scope += 1,
             (true, true) => compliant += 1,
             (true, false) => {}
         }
     }
-    let failing: i64 = snap_days.iter().sum();
+    let failing: i64 = gaps.iter().map(|g| g.days).sum();
     let figures = vec![
         ("coverage gaps".into(), gaps.len().to_string()),
         ("gap subscription-days".into(), failing.to_string()),
         (
             "gaps open at period end".into(),
-            open.iter().filter(|o| **o).count().to_string(),
+            gaps.iter()
+                .filter(|g| g.open_at_period_end)
+                .count()
+                .to_string(),
         ),
     ];
     let population = cx.population(
@@ -799,7 +811,7 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
     for ((day, sub, a, scope, def, action), n) in &tally.groups {
         let mg = idx
             .get(&(*day, sub.clone()))
-            .map(|x| x.1.clone())
+            .map(|x| x.management_group.clone().unwrap_or_default())
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| "(unknown)".into());
         let key = (

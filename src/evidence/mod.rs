@@ -94,18 +94,7 @@ pub const COVERAGE_DAILY: ItemDef = ItemDef {
     description: "One row per subscription and snapshot day of the period: in scope (Enabled \
                   and holding container resources), compliant (Containers plan Standard with every \
                   required extension enabled) and the reason when not.",
-    columns: &[
-        "snapshot_date",
-        "subscriptionId",
-        "subscriptionName",
-        "state",
-        "managementGroup",
-        "managementGroupName",
-        "container_resources",
-        "in_scope",
-        "compliant",
-        "reason",
-    ],
+    columns: &crate::kpi::subscription_days::COLUMNS,
 };
 
 pub const COVERAGE_GAPS: ItemDef = ItemDef {

@@ -11,6 +11,7 @@ use crate::frame::{self, bools, dates, ints, strs};
 use crate::history::{SNAPSHOT_DATE, SnapshotDay};
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
+use crate::kpi::subscription_days::{self as sd, SubscriptionDay};
 use crate::kpi::vcores::vcpus_of;
 use crate::kpi::{CoverageDay, CoverageKpis, Gap, Parameters};
 use crate::period::Period;
@@ -141,12 +142,10 @@ fn stack(frames: Vec<DataFrame>) -> Result<DataFrame> {
 
 /// Subscriptions in scope and not compliant on a day's subscription-days.
 fn failing_subscriptions(subscription_days: &DataFrame) -> Result<BTreeSet<String>> {
-    let s = strs(subscription_days, "subscriptionId")?;
-    let scope = bools(subscription_days, "in_scope")?;
-    let ok = bools(subscription_days, "compliant")?;
-    Ok((0..s.len())
-        .filter(|&i| scope[i] == Some(true) && ok[i] != Some(true))
-        .filter_map(|i| s[i].clone())
+    Ok(sd::rows(subscription_days)?
+        .into_iter()
+        .filter(SubscriptionDay::is_gap)
+        .filter_map(|r| r.subscription_id)
         .collect())
 }
 
@@ -179,40 +178,27 @@ pub fn extensions_verdict(extensions_json: Option<&str>, required: &[String]) ->
 }
 
 fn lower_sub() -> Expr {
-    col("subscriptionId")
+    col(sd::SUBSCRIPTION_ID)
         .str()
         .to_lowercase()
-        .alias("subscriptionId")
+        .alias(sd::SUBSCRIPTION_ID)
 }
 
-/// Status of every subscription on one snapshot day.
+/// Status of every subscription on one snapshot day: the subscription-days table
+/// (`kpi::subscription_days`) of that day.
 pub fn subscription_days(day: &SnapshotDay, params: &Parameters) -> Result<DataFrame> {
-    let holdings = concat(
-        ["aks_clusters", "arc_clusters", "container_registries"].map(|ds| {
-            day.frame(ds)
-                .clone()
-                .lazy()
-                .select([col(SNAPSHOT_DATE), lower_sub()])
-        }),
-        UnionArgs::default(),
-    )
-    .ctx("container resources")?
-    .group_by([col(SNAPSHOT_DATE), col("subscriptionId")])
-    .agg([len().cast(DataType::Int64).alias("container_resources")]);
-
     let plans = containers_plan_verdicts(day.frame("defender_plans"), params)?;
-
     let subs = day.frame("subscriptions").clone().lazy().select([
         col(SNAPSHOT_DATE),
         lower_sub(),
-        col("subscriptionName"),
-        col("state"),
+        col(sd::SUBSCRIPTION_NAME),
+        col(sd::STATE),
         col("managementGroups"),
     ]);
-    let keys = [col(SNAPSHOT_DATE), col("subscriptionId")];
+    let keys = [col(SNAPSHOT_DATE), col(sd::SUBSCRIPTION_ID)];
     let df = subs
         .join(
-            holdings,
+            container_holdings(day)?,
             keys.clone(),
             keys.clone(),
             JoinArgs::new(JoinType::Left),
@@ -224,31 +210,51 @@ pub fn subscription_days(day: &SnapshotDay, params: &Parameters) -> Result<DataF
             JoinArgs::new(JoinType::Left),
         )
         .with_columns([
-            col("container_resources").fill_null(lit(0i64)),
-            col("state")
+            col(sd::CONTAINER_RESOURCES).fill_null(lit(0i64)),
+            col(sd::STATE)
                 .eq(lit("Enabled"))
                 .and(
-                    col("container_resources")
+                    col(sd::CONTAINER_RESOURCES)
                         .fill_null(lit(0i64))
                         .gt(lit(0i64)),
                 )
                 .fill_null(lit(false))
-                .alias("in_scope"),
+                .alias(sd::IN_SCOPE),
             col("plan_compliant")
                 .fill_null(lit(false))
-                .alias("compliant"),
+                .alias(sd::COMPLIANT),
             col("plan_reason")
                 .fill_null(lit("no Containers plan"))
-                .alias("reason"),
+                .alias(sd::REASON),
         ])
         .sort(
-            [SNAPSHOT_DATE, "subscriptionId"],
+            [SNAPSHOT_DATE, sd::SUBSCRIPTION_ID],
             SortMultipleOptions::default(),
         )
         .collect()
         .ctx("subscription status")?;
+    with_management_groups(df)
+}
 
-    // Immediate parent management group (first element of the ancestry chain).
+/// Container resources (AKS, Arc, registries) per (day, lower-case subscription).
+fn container_holdings(day: &SnapshotDay) -> Result<LazyFrame> {
+    Ok(concat(
+        ["aks_clusters", "arc_clusters", "container_registries"].map(|ds| {
+            day.frame(ds)
+                .clone()
+                .lazy()
+                .select([col(SNAPSHOT_DATE), lower_sub()])
+        }),
+        UnionArgs::default(),
+    )
+    .ctx("container resources")?
+    .group_by([col(SNAPSHOT_DATE), col(sd::SUBSCRIPTION_ID)])
+    .agg([len().cast(DataType::Int64).alias(sd::CONTAINER_RESOURCES)]))
+}
+
+/// The immediate parent management group (first element of the `managementGroups` ancestry
+/// chain), id and display name, and the table's columns in order.
+fn with_management_groups(df: DataFrame) -> Result<DataFrame> {
     let chains = strs(&df, "managementGroups")?;
     let (mg, mg_name): (Vec<Option<String>>, Vec<Option<String>>) = chains
         .iter()
@@ -267,27 +273,14 @@ pub fn subscription_days(day: &SnapshotDay, params: &Parameters) -> Result<DataF
             (get("name"), get("displayName").or_else(|| get("name")))
         })
         .unzip();
-    let df = df
-        .lazy()
+    df.lazy()
         .with_columns([
-            lit(Series::new("managementGroup".into(), mg)),
-            lit(Series::new("managementGroupName".into(), mg_name)),
+            lit(Series::new(sd::MANAGEMENT_GROUP.into(), mg)),
+            lit(Series::new(sd::MANAGEMENT_GROUP_NAME.into(), mg_name)),
         ])
-        .select([
-            col(SNAPSHOT_DATE),
-            col("subscriptionId"),
-            col("subscriptionName"),
-            col("state"),
-            col("managementGroup"),
-            col("managementGroupName"),
-            col("container_resources"),
-            col("in_scope"),
-            col("compliant"),
-            col("reason"),
-        ])
+        .select(sd::COLUMNS.map(col))
         .collect()
-        .ctx("subscription status")?;
-    Ok(df)
+        .ctx("subscription status")
 }
 
 /// Per (day, subscription): whether its Containers plan is compliant, and why not.
@@ -433,16 +426,11 @@ pub fn resource_days(
 
 /// Lower-case subscription → (state, compliant) on a day's subscription-days.
 fn subscription_status(subscription_days: &DataFrame) -> Result<BTreeMap<String, (String, bool)>> {
-    let s = strs(subscription_days, "subscriptionId")?;
-    let st = strs(subscription_days, "state")?;
-    let c = bools(subscription_days, "compliant")?;
-    Ok((0..s.len())
-        .filter_map(|i| {
-            let sub = s[i].clone()?;
-            Some((
-                sub,
-                (st[i].clone().unwrap_or_default(), c[i].unwrap_or(false)),
-            ))
+    Ok(sd::rows(subscription_days)?
+        .into_iter()
+        .filter_map(|r| {
+            let state = r.state.unwrap_or_default();
+            Some((r.subscription_id?, (state, r.compliant)))
         })
         .collect())
 }

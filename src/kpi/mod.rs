@@ -15,6 +15,7 @@ pub mod severity;
 pub mod showback;
 pub mod state;
 pub mod stats;
+pub mod subscription_days;
 pub mod vcores;
 pub mod vulnerabilities;
 
