@@ -34,7 +34,15 @@ pub fn build(
     let evidence = evidence_inputs(req, inp, res, &source, &queries);
     files.extend(crate::evidence::build_packs(&evidence)?)?;
     let fingerprint = input_fingerprint(inp);
-    files.add(executive_file(req, out, inp, res, fingerprint.clone())?)?;
+    let named = run_file_rows(&files);
+    files.extend(executive_files(
+        req,
+        out,
+        inp,
+        res,
+        fingerprint.clone(),
+        &named,
+    )?)?;
     let manifest = manifest(req, out, inp, &res.params, &source, fingerprint, &files);
     // The signature covers the manifest bytes; it is written before the manifest (which stays
     // the last write) and is not listed in it.
@@ -245,13 +253,27 @@ fn input_fingerprint(inp: &ReportInputs) -> String {
     sha256_hex(serde_json::to_string(&material).expect("json").as_bytes())
 }
 
-fn executive_file(
+/// The rows of every table file built so far, for the executive report to name the file
+/// where each complete list is.
+fn run_file_rows(files: &RunFileSet) -> crate::render::pdf::RunFileRows {
+    let memory = files.files.iter().map(|f| (&f.path, f.rows));
+    let local = files.local.iter().map(|f| (&f.path, f.rows));
+    crate::render::pdf::RunFileRows::new(
+        memory
+            .chain(local)
+            .filter_map(|(path, rows)| Some((path.clone(), rows?))),
+    )
+}
+
+/// The executive report and its annex of complete lists.
+fn executive_files(
     req: &ReportRequest,
     out: &Store,
     inp: &ReportInputs,
     res: &ReportResults,
     input_fingerprint: String,
-) -> Result<OutputFile> {
+    named: &crate::render::pdf::RunFileRows,
+) -> Result<Vec<OutputFile>> {
     let h = &inp.history;
     let parts = crate::assessment::gather::Parts {
         kpis: &res.kpis,
@@ -268,11 +290,11 @@ fn executive_file(
     };
     let previous = crate::pipeline::earlier_runs::previous_kpis(out, req.period)?;
     let executive = crate::assessment::gather::build(&parts, previous, req.config.targets.clone())?;
-    Ok(OutputFile::new(
-        "executive/executive-report.pdf",
-        crate::render::pdf::render_executive(&executive)?,
-        None,
-    ))
+    let pdfs = crate::render::pdf::render_executive(&executive, named)?;
+    Ok(vec![
+        OutputFile::new(crate::render::pdf::REPORT_PATH, pdfs.report, None),
+        OutputFile::new(crate::render::pdf::ANNEX_PATH, pdfs.annex, None),
+    ])
 }
 
 fn manifest(

@@ -13,14 +13,28 @@ use crate::assessment::grading::{
     high_alerts, minutes_status, mttd_minutes, rate_status,
 };
 use crate::assessment::risks::{Risk, top_risks};
-use crate::assessment::{CheckStatus, ExecutiveInput, OwnerCount, ResourceRow, SubscriptionRow};
+use crate::assessment::{
+    CheckStatus, ExecutiveInput, MgRow, OwnerCount, ResourceRow, SubscriptionRow,
+};
 use crate::config::TargetConfig;
 use crate::format;
 use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
 
+use super::annex::{self, RunFileRows, annex_cite, more_note};
+
 /// At most this many risks on page 1; the rest are counted.
 pub const MAX_PAGE1_RISKS: usize = 5;
+
+/// Rows each shortened list shows in the report body; the complete lists are in the annex
+/// (`executive/annex.pdf`) and the finance and evidence files it names.
+pub const TOP_MANAGEMENT_GROUPS: usize = 10;
+pub const TOP_UNCOVERED: usize = 10;
+pub const TOP_UNPROTECTED: usize = 10;
+pub const TOP_ALERT_OWNERS: usize = 15;
+pub const TOP_OVERDUE_OWNERS: usize = 10;
+pub const MAX_SOURCES: usize = 6;
+pub const MAX_DATA_QUALITY: usize = 8;
 
 /// One KPI tile on page 1.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -206,12 +220,16 @@ struct View {
     risks: Vec<Risk>,
     risks_more: usize,
     no_risks: bool,
+    /// At most `MAX_SHOWBACK_CURRENCIES` currencies on page 1.
     costs: Vec<CostView>,
+    costs_more: String,
     protected_vcores: String,
     coverage: CoverageView,
     alerts: AlertsView,
     vulnerabilities: VulnView,
     showback: Vec<ShowbackView>,
+    /// Where every owner's amount is listed.
+    showback_text: String,
     trend: TrendView,
     checklist: Vec<CheckView>,
     appendix: AppendixView,
@@ -241,10 +259,24 @@ struct CoverageView {
     target: f64,
     target_text: String,
     summary: String,
+    /// The management groups with the most subscriptions not covered, worst first.
     management_groups: Vec<MgView>,
-    gaps: Vec<GapView>,
+    management_groups_total: usize,
+    management_groups_more: String,
+    /// How many gaps the period had and where they are listed.
+    gaps_text: String,
+    /// The subscriptions with the longest gaps.
     uncovered: Vec<SubscriptionRow>,
+    uncovered_total: usize,
+    uncovered_more: String,
+    /// Unprotected resources in reading order (AKS, Arc, registries).
     unprotected: Vec<ResourceRow>,
+    unprotected_total: usize,
+    /// `4 AKS, 2 Arc, 3 registries`.
+    unprotected_kinds: String,
+    unprotected_more: String,
+    /// Where every cluster and registry of the period is listed.
+    inventory_text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -254,16 +286,6 @@ struct MgView {
     compliant: i64,
     rate: Option<f64>,
     rate_text: String,
-}
-
-#[derive(Debug, Serialize)]
-struct GapView {
-    subscription: String,
-    owner: String,
-    start: String,
-    end: String,
-    days: i64,
-    note: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -277,6 +299,8 @@ struct OwnerBar {
     owner: String,
     total: i64,
     segments: Vec<SeverityCount>,
+    /// The row that sums the owners not shown.
+    other: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -295,6 +319,10 @@ struct AlertsView {
     severities: Vec<String>,
     by_severity: Vec<SeverityCount>,
     by_owner: Vec<OwnerBar>,
+    owners_total: usize,
+    owners_more: String,
+    /// Where every alert is listed.
+    alerts_text: String,
     max_owner_total: i64,
     mttd: Vec<MttdRow>,
     negative_latency: usize,
@@ -318,7 +346,11 @@ struct SlaRow {
 struct VulnView {
     findings_total: i64,
     rows: Vec<SlaRow>,
-    overdue_by_owner: Vec<OwnerCount>,
+    overdue_by_owner: Vec<OwnerRow>,
+    overdue_owners_total: usize,
+    overdue_more: String,
+    /// Where every finding is listed.
+    findings_text: String,
     overdue_max: i64,
     target_text: String,
 }
@@ -330,12 +362,23 @@ struct ShowbackRow {
     value: f64,
     share: String,
     unallocated: bool,
+    /// The row that sums the owners not shown.
+    other: bool,
+}
+
+/// An owner and a count; `other` marks the row that sums the owners not shown.
+#[derive(Debug, Serialize)]
+struct OwnerRow {
+    owner: String,
+    count: i64,
+    other: bool,
 }
 
 #[derive(Debug, Serialize)]
 struct ShowbackView {
     currency: String,
     rows: Vec<ShowbackRow>,
+    owners_more: String,
     max: f64,
     total: String,
     export_total: String,
@@ -381,7 +424,9 @@ struct AppendixView {
     missing_days: String,
     fingerprint: String,
     sources: Vec<String>,
+    sources_more: String,
     data_quality: Vec<String>,
+    data_quality_more: String,
     showback_exports: String,
 }
 
@@ -479,30 +524,54 @@ pub fn unprotected_in_reading_order(rows: &[ResourceRow]) -> Vec<ResourceRow> {
     rows
 }
 
-fn coverage_view(input: &ExecutiveInput) -> CoverageView {
-    let k = &input.kpis;
-    let start = k.period_start;
-    let day_of = |d: NaiveDate| (d - start).num_days() as u32 + 1;
-    let days_in_period = (k.period_end_exclusive - start).num_days() as u32;
-    let points: Vec<DailyPoint> = k
-        .coverage
-        .daily
-        .iter()
-        .filter(|d| d.date >= start && d.date < k.period_end_exclusive)
-        .map(|d| DailyPoint {
-            day: day_of(d.date),
-            rate: d.rate,
-        })
-        .collect();
-    let target = input.targets.compliance_rate;
-    let y_min = chart_floor(points.iter().filter_map(|p| p.rate), target);
+fn mg_view(m: &MgRow) -> MgView {
+    MgView {
+        name: m.management_group.clone(),
+        in_scope: m.in_scope,
+        compliant: m.compliant,
+        rate: m.rate,
+        rate_text: format::rate(m.rate),
+    }
+}
+
+/// Management groups with the most subscriptions not covered first, then the lowest rate,
+/// then by name: the ones to act on lead a shortened table.
+pub fn management_groups_worst_first(rows: &[MgRow]) -> Vec<MgRow> {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| {
+        (b.in_scope - b.compliant)
+            .cmp(&(a.in_scope - a.compliant))
+            .then_with(|| {
+                a.rate
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b.rate.unwrap_or(f64::INFINITY))
+            })
+            .then_with(|| a.management_group.cmp(&b.management_group))
+    });
+    rows
+}
+
+/// One coverage gap of the period, formatted: subscription (name and id), owner, from, to,
+/// snapshot days and a note.
+pub(super) struct GapLine {
+    pub subscription: String,
+    pub owner: String,
+    pub start: String,
+    pub end: String,
+    pub days: i64,
+    pub note: String,
+}
+
+/// Every gap of the period, by start and subscription.
+pub(super) fn gap_lines(input: &ExecutiveInput) -> Vec<GapLine> {
     let owner_of = |sub: &str| {
         input
             .uncovered_subscriptions
             .iter()
             .find(|s| s.subscription_id.eq_ignore_ascii_case(sub))
     };
-    let mut gaps: Vec<GapView> = k
+    let mut gaps: Vec<GapLine> = input
+        .kpis
         .coverage
         .gaps
         .iter()
@@ -515,7 +584,7 @@ fn coverage_view(input: &ExecutiveInput) -> CoverageView {
             if g.open_at_period_end {
                 notes.push("still open");
             }
-            GapView {
+            GapLine {
                 subscription: row
                     .map(|r| format!("{} ({})", r.name, g.subscriptionId))
                     .unwrap_or_else(|| g.subscriptionId.clone()),
@@ -532,6 +601,45 @@ fn coverage_view(input: &ExecutiveInput) -> CoverageView {
             .cmp(&b.start)
             .then(a.subscription.cmp(&b.subscription))
     });
+    gaps
+}
+
+/// `4 AKS, 2 Arc, 3 registries`: unprotected resources counted by kind, in reading order.
+fn kinds_text(rows: &[ResourceRow]) -> String {
+    let mut counts: Vec<(String, usize)> = vec![];
+    for r in rows {
+        match counts.iter_mut().find(|(k, _)| *k == r.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.kind.clone(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(kind, n)| match kind.as_str() {
+            "Registry" => format!("{n} {}", if *n == 1 { "registry" } else { "registries" }),
+            _ => format!("{n} {kind}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
+    let k = &input.kpis;
+    let start = k.period_start;
+    let day_of = |d: NaiveDate| (d - start).num_days() as u32 + 1;
+    let days_in_period = (k.period_end_exclusive - start).num_days() as u32;
+    let points: Vec<DailyPoint> = k
+        .coverage
+        .daily
+        .iter()
+        .filter(|d| d.date >= start && d.date < k.period_end_exclusive)
+        .map(|d| DailyPoint {
+            day: day_of(d.date),
+            rate: d.rate,
+        })
+        .collect();
+    let target = input.targets.compliance_rate;
+    let y_min = chart_floor(points.iter().filter_map(|p| p.rate), target);
     let summary = match k.coverage.month_end_date {
         Some(d) => format!(
             "Month end ({d}): {} · minimum {} · mean {} over {} snapshot days",
@@ -542,6 +650,36 @@ fn coverage_view(input: &ExecutiveInput) -> CoverageView {
         ),
         None => "No snapshot day had a subscription with containers in scope.".into(),
     };
+
+    let mgs = management_groups_worst_first(&input.coverage_by_management_group);
+    let mg_total = mgs.len();
+    let gaps = k.coverage.gaps.len();
+    let gaps_text = if gaps == 0 {
+        "No coverage gaps in the period.".to_string()
+    } else {
+        let mut homes = vec![annex_cite(annex::GAPS, gaps)];
+        homes.extend(files.evidence("coverage-gaps.csv").map(|f| f.cite()));
+        format!(
+            "{gaps} coverage gap{} in the period ({} gap subscription-days), each with its start \
+             and end: see {}.",
+            if gaps == 1 { "" } else { "s" },
+            k.coverage.gap_subscription_days,
+            homes.join(" and ")
+        )
+    };
+    let uncovered = uncovered_in_reading_order(&input.uncovered_subscriptions);
+    let uncovered_total = uncovered.len();
+    let unprotected = unprotected_in_reading_order(&input.unprotected_resources);
+    let unprotected_total = unprotected.len();
+    let inventory_text = files
+        .evidence("protection-inventory.csv")
+        .map(|f| {
+            format!(
+                "Every cluster and registry of the period with its protected days: {}.",
+                f.cite()
+            )
+        })
+        .unwrap_or_default();
     CoverageView {
         days_in_period,
         points,
@@ -550,28 +688,47 @@ fn coverage_view(input: &ExecutiveInput) -> CoverageView {
         target,
         target_text: format!("target {}", format::rate(Some(target))),
         summary,
-        management_groups: input
-            .coverage_by_management_group
+        management_groups: mgs
             .iter()
-            .map(|m| MgView {
-                name: m.management_group.clone(),
-                in_scope: m.in_scope,
-                compliant: m.compliant,
-                rate: m.rate,
-                rate_text: format::rate(m.rate),
-            })
+            .take(TOP_MANAGEMENT_GROUPS)
+            .map(mg_view)
             .collect(),
-        gaps,
-        uncovered: uncovered_in_reading_order(&input.uncovered_subscriptions),
-        unprotected: unprotected_in_reading_order(&input.unprotected_resources),
+        management_groups_total: mg_total,
+        management_groups_more: more_note(
+            mg_total.min(TOP_MANAGEMENT_GROUPS),
+            mg_total,
+            "by subscriptions not covered",
+            annex::MANAGEMENT_GROUPS,
+        ),
+        gaps_text,
+        uncovered: uncovered.into_iter().take(TOP_UNCOVERED).collect(),
+        uncovered_total,
+        uncovered_more: more_note(
+            uncovered_total.min(TOP_UNCOVERED),
+            uncovered_total,
+            "by gap days",
+            annex::UNCOVERED,
+        ),
+        unprotected_kinds: kinds_text(&unprotected),
+        unprotected: unprotected.into_iter().take(TOP_UNPROTECTED).collect(),
+        unprotected_total,
+        unprotected_more: more_note(
+            unprotected_total.min(TOP_UNPROTECTED),
+            unprotected_total,
+            "(AKS, then Arc, then registries)",
+            annex::UNPROTECTED,
+        ),
+        inventory_text,
     }
 }
 
-fn alerts_view(input: &ExecutiveInput) -> AlertsView {
-    let k = &input.kpis;
+/// The alert severities in order, and every owner's alerts by severity, most alerts first.
+pub(super) fn alerts_by_owner(input: &ExecutiveInput) -> (Vec<String>, Vec<(String, Vec<i64>)>) {
     let severities = ordered(
         ALERT_SEVERITIES,
-        k.runtime_alerts
+        input
+            .kpis
+            .runtime_alerts
             .by_severity
             .keys()
             .chain(input.alerts_by_owner_severity.iter().map(|r| &r.severity)),
@@ -584,21 +741,65 @@ fn alerts_view(input: &ExecutiveInput) -> AlertsView {
             .entry(&r.severity)
             .or_default() += r.count;
     }
-    let mut by_owner: Vec<OwnerBar> = owners
+    let mut rows: Vec<(String, Vec<i64>)> = owners
         .into_iter()
-        .map(|(owner, sev)| OwnerBar {
-            owner: owner.to_string(),
-            total: sev.values().sum(),
-            segments: severities
+        .map(|(owner, sev)| {
+            let counts = severities
                 .iter()
-                .map(|s| SeverityCount {
-                    severity: s.clone(),
-                    count: sev.get(s.as_str()).copied().unwrap_or(0),
-                })
-                .collect(),
+                .map(|s| sev.get(s.as_str()).copied().unwrap_or(0))
+                .collect();
+            (owner.to_string(), counts)
         })
         .collect();
-    by_owner.sort_by(|a, b| b.total.cmp(&a.total).then(a.owner.cmp(&b.owner)));
+    let total = |r: &(String, Vec<i64>)| r.1.iter().sum::<i64>();
+    rows.sort_by(|a, b| total(b).cmp(&total(a)).then(a.0.cmp(&b.0)));
+    (severities, rows)
+}
+
+/// `12 other owners`.
+fn others_label(n: usize) -> String {
+    format!("{n} other owner{}", if n == 1 { "" } else { "s" })
+}
+
+fn alerts_view(input: &ExecutiveInput, files: &RunFileRows) -> AlertsView {
+    let k = &input.kpis;
+    let (severities, owners) = alerts_by_owner(input);
+    let owners_total = owners.len();
+    let bar = |owner: String, counts: &[i64], other: bool| OwnerBar {
+        owner,
+        total: counts.iter().sum(),
+        segments: severities
+            .iter()
+            .zip(counts)
+            .map(|(s, c)| SeverityCount {
+                severity: s.clone(),
+                count: *c,
+            })
+            .collect(),
+        other,
+    };
+    let mut by_owner: Vec<OwnerBar> = owners
+        .iter()
+        .take(TOP_ALERT_OWNERS)
+        .map(|(o, c)| bar(o.clone(), c, false))
+        .collect();
+    let rest = &owners[owners_total.min(TOP_ALERT_OWNERS)..];
+    if !rest.is_empty() {
+        let mut sum = vec![0; severities.len()];
+        for (_, c) in rest {
+            sum.iter_mut().zip(c).for_each(|(s, c)| *s += c);
+        }
+        by_owner.push(bar(others_label(rest.len()), &sum, true));
+    }
+    let alerts_text = files
+        .evidence("alerts.csv")
+        .map(|f| {
+            format!(
+                "Every alert with its owner and detection time: {}.",
+                f.cite()
+            )
+        })
+        .unwrap_or_default();
     let lat_sev = ordered(ALERT_SEVERITIES, k.detection_latency.by_severity.keys());
     let mut mttd: Vec<MttdRow> = lat_sev
         .iter()
@@ -634,12 +835,27 @@ fn alerts_view(input: &ExecutiveInput) -> AlertsView {
         severities,
         max_owner_total: by_owner.iter().map(|o| o.total).max().unwrap_or(0),
         by_owner,
+        owners_more: more_note(
+            owners_total.min(TOP_ALERT_OWNERS),
+            owners_total,
+            "owners by alerts",
+            annex::ALERT_OWNERS,
+        ),
+        owners_total,
+        alerts_text,
         mttd,
         negative_latency: k.detection_latency.negative_latency.len(),
     }
 }
 
-fn vuln_view(input: &ExecutiveInput) -> VulnView {
+/// Owners with critical findings open past due, most first.
+pub(super) fn overdue_by_owner(input: &ExecutiveInput) -> Vec<OwnerCount> {
+    let mut overdue = input.overdue_critical_by_owner.clone();
+    overdue.sort_by(|a, b| b.count.cmp(&a.count).then(a.owner.cmp(&b.owner)));
+    overdue
+}
+
+fn vuln_view(input: &ExecutiveInput, files: &RunFileRows) -> VulnView {
     let k = &input.kpis;
     let sevs = ordered(
         VULN_SEVERITIES,
@@ -685,13 +901,47 @@ fn vuln_view(input: &ExecutiveInput) -> VulnView {
             }
         })
         .collect();
-    let mut overdue = input.overdue_critical_by_owner.clone();
-    overdue.sort_by(|a, b| b.count.cmp(&a.count).then(a.owner.cmp(&b.owner)));
+    let overdue = overdue_by_owner(input);
+    let overdue_owners_total = overdue.len();
+    let mut shown: Vec<OwnerRow> = overdue
+        .iter()
+        .take(TOP_OVERDUE_OWNERS)
+        .map(|o| OwnerRow {
+            owner: o.owner.clone(),
+            count: o.count,
+            other: false,
+        })
+        .collect();
+    let rest = &overdue[overdue_owners_total.min(TOP_OVERDUE_OWNERS)..];
+    if !rest.is_empty() {
+        shown.push(OwnerRow {
+            owner: others_label(rest.len()),
+            count: rest.iter().map(|o| o.count).sum(),
+            other: true,
+        });
+    }
+    let findings_text = files
+        .evidence("vulnerability-findings.csv")
+        .map(|f| {
+            format!(
+                "Every finding open or due in the period, with first seen, due and resolved: {}.",
+                f.cite()
+            )
+        })
+        .unwrap_or_default();
     VulnView {
         findings_total: k.remediation.findings_total,
         rows,
-        overdue_max: overdue.iter().map(|o| o.count).max().unwrap_or(0),
-        overdue_by_owner: overdue,
+        overdue_max: shown.iter().map(|o| o.count).max().unwrap_or(0),
+        overdue_by_owner: shown,
+        overdue_more: more_note(
+            overdue_owners_total.min(TOP_OVERDUE_OWNERS),
+            overdue_owners_total,
+            "owners by overdue findings",
+            annex::OVERDUE_OWNERS,
+        ),
+        overdue_owners_total,
+        findings_text,
         target_text: format!(
             "target {}",
             format::rate(Some(input.targets.remediation_rate))
@@ -719,33 +969,100 @@ pub fn showback_rounded(by_owner: &BTreeMap<String, f64>) -> (Vec<(String, i64)>
     (rows, cents.iter().sum())
 }
 
+/// The owner label the report shows for `unallocated`.
+pub(super) fn owner_label(owner: &str) -> String {
+    if owner == UNALLOCATED {
+        "unallocated (untagged)".into()
+    } else {
+        owner.to_string()
+    }
+}
+
+/// `12.3%` of `total` cents, or `n/a`.
+pub(super) fn share_text(cents: i64, total: i64) -> String {
+    if total != 0 {
+        format::rate(Some(cents as f64 / total as f64 * 100.0))
+    } else {
+        format::rate(None)
+    }
+}
+
+/// Owners shown per currency: all of them up to this many, else the largest, a row summing
+/// the others and `unallocated`. With several currencies each gets fewer.
+pub const TOP_SHOWBACK_OWNERS: usize = 25;
+pub const TOP_SHOWBACK_OWNERS_PER_CURRENCY: usize = 10;
+/// At most this many currencies in the report body (in code order); the others are in the
+/// annex and the CSV.
+pub const MAX_SHOWBACK_CURRENCIES: usize = 3;
+
 fn showback_view(input: &ExecutiveInput) -> Vec<ShowbackView> {
     let s = &input.kpis.showback;
+    let limit = if s.by_currency.len() <= 1 {
+        TOP_SHOWBACK_OWNERS
+    } else {
+        TOP_SHOWBACK_OWNERS_PER_CURRENCY
+    };
     s.by_currency
         .iter()
+        .take(MAX_SHOWBACK_CURRENCIES)
         .map(|(cur, by_owner)| {
             let (rows, total) = showback_rounded(by_owner);
-            let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+            let row = |owner: String, c: i64, unallocated: bool, other: bool| ShowbackRow {
+                owner,
+                amount: format::money_cents(c, cur),
+                value: c as f64,
+                share: share_text(c, total),
+                unallocated,
+                other,
+            };
+            let (named, unallocated): (Vec<_>, Vec<_>) =
+                rows.iter().partition(|(o, _)| o != UNALLOCATED);
+            let mut shown: Vec<ShowbackRow> = vec![];
+            let mut owners_more = String::new();
+            if rows.len() <= limit {
+                shown.extend(
+                    rows.iter()
+                        .map(|(o, c)| row(owner_label(o), *c, o == UNALLOCATED, false)),
+                );
+            } else {
+                let keep = limit - 1 - unallocated.len();
+                shown.extend(
+                    named
+                        .iter()
+                        .take(keep)
+                        .map(|(o, c)| row(o.clone(), *c, false, false)),
+                );
+                let rest = &named[keep..];
+                shown.push(row(
+                    others_label(rest.len()),
+                    rest.iter().map(|(_, c)| *c).sum(),
+                    false,
+                    true,
+                ));
+                shown.extend(
+                    unallocated
+                        .iter()
+                        .map(|(o, c)| row(owner_label(o), *c, true, false)),
+                );
+                owners_more = format!(
+                    "Top {keep} of {} owners by amount; {} more: see {}, section {} {cur} ({}).",
+                    rows.len() - unallocated.len(),
+                    rest.len(),
+                    annex::ANNEX_PATH,
+                    annex::SHOWBACK,
+                    annex::rows_text(rows.len())
+                );
+            }
+            let max = shown
+                .iter()
+                .map(|r| r.value as i64)
+                .max()
+                .unwrap_or(0)
+                .max(1) as f64;
             ShowbackView {
                 currency: cur.clone(),
-                rows: rows
-                    .iter()
-                    .map(|(owner, c)| ShowbackRow {
-                        owner: if owner == UNALLOCATED {
-                            "unallocated (untagged)".into()
-                        } else {
-                            owner.clone()
-                        },
-                        amount: format::money_cents(*c, cur),
-                        value: *c as f64,
-                        share: if total != 0 {
-                            format::rate(Some(*c as f64 / total as f64 * 100.0))
-                        } else {
-                            format::rate(None)
-                        },
-                        unallocated: owner == UNALLOCATED,
-                    })
-                    .collect(),
+                rows: shown,
+                owners_more,
                 max,
                 total: format::money_cents(total, cur),
                 export_total: s
@@ -762,6 +1079,28 @@ fn showback_view(input: &ExecutiveInput) -> Vec<ShowbackView> {
             }
         })
         .collect()
+}
+
+/// Where every owner's amount is listed (and the currencies the body leaves out).
+fn showback_text(input: &ExecutiveInput, files: &RunFileRows) -> String {
+    let currencies = input.kpis.showback.by_currency.len();
+    let left_out = currencies.saturating_sub(MAX_SHOWBACK_CURRENCIES);
+    let mut text = String::new();
+    if left_out > 0 {
+        text.push_str(&format!(
+            "{left_out} more currenc{} in {}, section {}. ",
+            if left_out == 1 { "y" } else { "ies" },
+            annex::ANNEX_PATH,
+            annex::SHOWBACK
+        ));
+    }
+    if let Some(f) = files.get("finance/showback-by-owner.csv") {
+        text.push_str(&format!(
+            "Every owner's amount, with the Defender for Containers share: {}.",
+            f.cite()
+        ));
+    }
+    text
 }
 
 fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
@@ -791,6 +1130,27 @@ fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
             }
         })
         .collect()
+}
+
+/// Where the currencies page 1 leaves out are: the annex's showback and the finance CSV.
+fn costs_more(input: &ExecutiveInput) -> String {
+    let s = &input.kpis.showback;
+    let currencies: std::collections::BTreeSet<&String> = input
+        .container_spend
+        .keys()
+        .chain(s.defender_containers_total.keys())
+        .chain(s.by_currency.keys())
+        .collect();
+    let left_out = currencies.len().saturating_sub(MAX_SHOWBACK_CURRENCIES);
+    if left_out == 0 {
+        return String::new();
+    }
+    format!(
+        "{left_out} more currenc{}: see {}, section {}.",
+        if left_out == 1 { "y" } else { "ies" },
+        annex::ANNEX_PATH,
+        annex::SHOWBACK
+    )
 }
 
 fn trend_view(input: &ExecutiveInput) -> TrendView {
@@ -846,6 +1206,19 @@ fn trend_view(input: &ExecutiveInput) -> TrendView {
             ),
         ],
     }
+}
+
+/// Every data-quality finding: the KPIs' own, then each alert with a negative latency.
+pub(super) fn data_quality(k: &Kpis) -> Vec<String> {
+    let mut data_quality = k.data_quality.clone();
+    for n in &k.detection_latency.negative_latency {
+        data_quality.push(format!(
+            "Alert {} has a negative detection latency ({}); excluded from MTTD.",
+            n.systemAlertId,
+            format::minutes(Some(n.latency_minutes))
+        ));
+    }
+    data_quality
 }
 
 fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
@@ -925,14 +1298,9 @@ fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
             ),
         },
     ]);
-    let mut data_quality = k.data_quality.clone();
-    for n in &k.detection_latency.negative_latency {
-        data_quality.push(format!(
-            "Alert {} has a negative detection latency ({}); excluded from MTTD.",
-            n.systemAlertId,
-            format::minutes(Some(n.latency_minutes))
-        ));
-    }
+    let data_quality = data_quality(k);
+    let dq_total = data_quality.len();
+    let sources_total = input.sources.len();
     AppendixView {
         parameters: params,
         period_range: period_range.into(),
@@ -941,8 +1309,20 @@ fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
         snapshot_count: k.snapshot_days_in_period.len(),
         missing_days: date_ranges(&k.snapshot_days_missing),
         fingerprint: input.input_fingerprint.clone(),
-        sources: input.sources.clone(),
-        data_quality,
+        sources: input.sources.iter().take(MAX_SOURCES).cloned().collect(),
+        sources_more: more_note(
+            sources_total.min(MAX_SOURCES),
+            sources_total,
+            "",
+            annex::SOURCES,
+        ),
+        data_quality: data_quality.into_iter().take(MAX_DATA_QUALITY).collect(),
+        data_quality_more: more_note(
+            dq_total.min(MAX_DATA_QUALITY),
+            dq_total,
+            "",
+            annex::DATA_QUALITY,
+        ),
         showback_exports: if k.showback.source_exports.is_empty() {
             "none".into()
         } else {
@@ -961,11 +1341,12 @@ fn status_word(s: CheckStatus) -> &'static str {
 }
 
 /// The JSON the template reads (everything pre-formatted); useful to inspect a report's data.
-pub fn view_json(input: &ExecutiveInput) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&view(input))
+/// `files` are the run's table files the report may name as the home of a complete list.
+pub fn view_json(input: &ExecutiveInput, files: &RunFileRows) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&view(input, files))
 }
 
-fn view(input: &ExecutiveInput) -> View {
+fn view(input: &ExecutiveInput, files: &RunFileRows) -> View {
     let k = &input.kpis;
     let start = k.period_start;
     let last = period_last_day(k);
@@ -1002,12 +1383,17 @@ fn view(input: &ExecutiveInput) -> View {
         no_risks: risks.is_empty(),
         risks: risks.into_iter().take(MAX_PAGE1_RISKS).collect(),
         risks_more,
-        costs: cost_view(input),
+        costs: cost_view(input)
+            .into_iter()
+            .take(MAX_SHOWBACK_CURRENCIES)
+            .collect(),
+        costs_more: costs_more(input),
         protected_vcores: input.protected_vcores.to_string(),
-        coverage: coverage_view(input),
-        alerts: alerts_view(input),
-        vulnerabilities: vuln_view(input),
+        coverage: coverage_view(input, files),
+        alerts: alerts_view(input, files),
+        vulnerabilities: vuln_view(input, files),
         showback: showback_view(input),
+        showback_text: showback_text(input, files),
         trend: trend_view(input),
         checklist: input
             .checklist

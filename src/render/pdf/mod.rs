@@ -2,6 +2,7 @@
 //! with bundled fonts and no access to the file system, network or clock: identical inputs give
 //! identical bytes.
 
+pub mod annex;
 pub mod executive;
 mod world;
 
@@ -12,7 +13,10 @@ use typst::foundations::Smart;
 use typst_layout::PagedDocument;
 use typst_pdf::PdfOptions;
 
+pub use annex::{ANNEX_PATH, REPORT_PATH, RunFileRows};
+
 const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
+const ANNEX_TEMPLATE: &str = include_str!("templates/annex.typ");
 const EVIDENCE_TEMPLATE: &str = include_str!("templates/evidence.typ");
 
 /// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON.
@@ -24,25 +28,46 @@ pub fn render_evidence_pack(doc_json: Vec<u8>, ident: String) -> Result<Vec<u8>>
     Ok(pdf)
 }
 
-/// Renders `executive/executive-report.pdf`.
-pub fn render_executive(input: &ExecutiveInput) -> Result<Vec<u8>> {
-    let (pdf, warnings) = render_executive_with_warnings(input)?;
+/// The executive report (`executive/executive-report.pdf`) and its annex of complete lists
+/// (`executive/annex.pdf`).
+#[derive(Debug, Clone)]
+pub struct ExecutivePdfs {
+    pub report: Vec<u8>,
+    pub annex: Vec<u8>,
+}
+
+/// Renders the executive report and its annex. `files` are the run's table files with their
+/// rows: the report names them (with those rows) as the home of the complete lists.
+pub fn render_executive(input: &ExecutiveInput, files: &RunFileRows) -> Result<ExecutivePdfs> {
+    let (pdfs, warnings) = render_executive_with_warnings(input, files)?;
     for warning in warnings {
         tracing::warn!("executive report: {warning}");
     }
-    Ok(pdf)
+    Ok(pdfs)
 }
 
-/// Renders the executive report and returns the layout warnings (a missing glyph, an unknown
-/// font) instead of logging them, so tests can insist there are none.
-pub fn render_executive_with_warnings(input: &ExecutiveInput) -> Result<(Vec<u8>, Vec<String>)> {
-    let data =
-        executive::view_json(input).map_err(|e| Error::input_err("executive report data", e))?;
+/// Renders the executive report and its annex and returns the layout warnings (a missing
+/// glyph, an unknown font) instead of logging them, so tests can insist there are none.
+pub fn render_executive_with_warnings(
+    input: &ExecutiveInput,
+    files: &RunFileRows,
+) -> Result<(ExecutivePdfs, Vec<String>)> {
+    let data = executive::view_json(input, files)
+        .map_err(|e| Error::input_err("executive report data", e))?;
     let ident = format!(
         "defender-ledger executive {} {}",
         input.kpis.period, input.input_fingerprint
     );
-    compile(EXECUTIVE_TEMPLATE, data, ident, "executive report")
+    let (report, mut warnings) = compile(EXECUTIVE_TEMPLATE, data, ident, "executive report")?;
+    let data =
+        annex::annex_json(input, files).map_err(|e| Error::input_err("executive annex data", e))?;
+    let ident = format!(
+        "defender-ledger executive annex {} {}",
+        input.kpis.period, input.input_fingerprint
+    );
+    let (annex, annex_warnings) = compile(ANNEX_TEMPLATE, data, ident, "executive annex")?;
+    warnings.extend(annex_warnings.into_iter().map(|w| format!("annex: {w}")));
+    Ok((ExecutivePdfs { report, annex }, warnings))
 }
 
 /// Lays out `template` with `/data.json` = `data` and writes a PDF without a creation date.
@@ -58,7 +83,7 @@ fn compile(
         .warnings
         .iter()
         .map(|w| match world.line_of(w.span) {
-            Some(line) => format!("template line {line}: {}", w.message),
+            Some(line) => format!("template {line}: {}", w.message),
             None => w.message.to_string(),
         })
         .collect();
@@ -91,7 +116,7 @@ fn diagnostics(world: &world::MemoryWorld, errors: &[typst::diag::SourceDiagnost
         .map(|e| {
             let line = world
                 .line_of(e.span)
-                .map(|l| format!("template line {l}: "))
+                .map(|l| format!("template {l}: "))
                 .unwrap_or_default();
             format!("{line}{}", e.message)
         })

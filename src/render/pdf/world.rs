@@ -44,10 +44,17 @@ fn file_id(path: &str) -> FileId {
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
-/// The template's main file and the data file it reads with `json("/data.json")`.
+/// The layout shared by the executive report and its annex (palette, page, tables), which
+/// templates import with `#import "/common.typ": *`.
+const COMMON_TEMPLATE: &str = include_str!("templates/common.typ");
+
+/// The template's main file, the shared layout and the data file the template reads with
+/// `json("/data.json")`.
 pub(crate) struct MemoryWorld {
     main_id: FileId,
     main: Source,
+    common_id: FileId,
+    common: Source,
     data_id: FileId,
     data: Bytes,
 }
@@ -55,22 +62,30 @@ pub(crate) struct MemoryWorld {
 impl MemoryWorld {
     pub(crate) fn new(template: &'static str, data_json: Vec<u8>) -> MemoryWorld {
         let main_id = file_id("/main.typ");
+        let common_id = file_id("/common.typ");
         MemoryWorld {
             main_id,
             main: Source::new(main_id, template.to_string()),
+            common_id,
+            common: Source::new(common_id, COMMON_TEMPLATE.to_string()),
             data_id: file_id("/data.json"),
             data: Bytes::new(data_json),
         }
     }
 
-    /// 1-based line of the template a span points into.
-    pub(crate) fn line_of(&self, span: typst::syntax::DiagSpan) -> Option<usize> {
+    /// `line N` of the template (or `common.typ line N`) a span points into.
+    pub(crate) fn line_of(&self, span: typst::syntax::DiagSpan) -> Option<String> {
         use typst::WorldExt;
-        if span.id() != Some(self.main_id) {
+        let (source, prefix) = if span.id() == Some(self.main_id) {
+            (&self.main, "")
+        } else if span.id() == Some(self.common_id) {
+            (&self.common, "common.typ ")
+        } else {
             return None;
-        }
+        };
         let range = self.range(span)?;
-        Some(self.main.text()[..range.start].matches('\n').count() + 1)
+        let line = source.text()[..range.start].matches('\n').count() + 1;
+        Some(format!("{prefix}line {line}"))
     }
 }
 
@@ -90,6 +105,8 @@ impl World for MemoryWorld {
     fn source(&self, id: FileId) -> FileResult<Source> {
         if id == self.main_id {
             Ok(self.main.clone())
+        } else if id == self.common_id {
+            Ok(self.common.clone())
         } else {
             Err(not_found(id))
         }
