@@ -26,4 +26,8 @@ done
 bash scripts/check-queries.sh
 bash scripts/test-queries.sh
 
+# Formatting and lints first: a warning fails the run (the [lints] table in Cargo.toml).
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+
 cargo test --no-fail-fast "$@"
