@@ -180,3 +180,96 @@ pub fn partial_in(data_quality: &[String]) -> Option<&str> {
         .find(|l| l.starts_with(PARTIAL_PREFIX))
         .map(|l| l.split(';').next().unwrap_or(l))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn run(export: &str, start: &str, end: &str) -> Run {
+        Run {
+            manifest_path: format!("{export}/{start}/manifest.json"),
+            legacy_manifest: false,
+            export_name: export.into(),
+            run_id: start.into(),
+            submitted_time: None,
+            submitted_time_text: String::new(),
+            start_date: d(start),
+            end_date: d(end),
+            range_folder: String::new(),
+            range: (d(start), d(end)),
+            data_version: None,
+            export_type: None,
+            blobs: Vec::new(),
+        }
+    }
+
+    fn october(allow_partial: bool) -> PeriodRequirement {
+        PeriodRequirement {
+            start: d("2026-10-01"),
+            end_exclusive: d("2026-11-01"),
+            allow_partial,
+        }
+    }
+
+    #[test]
+    fn every_export_must_cover_every_day_of_the_period() {
+        let exports = ["a".to_string(), "b".to_string()];
+        let full = [
+            run("a", "2026-10-01", "2026-10-31"),
+            run("B", "2026-09-20", "2026-10-10"),
+            run("b", "2026-10-11", "2026-11-05"),
+        ];
+        assert_eq!(
+            require_period_days(&full, &exports, &october(false), "c").unwrap(),
+            None
+        );
+        // The window's earlier days (September) do not stand in for the period's.
+        let runs = [
+            run("a", "2026-09-01", "2026-09-30"),
+            run("b", "2026-10-01", "2026-10-31"),
+        ];
+        let e = require_period_days(&runs, &exports, &october(true), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cost export 'a' has no data for 2026-10-01 to 2026-10-31"),
+            "{e}"
+        );
+        assert!(!e.contains("'b'"), "{e}");
+    }
+
+    #[test]
+    fn a_partial_month_is_only_its_end_and_only_when_allowed() {
+        let exports = ["a".to_string(), "b".to_string()];
+        let runs = [
+            run("a", "2026-10-01", "2026-10-15"),
+            run("b", "2026-10-01", "2026-10-20"),
+        ];
+        let e = require_period_days(&runs, &exports, &october(false), "c").unwrap_err();
+        assert!(e.to_string().contains("2026-10-16 to 2026-10-31"), "{e}");
+        // Allowed: the last day every export covers.
+        assert_eq!(
+            require_period_days(&runs, &exports, &october(true), "c").unwrap(),
+            Some(d("2026-10-15"))
+        );
+        // A hole in the middle is never a partial month.
+        let holes = [
+            run("a", "2026-10-01", "2026-10-10"),
+            run("a", "2026-10-13", "2026-10-31"),
+        ];
+        let e = require_period_days(&holes, &exports[..1], &october(true), "c")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no data for 2026-10-11 to 2026-10-12"), "{e}");
+        assert!(e.contains("accepts only days missing at the end"), "{e}");
+        let note = partial_note(d("2026-10-15"), &october(true));
+        assert_eq!(
+            partial_in(&[note.clone()]),
+            Some("partial: cost data until 2026-10-15")
+        );
+    }
+}

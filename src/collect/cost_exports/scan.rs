@@ -135,6 +135,8 @@ struct Repeats {
     last_date: (Vec<u8>, Option<NaiveDate>),
     dates: HashMap<Vec<u8>, Option<NaiveDate>>,
     last_category: (Vec<u8>, bool),
+    /// The last currency cell found to be an ISO 4217 code.
+    last_currency: Vec<u8>,
 }
 
 impl Repeats {
@@ -143,6 +145,7 @@ impl Repeats {
             last_date: (Vec::new(), None),
             dates: HashMap::new(),
             last_category: (b"\x00".to_vec(), false),
+            last_currency: Vec::new(),
         }
     }
 
@@ -171,6 +174,20 @@ impl Repeats {
         self.last_date.0.extend_from_slice(cell.as_bytes());
         self.last_date.1 = d;
         d
+    }
+
+    /// Whether a (trimmed) currency cell is an active ISO 4217 code; rows repeat their
+    /// currency, so the table is searched only when it changes.
+    fn iso_currency(&mut self, code: &str) -> bool {
+        if !self.last_currency.is_empty() && self.last_currency == code.as_bytes() {
+            return true;
+        }
+        let ok = is_iso_4217(code);
+        if ok {
+            self.last_currency.clear();
+            self.last_currency.extend_from_slice(code.as_bytes());
+        }
+        ok
     }
 
     /// Whether a row of this meter category can be a Defender for Containers charge: the
@@ -226,7 +243,7 @@ fn csv_row(
     let nanos =
         parse_nanos(amount_cell).ok_or_else(|| not_a(m, m.amount, amount_cell, EXPECT_AMOUNT))?;
     let currency = text(m.currency)?.trim();
-    if !is_iso_4217(currency) {
+    if !repeats.iso_currency(currency) {
         return Err(not_a(m, m.currency, currency, EXPECT_CURRENCY));
     }
     let mut subscription = "";
@@ -762,7 +779,7 @@ fn parquet_row<'a>(
         Some((m.date, EXPECT_DATE))
     } else if nanos.is_none() {
         Some((m.amount, EXPECT_AMOUNT))
-    } else if !is_iso_4217(currency) {
+    } else if !repeats.iso_currency(currency) {
         Some((m.currency, EXPECT_CURRENCY))
     } else {
         None
