@@ -13,6 +13,7 @@ use crate::evidence::{self, ItemDef};
 use crate::frame::{self, bools, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
 use crate::kpi::policy::PolicyCounts;
+use crate::kpi::resource_days::{ResourceDay, ResourceKind};
 use crate::kpi::severity::Severity;
 use crate::kpi::state::HistoryState;
 use crate::kpi::subscription_days::{self, SubscriptionDay};
@@ -639,9 +640,9 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Protection inventory
 
-#[derive(Default)]
+/// One resource of the period: a row of protection-inventory.csv, as its last day describes it.
 struct Inv {
-    kind: String,
+    kind: ResourceKind,
     id: String,
     name: String,
     sub: String,
@@ -649,14 +650,55 @@ struct Inv {
     owner: String,
     days: BTreeSet<NaiveDate>,
     protected: BTreeSet<NaiveDate>,
-    last: Option<NaiveDate>,
+    last: NaiveDate,
     last_protected: bool,
     last_reason: String,
     last_vcores: i64,
 }
 
-fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::PROTECTION_INVENTORY;
+impl Inv {
+    fn new(r: &ResourceDay) -> Inv {
+        Inv {
+            kind: r.kind,
+            id: r.id.clone(),
+            name: r.name.clone(),
+            sub: r.subscription.clone(),
+            rg: r.resource_group.clone(),
+            owner: r.owner.clone(),
+            days: BTreeSet::new(),
+            protected: BTreeSet::new(),
+            last: r.date,
+            last_protected: r.protected,
+            last_reason: r.reason.clone(),
+            last_vcores: r.vcores,
+        }
+    }
+
+    fn days_unprotected(&self) -> usize {
+        self.days.len() - self.protected.len()
+    }
+
+    fn exception(&self) -> String {
+        format!(
+            "{} {} (owner {}): unprotected {} of {} days; on {}: {}",
+            self.kind.as_str(),
+            self.name,
+            self.owner,
+            self.days_unprotected(),
+            self.days.len(),
+            self.last,
+            if self.last_protected {
+                "protected"
+            } else {
+                &self.last_reason
+            }
+        )
+    }
+}
+
+/// The period's resources by kind and name, the resource-days read, and the second rows of a
+/// resource on a day.
+fn inventory(cx: &Ctx) -> (Vec<Inv>, i64, i64) {
     let mut inv: BTreeMap<(&str, &str), Inv> = BTreeMap::new();
     let (mut rows_in_period, mut duplicates) = (0i64, 0i64);
     for r in &cx.inp.history.coverage.resource_days {
@@ -666,95 +708,55 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
         rows_in_period += 1;
         let e = inv
             .entry((r.kind.as_str(), r.id_lower.as_str()))
-            .or_default();
+            .or_insert_with(|| Inv::new(r));
         if !e.days.insert(r.date) {
             duplicates += 1;
         }
         if r.protected {
             e.protected.insert(r.date);
         }
-        if e.last.is_none_or(|l| r.date >= l) {
+        if r.date >= e.last {
             *e = Inv {
-                kind: r.kind.as_str().to_string(),
-                id: r.id.clone(),
-                name: r.name.clone(),
-                sub: r.subscription.clone(),
-                rg: r.resource_group.clone(),
-                owner: r.owner.clone(),
                 days: std::mem::take(&mut e.days),
                 protected: std::mem::take(&mut e.protected),
-                last: Some(r.date),
-                last_protected: r.protected,
-                last_reason: r.reason.clone(),
-                last_vcores: r.vcores,
+                ..Inv::new(r)
             };
         }
     }
     let mut rows: Vec<Inv> = inv.into_values().collect();
-    rows.sort_by(|a, b| (&a.kind, &a.name, &a.id).cmp(&(&b.kind, &b.name, &b.id)));
-    let table = frame::frame(vec![
-        frame::column("kind", &rows, |r| r.kind.as_str()),
-        frame::column("id", &rows, |r| r.id.as_str()),
-        frame::column("name", &rows, |r| r.name.as_str()),
-        frame::column("subscriptionId", &rows, |r| r.sub.as_str()),
-        frame::column("resourceGroup", &rows, |r| r.rg.as_str()),
-        frame::column("owner", &rows, |r| r.owner.as_str()),
-        frame::date_column_of("first_seen", &rows, |r| r.days.first().copied()),
-        frame::date_column_of("last_seen", &rows, |r| r.last),
-        frame::column("days_present", &rows, |r| r.days.len() as i64),
-        frame::column("days_protected", &rows, |r| r.protected.len() as i64),
-        frame::column("days_unprotected", &rows, |r| {
-            (r.days.len() - r.protected.len()) as i64
-        }),
-        frame::column("protected_on_last_day", &rows, |r| r.last_protected),
-        frame::column("reason_on_last_day", &rows, |r| r.last_reason.as_str()),
-        frame::column("vcores_on_last_day", &rows, |r| r.last_vcores),
-    ])?;
+    rows.sort_by(|a, b| (a.kind.as_str(), &a.name, &a.id).cmp(&(b.kind.as_str(), &b.name, &b.id)));
+    (rows, rows_in_period, duplicates)
+}
 
-    // Raw rows of the three datasets in the period that never became a resource-day.
-    let raw: i64 = RESOURCE_DATASETS
-        .iter()
-        .map(|ds| {
-            cx.inp
-                .history
-                .period_rows
-                .resource_rows
-                .get(*ds)
-                .copied()
-                .unwrap_or(0)
-        })
-        .sum();
-    let unusable = raw - rows_in_period;
-    let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
-    let exceptions = rows
-        .iter()
-        .filter(|r| r.days.len() > r.protected.len())
-        .map(|r| {
-            format!(
-                "{} {} (owner {}): unprotected {} of {} days; on {}: {}",
-                r.kind,
-                r.name,
-                r.owner,
-                r.days.len() - r.protected.len(),
-                r.days.len(),
-                r.last.map(|d| d.to_string()).unwrap_or_default(),
-                if r.last_protected {
-                    "protected".to_string()
-                } else {
-                    r.last_reason.clone()
-                }
-            )
-        })
-        .collect();
-    let kinds = |k: &str| rows.iter().filter(|r| r.kind == k).count();
-    let figures = vec![
+fn inventory_table(rows: &[Inv]) -> Result<DataFrame> {
+    frame::frame(vec![
+        frame::column("kind", rows, |r| r.kind.as_str()),
+        frame::column("id", rows, |r| r.id.as_str()),
+        frame::column("name", rows, |r| r.name.as_str()),
+        frame::column("subscriptionId", rows, |r| r.sub.as_str()),
+        frame::column("resourceGroup", rows, |r| r.rg.as_str()),
+        frame::column("owner", rows, |r| r.owner.as_str()),
+        frame::date_column_of("first_seen", rows, |r| r.days.first().copied()),
+        frame::date_column_of("last_seen", rows, |r| Some(r.last)),
+        frame::column("days_present", rows, |r| r.days.len() as i64),
+        frame::column("days_protected", rows, |r| r.protected.len() as i64),
+        frame::column("days_unprotected", rows, |r| r.days_unprotected() as i64),
+        frame::column("protected_on_last_day", rows, |r| r.last_protected),
+        frame::column("reason_on_last_day", rows, |r| r.last_reason.as_str()),
+        frame::column("vcores_on_last_day", rows, |r| r.last_vcores),
+    ])
+}
+
+fn inventory_figures(rows: &[Inv]) -> Vec<(String, String)> {
+    let kinds = |k: ResourceKind| rows.iter().filter(|r| r.kind == k).count();
+    vec![
         (
             "resources (AKS / Arc / registries)".into(),
             format!(
                 "{} / {} / {}",
-                kinds("aks"),
-                kinds("arc"),
-                kinds("registry")
+                kinds(ResourceKind::Aks),
+                kinds(ResourceKind::Arc),
+                kinds(ResourceKind::Registry)
             ),
         ),
         (
@@ -772,7 +774,34 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
                 .count()
                 .to_string(),
         ),
-    ];
+    ]
+}
+
+fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::PROTECTION_INVENTORY;
+    let (rows, rows_in_period, duplicates) = inventory(cx);
+    let table = inventory_table(&rows)?;
+    // Raw rows of the three datasets in the period that never became a resource-day.
+    let raw: i64 = RESOURCE_DATASETS
+        .iter()
+        .map(|ds| {
+            cx.inp
+                .history
+                .period_rows
+                .resource_rows
+                .get(*ds)
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    let unusable = raw - rows_in_period;
+    let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
+    let exceptions = rows
+        .iter()
+        .filter(|r| r.days_unprotected() > 0)
+        .map(Inv::exception)
+        .collect();
+    let figures = inventory_figures(&rows);
     let population = cx.population(
         item,
         table.height(),
