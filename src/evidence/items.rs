@@ -942,35 +942,21 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Alerts
 
-fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::ALERTS;
-    let pop = cx.inp.alerts;
-    let latency = floats(pop, "latency_minutes")?;
-    let reasons: Vec<&str> = latency
-        .iter()
-        .map(|l| match l {
-            None => "missing startTimeUtc or timeGeneratedUtc",
-            Some(x) if *x < 0.0 => {
-                "negative latency: timeGeneratedUtc before startTimeUtc (data-quality finding)"
-            }
-            Some(_) => "",
-        })
-        .collect();
-    let table = pop
-        .clone()
-        .lazy()
-        .with_columns([lit(Series::new(
-            "latency_exclusion_reason".into(),
-            reasons.clone(),
-        ))])
-        .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .collect()
-        .ctx("alert evidence")?;
+/// Why an alert's latency is left out of the statistics ("" when it is not).
+fn latency_exclusion_reason(latency: Option<f64>) -> &'static str {
+    match latency {
+        None => "missing startTimeUtc or timeGeneratedUtc",
+        Some(x) if x < 0.0 => {
+            "negative latency: timeGeneratedUtc before startTimeUtc (data-quality finding)"
+        }
+        Some(_) => "",
+    }
+}
 
-    // Independent population over every snapshot read (an alert comes from the latest
-    // snapshot that lists it, which may predate the period).
+/// The alert population's exclusions, counted independently over every snapshot read (an
+/// alert comes from the latest snapshot that lists it, which may predate the period).
+fn alert_exclusions(cx: &Ctx) -> Result<Vec<(String, i64)>> {
     let state = &cx.inp.history.alerts;
-    let days = cx.all_days();
     let latest = state.latest()?;
     let types = strs(&latest, "alertType")?;
     let generated = timestamps_ns(&latest, "timeGeneratedUtc")?;
@@ -980,34 +966,47 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         frame::day_start_ns(cx.inp.period.start()),
         frame::day_start_ns(cx.inp.period.end_exclusive()),
     );
+    let prefixes = &cx.inp.params.alert_type_prefixes;
     let (mut outside, mut not_container) = (0i64, 0i64);
-    for i in 0..latest.height() {
-        let in_period = generated[i].is_some_and(|g| g >= start && g < end);
+    for (t, g) in types.iter().zip(&generated) {
+        let in_period = g.is_some_and(|g| g >= start && g < end);
         if !in_period {
             outside += 1;
-        } else if !types[i].as_deref().is_some_and(|t| {
-            cx.inp
-                .params
-                .alert_type_prefixes
-                .iter()
-                .any(|p| t.starts_with(p.as_str()))
-        }) {
+        } else if !t
+            .as_deref()
+            .is_some_and(|t| prefixes.iter().any(|p| t.starts_with(p.as_str())))
+        {
             not_container += 1;
         }
     }
+    Ok(vec![
+        (
+            "earlier snapshot row of an alert listed again later (latest snapshot wins)".into(),
+            earlier,
+        ),
+        ("row without systemAlertId".into(), no_id),
+        ("timeGeneratedUtc outside the period".into(), outside),
+        (
+            format!("alertType not starting with {}", prefixes.join(" or ")),
+            not_container,
+        ),
+    ])
+}
 
-    let severity = strs(&table, "severity")?;
-    let sid = strs(&table, "systemAlertId")?;
-    let owner = strs(&table, "owner")?;
-    let cluster = strs(&table, "cluster")?;
-    let status = strs(&table, "status")?;
+/// Alerts excluded from the latency statistics, then every High-severity alert.
+fn alert_exceptions(table: &DataFrame, reasons: &[&str]) -> Result<Vec<String>> {
+    let severity = strs(table, "severity")?;
+    let sid = strs(table, "systemAlertId")?;
+    let owner = strs(table, "owner")?;
+    let cluster = strs(table, "cluster")?;
+    let status = strs(table, "status")?;
     let mut exceptions = Vec::new();
-    for i in 0..table.height() {
-        if !reasons[i].is_empty() {
+    for (i, reason) in reasons.iter().enumerate() {
+        if !reason.is_empty() {
             exceptions.push(format!(
                 "alert {}: {}; excluded from latency statistics",
                 sid[i].clone().unwrap_or_default(),
-                reasons[i]
+                reason
             ));
         }
     }
@@ -1025,6 +1024,11 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
             ));
         }
     }
+    Ok(exceptions)
+}
+
+fn alert_figures(table: &DataFrame, latency: &[Option<f64>]) -> Result<Vec<(String, String)>> {
+    let severity = strs(table, "severity")?;
     let valid: Vec<f64> = latency
         .iter()
         .flatten()
@@ -1051,6 +1055,29 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
     if let Some(p) = crate::kpi::stats::p90_nearest_rank(&valid) {
         figures.push(("p90 detection latency".into(), format!("{p:.1} min")));
     }
+    Ok(figures)
+}
+
+fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::ALERTS;
+    let pop = cx.inp.alerts;
+    let latency = floats(pop, "latency_minutes")?;
+    let reasons: Vec<&str> = latency
+        .iter()
+        .map(|l| latency_exclusion_reason(*l))
+        .collect();
+    let table = pop
+        .clone()
+        .lazy()
+        .with_columns([lit(Series::new(
+            "latency_exclusion_reason".into(),
+            reasons.clone(),
+        ))])
+        .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .ctx("alert evidence")?;
+    let exceptions = alert_exceptions(&table, &reasons)?;
+    let figures = alert_figures(&table, &latency)?;
     let population = cx.population(
         item,
         table.height(),
@@ -1058,22 +1085,8 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         table.height() as i64,
         &["security_alerts"],
         &["security_alerts", "aks_clusters", "arc_clusters"],
-        days,
-        vec![
-            (
-                "earlier snapshot row of an alert listed again later (latest snapshot wins)".into(),
-                earlier,
-            ),
-            ("row without systemAlertId".into(), no_id),
-            ("timeGeneratedUtc outside the period".into(), outside),
-            (
-                format!(
-                    "alertType not starting with {}",
-                    cx.inp.params.alert_type_prefixes.join(" or ")
-                ),
-                not_container,
-            ),
-        ],
+        cx.all_days(),
+        alert_exclusions(cx)?,
         "Every snapshot before the period end is read, because each alert is taken from the \
          latest snapshot that lists it.",
     );
