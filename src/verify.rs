@@ -228,53 +228,94 @@ pub fn verify_run(
     public_key: Option<&VerifyingKey>,
 ) -> Result<VerifyReport> {
     let run = run_label(store.display(), run_prefix);
-    let manifest_path = join(run_prefix, MANIFEST);
-    let Some(manifest_bytes) = store.get_opt(&manifest_path)? else {
+    let (manifest_bytes, manifest) = read_manifest(store, run_prefix, &run)?;
+    let mut files = check_listed_files(store, run_prefix, &run, &manifest)?;
+    let added = unlisted_files(store, run_prefix, &files.listed)?;
+    let signature = check_signature(
+        store,
+        run_prefix,
+        &manifest_bytes,
+        public_key,
+        &mut files.warnings,
+    )?;
+    let text = |k: &str| manifest.get(k).and_then(Value::as_str).map(String::from);
+    Ok(VerifyReport {
+        run,
+        run_id: text("run_id"),
+        period: text("period"),
+        manifest_sha256: sha256_hex(&manifest_bytes),
+        files_listed: files.listed.len(),
+        files_ok: files.ok,
+        changed: files.changed,
+        missing: files.missing,
+        added,
+        signature,
+        warnings: files.warnings,
+    })
+}
+
+/// The run's `manifest.json`, as bytes (for its hash and signature) and parsed.
+fn read_manifest(store: &Store, run_prefix: &str, run: &str) -> Result<(bytes::Bytes, Value)> {
+    let Some(bytes) = store.get_opt(&join(run_prefix, MANIFEST))? else {
         return Err(Error::input(
-            &run,
+            run,
             format!("no {MANIFEST}: not a committed run (or not a run folder)"),
         ));
     };
-    let manifest: Value = serde_json::from_slice(&manifest_bytes)
+    let manifest: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(format!("{run}/{MANIFEST}"), format!("not JSON: {e}")))?;
+    Ok((bytes, manifest))
+}
+
+/// What re-hashing the files a manifest lists found.
+#[derive(Default)]
+struct ListedFiles {
+    listed: BTreeSet<String>,
+    ok: usize,
+    changed: Vec<ChangedFile>,
+    missing: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// Re-hash every file the manifest lists: each matches, changed, or missing.
+fn check_listed_files(
+    store: &Store,
+    run_prefix: &str,
+    run: &str,
+    manifest: &Value,
+) -> Result<ListedFiles> {
+    let bad = |m: String| Error::input(format!("{run}/{MANIFEST}"), m);
     let entries = manifest
         .get("files")
         .and_then(Value::as_array)
-        .ok_or_else(|| Error::input(format!("{run}/{MANIFEST}"), "no `files` list"))?;
-
-    let mut warnings = Vec::new();
-    let mut listed = BTreeSet::new();
-    let (mut changed, mut missing) = (Vec::new(), Vec::new());
-    let mut ok = 0usize;
+        .ok_or_else(|| bad("no `files` list".into()))?;
+    let mut found = ListedFiles::default();
     for (i, e) in entries.iter().enumerate() {
         let field = |k: &str| e.get(k).and_then(Value::as_str).map(String::from);
         let (Some(path), Some(sha)) = (field("path"), field("sha256")) else {
-            return Err(Error::input(
-                format!("{run}/{MANIFEST}"),
-                format!("files[{i}] lacks path or sha256"),
-            ));
+            return Err(bad(format!("files[{i}] lacks path or sha256")));
         };
         let expected_bytes = e.get("bytes").and_then(Value::as_u64).unwrap_or(0);
         if path.split('/').any(|s| s == ".." || s.is_empty()) {
-            return Err(Error::input(
-                format!("{run}/{MANIFEST}"),
-                format!("files[{i}]: path {path:?} is not a plain relative path"),
-            ));
+            return Err(bad(format!(
+                "files[{i}]: path {path:?} is not a plain relative path"
+            )));
         }
-        if !listed.insert(path.clone()) {
-            warnings.push(format!("{path} is listed twice in {MANIFEST}"));
+        if !found.listed.insert(path.clone()) {
+            found
+                .warnings
+                .push(format!("{path} is listed twice in {MANIFEST}"));
             continue;
         }
-        let full = join(run_prefix, &path);
-        let Some(bytes) = store.get_opt(&full)? else {
-            missing.push(path);
+        let Some(bytes) = store.get_opt(&join(run_prefix, &path))? else {
+            found.missing.push(path);
             continue;
         };
         let actual = sha256_hex(&bytes);
         if actual.eq_ignore_ascii_case(&sha) && bytes.len() as u64 == expected_bytes {
-            ok += 1;
+            found.ok += 1;
         } else {
-            changed.push(ChangedFile {
+            found.changed.push(ChangedFile {
                 path,
                 expected_sha256: sha,
                 actual_sha256: actual,
@@ -283,7 +324,16 @@ pub fn verify_run(
             });
         }
     }
+    Ok(found)
+}
 
+/// Files in the run folder that the manifest does not list (the manifest and its signature
+/// files excepted).
+fn unlisted_files(
+    store: &Store,
+    run_prefix: &str,
+    listed: &BTreeSet<String>,
+) -> Result<Vec<String>> {
     let unlisted_ok: BTreeSet<&str> = [MANIFEST, SIGNATURE_FILE, PUBLIC_KEY_FILE].into();
     let base = run_prefix.trim_matches('/');
     let mut added = Vec::new();
@@ -304,33 +354,7 @@ pub fn verify_run(
             added.push(rel.to_string());
         }
     }
-
-    let signature = check_signature(
-        store,
-        run_prefix,
-        &manifest_bytes,
-        public_key,
-        &mut warnings,
-    )?;
-    Ok(VerifyReport {
-        run,
-        run_id: manifest
-            .get("run_id")
-            .and_then(Value::as_str)
-            .map(String::from),
-        period: manifest
-            .get("period")
-            .and_then(Value::as_str)
-            .map(String::from),
-        manifest_sha256: sha256_hex(&manifest_bytes),
-        files_listed: listed.len(),
-        files_ok: ok,
-        changed,
-        missing,
-        added,
-        signature,
-        warnings,
-    })
+    Ok(added)
 }
 
 fn check_signature(
