@@ -4,14 +4,14 @@
 use super::checklist;
 use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, SubscriptionRow};
 use crate::error::Result;
-use crate::frame::{bools, ints, strs};
+use crate::frame::{ints, strs};
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::DetectionResult;
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::severity::Severity;
 use crate::kpi::showback::ShowbackResult;
 use crate::kpi::subscription_days;
-use crate::kpi::vulnerabilities::VulnerabilityResult;
+use crate::kpi::vulnerabilities::{VulnerabilityResult, finding_rows};
 use crate::kpi::{Kpis, Parameters};
 use std::collections::BTreeMap;
 
@@ -183,18 +183,10 @@ fn alerts_by_owner_severity(parts: &Parts) -> Result<Vec<OwnerSeverityCount>> {
 
 /// Open critical findings past due, by owner.
 fn overdue_critical_by_owner(parts: &Parts) -> Result<Vec<OwnerCount>> {
-    let f = &parts.vulns.findings;
-    let (fsev, fover, fowner) = (
-        strs(f, "severity")?,
-        bools(f, "open_past_due")?,
-        strs(f, "owner")?,
-    );
     let mut overdue: BTreeMap<String, i64> = BTreeMap::new();
-    for i in 0..f.height() {
-        if Severity::Critical.is(fsev[i].as_deref()) && fover[i] == Some(true) {
-            *overdue
-                .entry(fowner[i].clone().unwrap_or_default())
-                .or_default() += 1;
+    for f in finding_rows(&parts.vulns.findings)? {
+        if Severity::Critical.is(Some(&f.severity)) && f.open_past_due {
+            *overdue.entry(f.owner).or_default() += 1;
         }
     }
     Ok(overdue

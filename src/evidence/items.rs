@@ -10,14 +10,14 @@
 
 use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
-use crate::frame::{self, bools, dates, floats, strs, timestamps_ns};
+use crate::frame::{self, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
 use crate::kpi::policy::PolicyCounts;
 use crate::kpi::resource_days::{ResourceDay, ResourceKind};
 use crate::kpi::severity::Severity;
 use crate::kpi::state::HistoryState;
 use crate::kpi::subscription_days::{self, SubscriptionDay};
-use crate::kpi::vulnerabilities::VulnerabilityResult;
+use crate::kpi::vulnerabilities::{FindingRow, VulnerabilityResult, finding_rows};
 use crate::kpi::{Gap, Parameters};
 use crate::period::Period;
 use chrono::NaiveDate;
@@ -1098,31 +1098,61 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Vulnerability findings
 
-fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::VULNERABILITY_FINDINGS;
-    let state = &cx.inp.history.findings;
-    let (not_unhealthy, no_key) = (state.rows_not_unhealthy, state.rows_without_key);
+/// A finding that breaks its SLA: due in the period and not resolved in time, or open past
+/// due.
+fn finding_exception(f: &FindingRow) -> Option<String> {
+    let short: String = f.image_digest.chars().take(19).collect();
+    let due = f.due.map(|d| d.to_string()).unwrap_or_default();
+    let who = format!("{} {} on {short} (owner {})", f.severity, f.cve_id, f.owner);
+    if f.due_in_period && f.sla_met == Some(false) {
+        let outcome = match f.resolved {
+            Some(r) => format!("resolved late on {r}"),
+            None => "not resolved".into(),
+        };
+        Some(format!("{who}: due {due}, {outcome}"))
+    } else if f.open_past_due {
+        Some(format!("{who}: open past due since {due}"))
+    } else {
+        None
+    }
+}
+
+fn finding_figures(rows: &[FindingRow]) -> Vec<(String, String)> {
+    let due_n = rows.iter().filter(|f| f.due_in_period).count() as i64;
+    let met_n = rows
+        .iter()
+        .filter(|f| f.due_in_period && f.sla_met == Some(true))
+        .count() as i64;
+    vec![
+        ("findings in the pack".into(), rows.len().to_string()),
+        (
+            "due in the period, resolved within SLA".into(),
+            format!("{met_n} of {due_n} ({})", pct(met_n, due_n)),
+        ),
+        (
+            "open past due at period end".into(),
+            rows.iter().filter(|f| f.open_past_due).count().to_string(),
+        ),
+    ]
+}
+
+/// The findings of the pack (open at the period's start, or due in it), each with its
+/// appearances and SLA days, and the appearances of the findings closed before the period.
+fn findings_of_period(cx: &Ctx, item: &ItemDef) -> Result<(DataFrame, Vec<i64>, i64)> {
     let f = &cx.inp.findings.findings;
-    let resolved = dates(f, "resolved")?;
-    let due_in = bools(f, "due_in_period")?;
-    let sev = strs(f, "severity")?;
+    let rows = finding_rows(f)?;
     let start = cx.inp.period.start();
     let mut keep = Vec::with_capacity(f.height());
     let mut apps = Vec::new();
     let mut sla = Vec::new();
     let mut closed_before = 0i64;
     // `appearances` is in the table's row order.
-    for (i, &n) in cx.inp.findings.appearances.iter().enumerate() {
-        let k = resolved[i].is_none_or(|r| r >= start) || due_in[i] == Some(true);
+    for (row, &n) in rows.iter().zip(&cx.inp.findings.appearances) {
+        let k = row.resolved.is_none_or(|r| r >= start) || row.due_in_period;
         keep.push(k);
         if k {
             apps.push(n);
-            sla.push(
-                sev[i]
-                    .as_deref()
-                    .and_then(|s| cx.inp.params.sla_days.get(s))
-                    .copied(),
-            );
+            sla.push(cx.inp.params.sla_days.get(&row.severity).copied());
         } else {
             closed_before += n;
         }
@@ -1138,64 +1168,17 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
         .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
         .ctx("vulnerability evidence")?;
+    Ok((table, apps, closed_before))
+}
 
-    let sid = strs(&table, "cveId")?;
-    let dg = strs(&table, "imageDigest")?;
-    let sv = strs(&table, "severity")?;
-    let own = strs(&table, "owner")?;
-    let due = dates(&table, "due")?;
-    let res = dates(&table, "resolved")?;
-    let met = bools(&table, "sla_met")?;
-    let due_in = bools(&table, "due_in_period")?;
-    let past = bools(&table, "open_past_due")?;
-    let mut exceptions = Vec::new();
-    let short = |s: &Option<String>| {
-        let s = s.clone().unwrap_or_default();
-        s.chars().take(19).collect::<String>()
-    };
-    for i in 0..table.height() {
-        if due_in[i] == Some(true) && met[i] == Some(false) {
-            exceptions.push(format!(
-                "{} {} on {} (owner {}): due {}, {}",
-                sv[i].clone().unwrap_or_default(),
-                sid[i].clone().unwrap_or_default(),
-                short(&dg[i]),
-                own[i].clone().unwrap_or_default(),
-                due[i].map(|d| d.to_string()).unwrap_or_default(),
-                match res[i] {
-                    Some(r) => format!("resolved late on {r}"),
-                    None => "not resolved".into(),
-                }
-            ));
-        } else if past[i] == Some(true) {
-            exceptions.push(format!(
-                "{} {} on {} (owner {}): open past due since {}",
-                sv[i].clone().unwrap_or_default(),
-                sid[i].clone().unwrap_or_default(),
-                short(&dg[i]),
-                own[i].clone().unwrap_or_default(),
-                due[i].map(|d| d.to_string()).unwrap_or_default()
-            ));
-        }
-    }
-    let due_n = due_in.iter().filter(|x| **x == Some(true)).count() as i64;
-    let met_n = (0..table.height())
-        .filter(|i| due_in[*i] == Some(true) && met[*i] == Some(true))
-        .count() as i64;
-    let figures = vec![
-        ("findings in the pack".into(), table.height().to_string()),
-        (
-            "due in the period, resolved within SLA".into(),
-            format!("{met_n} of {due_n} ({})", pct(met_n, due_n)),
-        ),
-        (
-            "open past due at period end".into(),
-            past.iter()
-                .filter(|x| **x == Some(true))
-                .count()
-                .to_string(),
-        ),
-    ];
+fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::VULNERABILITY_FINDINGS;
+    let state = &cx.inp.history.findings;
+    let (not_unhealthy, no_key) = (state.rows_not_unhealthy, state.rows_without_key);
+    let (table, apps, closed_before) = findings_of_period(cx, item)?;
+    let rows = finding_rows(&table)?;
+    let exceptions = rows.iter().filter_map(finding_exception).collect();
+    let figures = finding_figures(&rows);
     let population = cx.population(
         item,
         table.height(),

@@ -331,25 +331,118 @@ pub fn compute(
     })
 }
 
+/// Column names of the findings table (`VulnerabilityResult::findings`,
+/// `data/vulnerability_findings.parquet`).
+pub mod columns {
+    /// Image digest (`sha256:...`).
+    pub const IMAGE_DIGEST: &str = "imageDigest";
+    /// CVE id.
+    pub const CVE_ID: &str = "cveId";
+    /// Severity as Defender wrote it on the finding's last row.
+    pub const SEVERITY: &str = "severity";
+    /// CVSS base score.
+    pub const CVSS_SCORE: &str = "cvssScore";
+    /// Subscription of the resource it was last seen on.
+    pub const SUBSCRIPTION_ID: &str = "subscriptionId";
+    /// Registry or cluster it was last seen on.
+    pub const RESOURCE_ID: &str = "resourceId";
+    /// Where Defender saw it (registry or runtime).
+    pub const SOURCE: &str = "source";
+    /// Registry host of the image.
+    pub const REGISTRY_HOST: &str = "registryHost";
+    /// Repository of the image.
+    pub const REPOSITORY: &str = "repository";
+    /// Owner of the resource it was last seen on.
+    pub const OWNER: &str = "owner";
+    /// First snapshot day it appeared.
+    pub const FIRST_SEEN: &str = "first_seen";
+    /// Last snapshot day it appeared.
+    pub const LAST_SEEN: &str = "last_seen";
+    /// first_seen + SLA days of its severity (null without an SLA).
+    pub const DUE: &str = "due";
+    /// Snapshot day it was resolved (null while open).
+    pub const RESOLVED: &str = "resolved";
+    /// Due within the period.
+    pub const DUE_IN_PERIOD: &str = "due_in_period";
+    /// Resolved on or before its due day (null while open or without an SLA).
+    pub const SLA_MET: &str = "sla_met";
+    /// Open and past due at the period's end.
+    pub const OPEN_PAST_DUE: &str = "open_past_due";
+    /// First seen on the first snapshot day ever stored (true age unknown).
+    pub const LEFT_CENSORED: &str = "left_censored";
+}
+
 fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
+    use columns::*;
     frame::frame(vec![
-        frame::column("imageDigest", f, |x| x.image_digest.as_str()),
-        frame::column("cveId", f, |x| x.cve_id.as_str()),
-        frame::column("severity", f, |x| x.severity.as_str()),
-        frame::column("cvssScore", f, |x| x.cvss),
-        frame::column("subscriptionId", f, |x| x.subscription.as_str()),
-        frame::column("resourceId", f, |x| x.resource_id.as_str()),
-        frame::column("source", f, |x| x.source.as_str()),
-        frame::column("registryHost", f, |x| x.registry_host.as_str()),
-        frame::column("repository", f, |x| x.repository.as_str()),
-        frame::column("owner", f, |x| x.owner.as_str()),
-        frame::date_column_of("first_seen", f, |x| Some(x.first_seen)),
-        frame::date_column_of("last_seen", f, |x| Some(x.last_seen)),
-        frame::date_column_of("due", f, |x| x.due),
-        frame::date_column_of("resolved", f, |x| x.resolved),
-        frame::column("due_in_period", f, |x| x.due_in(period)),
-        frame::column("sla_met", f, |x| x.resolved_on_time()),
-        frame::column("open_past_due", f, |x| x.open_past_due(period)),
-        frame::column("left_censored", f, |x| x.left_censored),
+        frame::column(IMAGE_DIGEST, f, |x| x.image_digest.as_str()),
+        frame::column(CVE_ID, f, |x| x.cve_id.as_str()),
+        frame::column(SEVERITY, f, |x| x.severity.as_str()),
+        frame::column(CVSS_SCORE, f, |x| x.cvss),
+        frame::column(SUBSCRIPTION_ID, f, |x| x.subscription.as_str()),
+        frame::column(RESOURCE_ID, f, |x| x.resource_id.as_str()),
+        frame::column(SOURCE, f, |x| x.source.as_str()),
+        frame::column(REGISTRY_HOST, f, |x| x.registry_host.as_str()),
+        frame::column(REPOSITORY, f, |x| x.repository.as_str()),
+        frame::column(OWNER, f, |x| x.owner.as_str()),
+        frame::date_column_of(FIRST_SEEN, f, |x| Some(x.first_seen)),
+        frame::date_column_of(LAST_SEEN, f, |x| Some(x.last_seen)),
+        frame::date_column_of(DUE, f, |x| x.due),
+        frame::date_column_of(RESOLVED, f, |x| x.resolved),
+        frame::column(DUE_IN_PERIOD, f, |x| x.due_in(period)),
+        frame::column(SLA_MET, f, |x| x.resolved_on_time()),
+        frame::column(OPEN_PAST_DUE, f, |x| x.open_past_due(period)),
+        frame::column(LEFT_CENSORED, f, |x| x.left_censored),
     ])
+}
+
+/// What the reports read of a finding: a row of the findings table (or of a selection of its
+/// columns that keeps these), decoded once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    /// CVE id.
+    pub cve_id: String,
+    /// Image digest.
+    pub image_digest: String,
+    /// Severity as Defender wrote it.
+    pub severity: String,
+    /// Owner of the resource it was last seen on.
+    pub owner: String,
+    /// Due day, if its severity has an SLA.
+    pub due: Option<NaiveDate>,
+    /// Resolution day, if resolved.
+    pub resolved: Option<NaiveDate>,
+    /// Due within the period.
+    pub due_in_period: bool,
+    /// Resolved on or before its due day; `None` while open or without an SLA.
+    pub sla_met: Option<bool>,
+    /// Open and past due at the period's end.
+    pub open_past_due: bool,
+}
+
+/// Decode the findings table (or a selection of it) into rows, in table order.
+pub fn finding_rows(df: &DataFrame) -> Result<Vec<FindingRow>> {
+    use crate::frame::{bools, dates, strs};
+    let mut cve = strs(df, columns::CVE_ID)?.into_iter();
+    let mut digest = strs(df, columns::IMAGE_DIGEST)?.into_iter();
+    let mut severity = strs(df, columns::SEVERITY)?.into_iter();
+    let mut owner = strs(df, columns::OWNER)?.into_iter();
+    let mut due = dates(df, columns::DUE)?.into_iter();
+    let mut resolved = dates(df, columns::RESOLVED)?.into_iter();
+    let mut due_in = bools(df, columns::DUE_IN_PERIOD)?.into_iter();
+    let mut met = bools(df, columns::SLA_MET)?.into_iter();
+    let mut past = bools(df, columns::OPEN_PAST_DUE)?.into_iter();
+    Ok((0..df.height())
+        .map(|_| FindingRow {
+            cve_id: cve.next().flatten().unwrap_or_default(),
+            image_digest: digest.next().flatten().unwrap_or_default(),
+            severity: severity.next().flatten().unwrap_or_default(),
+            owner: owner.next().flatten().unwrap_or_default(),
+            due: due.next().flatten(),
+            resolved: resolved.next().flatten(),
+            due_in_period: due_in.next().flatten() == Some(true),
+            sla_met: met.next().flatten(),
+            open_past_due: past.next().flatten() == Some(true),
+        })
+        .collect())
 }
