@@ -268,7 +268,7 @@ mod tests {
         assert!(e.contains("accepts only days missing at the end"), "{e}");
         let note = partial_note(d("2026-10-15"), &october(true));
         assert_eq!(
-            partial_in(&[note.clone()]),
+            partial_in(std::slice::from_ref(&note)),
             Some("partial: cost data until 2026-10-15")
         );
     }
