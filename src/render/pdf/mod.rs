@@ -11,7 +11,7 @@ use crate::assessment::ExecutiveInput;
 use crate::error::{Error, Result};
 use typst::foundations::Smart;
 use typst_layout::PagedDocument;
-use typst_pdf::PdfOptions;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
 
 pub use annex::{ANNEX_PATH, REPORT_PATH, RunFileRows};
 
@@ -19,9 +19,20 @@ const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
 const ANNEX_TEMPLATE: &str = include_str!("templates/annex.typ");
 const EVIDENCE_TEMPLATE: &str = include_str!("templates/evidence.typ");
 
-/// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON.
+/// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON, as
+/// PDF/A-2b (ISO 19005-2, level B): the one file an auditor archives. typst checks the
+/// conformance while writing (fonts embedded, no transparency groups it cannot flatten, XMP
+/// metadata, output intent) and fails rather than write a non-conforming file. PDF/A requires
+/// a document date: the template dates the pack by its period (the first day after it), never
+/// by the clock, so identical inputs still give identical bytes.
 pub fn render_evidence_pack(doc_json: Vec<u8>, ident: String) -> Result<Vec<u8>> {
-    let (pdf, warnings) = compile(EVIDENCE_TEMPLATE, doc_json, ident, "evidence pack")?;
+    let (pdf, warnings) = compile(
+        EVIDENCE_TEMPLATE,
+        doc_json,
+        ident,
+        "evidence pack",
+        Standard::PdfA2b,
+    )?;
     for warning in warnings {
         tracing::warn!("evidence pack: {warning}");
     }
@@ -58,24 +69,47 @@ pub fn render_executive_with_warnings(
         "defender-ledger executive {} {}",
         input.kpis.period, input.input_fingerprint
     );
-    let (report, mut warnings) = compile(EXECUTIVE_TEMPLATE, data, ident, "executive report")?;
+    let (report, mut warnings) = compile(
+        EXECUTIVE_TEMPLATE,
+        data,
+        ident,
+        "executive report",
+        Standard::Pdf,
+    )?;
     let data =
         annex::annex_json(input, files).map_err(|e| Error::input_err("executive annex data", e))?;
     let ident = format!(
         "defender-ledger executive annex {} {}",
         input.kpis.period, input.input_fingerprint
     );
-    let (annex, annex_warnings) = compile(ANNEX_TEMPLATE, data, ident, "executive annex")?;
+    let (annex, annex_warnings) = compile(
+        ANNEX_TEMPLATE,
+        data,
+        ident,
+        "executive annex",
+        Standard::Pdf,
+    )?;
     warnings.extend(annex_warnings.into_iter().map(|w| format!("annex: {w}")));
     Ok((ExecutivePdfs { report, annex }, warnings))
 }
 
-/// Lays out `template` with `/data.json` = `data` and writes a PDF without a creation date.
+/// What a PDF conforms to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Standard {
+    /// Plain PDF (tagged), no creation date.
+    Pdf,
+    /// PDF/A-2b, dated by the template.
+    PdfA2b,
+}
+
+/// Lays out `template` with `/data.json` = `data` and writes a PDF (tagged, accessible) whose
+/// only date is the one the template sets, and none for plain PDFs.
 fn compile(
     template: &'static str,
     data: Vec<u8>,
     ident: String,
     what: &str,
+    standard: Standard,
 ) -> Result<(Vec<u8>, Vec<String>)> {
     let world = world::MemoryWorld::new(template, data);
     let compiled = typst::compile::<PagedDocument>(&world);
@@ -93,10 +127,16 @@ fn compile(
             diagnostics(&world, &errors),
         )
     })?;
+    let standards = match standard {
+        Standard::Pdf => PdfStandards::default(),
+        Standard::PdfA2b => PdfStandards::new(&[PdfStandard::A_2b])
+            .map_err(|e| Error::input(format!("the {what}'s PDF standard"), e.message()))?,
+    };
     let options = PdfOptions {
         ident: Smart::Custom(ident),
         creator: Smart::Custom(Some(format!("defender-ledger {}", crate::TOOL_VERSION))),
         timestamp: None,
+        standards,
         ..PdfOptions::default()
     };
     let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
@@ -105,7 +145,24 @@ fn compile(
             diagnostics(&world, &errors),
         )
     })?;
-    Ok((pdf, warnings))
+    Ok((without_false_suspects(pdf), warnings))
+}
+
+/// The catalog's mark-information dictionary as typst writes it for a tagged PDF 1.7.
+const MARK_INFO: &[u8] = b"/MarkInfo<</Marked true/Suspects false>>";
+const SUSPECTS_FALSE: &[u8] = b"/Suspects false";
+
+/// The PDF with `/Suspects false` blanked out of the catalog's `/MarkInfo`, space for byte so
+/// every offset (and the cross-reference table) stays valid. `false` is the entry's default,
+/// so the document means the same; poppler (22.x, as in Debian 12) reports an explicit `false`
+/// as "Suspects object is wrong type (boolean)" on every open, which readers of the job's PDFs
+/// should not see. A file without that exact dictionary is returned unchanged.
+pub fn without_false_suspects(mut pdf: Vec<u8>) -> Vec<u8> {
+    if let Some(at) = pdf.windows(MARK_INFO.len()).position(|w| w == MARK_INFO) {
+        let from = at + MARK_INFO.len() - 2 - SUSPECTS_FALSE.len();
+        pdf[from..from + SUSPECTS_FALSE.len()].fill(b' ');
+    }
+    pdf
 }
 
 /// Errors with the template line they point at (a template bug, never a data problem the
@@ -122,4 +179,22 @@ fn diagnostics(world: &world::MemoryWorld, errors: &[typst::diag::SourceDiagnost
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suspects_false_is_blanked_in_place() {
+        let pdf = b"1 0 obj<</Type/Catalog/MarkInfo<</Marked true/Suspects false>>>>".to_vec();
+        let out = without_false_suspects(pdf.clone());
+        assert_eq!(out.len(), pdf.len());
+        assert_eq!(
+            out,
+            b"1 0 obj<</Type/Catalog/MarkInfo<</Marked true               >>>>".to_vec()
+        );
+        let other = b"%PDF-2.0 /MarkInfo<</Marked true>>".to_vec();
+        assert_eq!(without_false_suspects(other.clone()), other);
+    }
 }

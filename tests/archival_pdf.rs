@@ -1,0 +1,115 @@
+//! The PDFs of a run as archived files: every evidence pack is PDF/A-2b (XMP identification,
+//! output intent, dated by its period and not by the clock), and every PDF the job writes
+//! passes `qpdf --check` and opens in poppler without a warning. Checked on the demo run through
+//! the real CLI; a tool that is not installed is skipped with a message (scripts/test.sh
+//! installs poppler-utils; qpdf is Debian's `qpdf`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn demo(out: &Path) -> PathBuf {
+    let o = Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--out", out.to_str().unwrap(), "run", "--period", "2026-10"])
+        .env("DEFENDER_LEDGER_LOG", "warn")
+        .env("DEFENDER_LEDGER_RUN_ID", "20261101T060000Z")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out.join("2026-10/20261101T060000Z")
+}
+
+/// `(success, stdout + stderr)` of a tool, or `None` when it is not installed.
+fn tool(program: &str, args: &[&str], pdf: &Path) -> Option<(bool, String)> {
+    let o = Command::new(program).args(args).arg(pdf).output().ok()?;
+    let mut text = String::from_utf8_lossy(&o.stdout).to_string();
+    text.push_str(&String::from_utf8_lossy(&o.stderr));
+    Some((o.status.success(), text))
+}
+
+/// What poppler prints on stderr while it reads the whole file (nothing for a clean file):
+/// `pdfinfo` reads the structure, `pdftotext` every page. `None` when poppler is not installed.
+fn poppler_warnings(pdf: &Path) -> Option<String> {
+    let mut warnings = String::new();
+    for args in [
+        vec![pdf.to_str().unwrap()],
+        vec![pdf.to_str().unwrap(), "-"],
+    ] {
+        let program = if args.len() == 1 {
+            "pdfinfo"
+        } else {
+            "pdftotext"
+        };
+        let o = Command::new(program).args(&args).output().ok()?;
+        assert!(o.status.success(), "{program} failed on {}", pdf.display());
+        warnings.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    Some(warnings)
+}
+
+#[test]
+fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = demo(&tmp.path().join("out"));
+    let packs =
+        ["pci-dss-4.0.1", "soc2"].map(|f| run.join(format!("evidence/{f}/evidence-pack.pdf")));
+    let pdfs: Vec<PathBuf> = packs
+        .iter()
+        .cloned()
+        .chain([
+            run.join("executive/executive-report.pdf"),
+            run.join("executive/annex.pdf"),
+        ])
+        .collect();
+
+    for pdf in &pdfs {
+        match tool("qpdf", &["--check"], pdf) {
+            Some((ok, text)) => {
+                assert!(ok, "qpdf --check {}:\n{text}", pdf.display());
+                assert!(
+                    !text.to_lowercase().contains("warning"),
+                    "qpdf --check {}:\n{text}",
+                    pdf.display()
+                );
+            }
+            None => eprintln!("SKIPPED qpdf --check: qpdf not found (apt-get install qpdf)"),
+        }
+        match poppler_warnings(pdf) {
+            Some(w) => assert!(w.trim().is_empty(), "poppler on {}:\n{w}", pdf.display()),
+            None => eprintln!("SKIPPED poppler checks: poppler-utils not installed"),
+        }
+    }
+
+    for (pack, framework) in packs.iter().zip(["pci-dss-4.0.1", "soc2"]) {
+        let bytes = std::fs::read(pack).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // PDF/A identification in the XMP metadata, and the output intent PDF/A requires.
+        assert!(text.contains("<pdfaid:part>2</pdfaid:part>"), "{framework}");
+        assert!(
+            text.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+            "{framework}"
+        );
+        assert!(text.contains("/OutputIntents"), "{framework}");
+        assert!(bytes.starts_with(b"%PDF-1.7"), "PDF/A-2 is PDF 1.7");
+        // Dated by the period (the first day after it), never by the clock.
+        assert!(
+            text.contains("2026-11-01T00:00:00"),
+            "{framework}: XMP date"
+        );
+        if let Some((_, info)) = tool("pdfinfo", &["-isodates"], pack) {
+            assert!(info.contains("2026-11-01T00:00:00"), "{info}");
+        }
+        // The published document renders to the published bytes again: nothing but the pack
+        // decides them.
+        let doc = std::fs::read(pack.with_file_name("evidence-pack.json")).unwrap();
+        let again = defender_ledger::render::pdf::render_evidence_pack(
+            doc,
+            format!("defender-ledger evidence {framework} 2026-10"),
+        )
+        .unwrap();
+        assert!(
+            again == bytes,
+            "{framework}: rendering again gives other bytes"
+        );
+    }
+}
