@@ -828,67 +828,68 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Policy compliance
 
-fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::POLICY_COMPLIANCE;
-    let tally = &cx.inp.history.period_rows.policy;
+/// A row of policy-compliance.csv: the tally's key with the subscription replaced by its
+/// management group that day. Ordered field by field, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct PolicyGroup {
+    date: NaiveDate,
+    management_group: String,
+    assignment: String,
+    scope: String,
+    definition: String,
+    action: String,
+}
+
+/// The period's policy states per management group (the subscription's immediate parent that
+/// day), from the tally kept per subscription as history was read.
+fn policy_groups(cx: &Ctx) -> Result<BTreeMap<PolicyGroup, PolicyCounts>> {
     let idx = cx.subscription_day_index()?;
-    // Tallied per subscription as history was read; counted here per management group (the
-    // subscription's immediate parent that day).
-    type Key = (NaiveDate, String, String, String, String, String);
-    let mut groups: BTreeMap<Key, PolicyCounts> = BTreeMap::new();
-    let no_assignment = tally.without_assignment;
-    for ((day, sub, a, scope, def, action), n) in &tally.groups {
-        let mg = idx
-            .get(&(*day, sub.clone()))
+    let mut groups: BTreeMap<PolicyGroup, PolicyCounts> = BTreeMap::new();
+    for (k, n) in &cx.inp.history.period_rows.policy.groups {
+        let management_group = idx
+            .get(&(k.date, k.subscription.clone()))
             .map(|x| x.management_group.clone().unwrap_or_default())
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| "(unknown)".into());
-        let key = (
-            *day,
-            mg,
-            a.clone(),
-            scope.clone(),
-            def.clone(),
-            action.clone(),
-        );
-        let c = groups.entry(key).or_default();
-        c.compliant += n.compliant;
-        c.non_compliant += n.non_compliant;
-        c.exempt += n.exempt;
-        c.other += n.other;
+        let key = PolicyGroup {
+            date: k.date,
+            management_group,
+            assignment: k.assignment.clone(),
+            scope: k.scope.clone(),
+            definition: k.definition.clone(),
+            action: k.action.clone(),
+        };
+        groups.entry(key).or_default().add(n);
     }
-    let keys: Vec<&Key> = groups.keys().collect();
-    let vals: Vec<&PolicyCounts> = groups.values().collect();
-    let k = |f: fn(&Key) -> &str| keys.iter().map(|x| f(x)).collect::<Vec<_>>();
-    let n = |f: fn(&PolicyCounts) -> i64| vals.iter().map(|x| f(x)).collect::<Vec<_>>();
-    let table = frame::frame(vec![
-        frame::date_column_of("snapshot_date", &keys, |x| Some(x.0)),
-        Column::new("managementGroup".into(), k(|x| &x.1)),
-        Column::new("policyAssignmentId".into(), k(|x| &x.2)),
-        Column::new("policyAssignmentScope".into(), k(|x| &x.3)),
-        Column::new("policyDefinitionId".into(), k(|x| &x.4)),
-        Column::new("policyDefinitionAction".into(), k(|x| &x.5)),
-        Column::new("compliant".into(), n(|c| c.compliant)),
-        Column::new("non_compliant".into(), n(|c| c.non_compliant)),
-        Column::new("exempt".into(), n(|c| c.exempt)),
-        Column::new("other".into(), n(|c| c.other)),
-        Column::new(
-            "states".into(),
-            n(|c| c.compliant + c.non_compliant + c.exempt + c.other),
-        ),
-        frame::column("rate", &vals, |c| {
-            let den = c.compliant + c.non_compliant;
-            (den > 0).then(|| c.compliant as f64 / den as f64 * 100.0)
-        }),
-    ])?;
-    let counted: i64 = vals
+    Ok(groups)
+}
+
+fn policy_table(groups: &BTreeMap<PolicyGroup, PolicyCounts>) -> Result<DataFrame> {
+    let rows: Vec<(&PolicyGroup, &PolicyCounts)> = groups.iter().collect();
+    frame::frame(vec![
+        frame::date_column_of("snapshot_date", &rows, |x| Some(x.0.date)),
+        frame::column("managementGroup", &rows, |x| x.0.management_group.as_str()),
+        frame::column("policyAssignmentId", &rows, |x| x.0.assignment.as_str()),
+        frame::column("policyAssignmentScope", &rows, |x| x.0.scope.as_str()),
+        frame::column("policyDefinitionId", &rows, |x| x.0.definition.as_str()),
+        frame::column("policyDefinitionAction", &rows, |x| x.0.action.as_str()),
+        frame::column("compliant", &rows, |x| x.1.compliant),
+        frame::column("non_compliant", &rows, |x| x.1.non_compliant),
+        frame::column("exempt", &rows, |x| x.1.exempt),
+        frame::column("other", &rows, |x| x.1.other),
+        frame::column("states", &rows, |x| x.1.states()),
+        frame::column("rate", &rows, |x| x.1.rate()),
+    ])
+}
+
+/// Non-compliant states on the last snapshot day, and the figures at period end.
+fn policy_month_end(
+    groups: &BTreeMap<PolicyGroup, PolicyCounts>,
+    last_day: Option<NaiveDate>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let month_end: Vec<(&PolicyGroup, &PolicyCounts)> = groups
         .iter()
-        .map(|c| c.compliant + c.non_compliant + c.exempt + c.other)
-        .sum();
-    let last_day = cx.period_days.last().copied();
-    let month_end: Vec<(&Key, &PolicyCounts)> = groups
-        .iter()
-        .filter(|(k, _)| Some(k.0) == last_day)
+        .filter(|(k, _)| Some(k.date) == last_day)
         .collect();
     let exceptions = month_end
         .iter()
@@ -896,17 +897,21 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
         .map(|(k, c)| {
             format!(
                 "{}: assignment {} (definition {}) in {}: {} non-compliant, {} compliant, {} exempt",
-                k.0, k.2, k.4, k.1, c.non_compliant, c.compliant, c.exempt
+                k.date,
+                k.assignment,
+                k.definition,
+                k.management_group,
+                c.non_compliant,
+                c.compliant,
+                c.exempt
             )
         })
         .collect();
-    let (mc, mn, me) = month_end.iter().fold((0, 0, 0), |acc, (_, c)| {
-        (
-            acc.0 + c.compliant,
-            acc.1 + c.non_compliant,
-            acc.2 + c.exempt,
-        )
-    });
+    let mut total = PolicyCounts::default();
+    for (_, c) in &month_end {
+        total.add(c);
+    }
+    let (mc, mn, me) = (total.compliant, total.non_compliant, total.exempt);
     let figures = vec![
         (
             format!(
@@ -918,6 +923,15 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
         ("non-compliant states at period end".into(), mn.to_string()),
         ("exempt states at period end".into(), me.to_string()),
     ];
+    (exceptions, figures)
+}
+
+fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::POLICY_COMPLIANCE;
+    let groups = policy_groups(cx)?;
+    let table = policy_table(&groups)?;
+    let counted: i64 = groups.values().map(PolicyCounts::states).sum();
+    let (exceptions, figures) = policy_month_end(&groups, cx.period_days.last().copied());
     let population = cx.population(
         item,
         table.height(),
@@ -928,7 +942,7 @@ fn policy_compliance(cx: &Ctx) -> Result<EvidenceTable> {
         cx.period_days.clone(),
         vec![(
             "policy state without policyAssignmentId".into(),
-            no_assignment,
+            cx.inp.history.period_rows.policy.without_assignment,
         )],
         "Every policy state of the Defender for Containers policies on every snapshot day of \
          the period, counted by assignment, definition and management group (the immediate \
