@@ -382,6 +382,78 @@ fn pct(num: i64, den: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Coverage per subscription per day
 
+/// A day of coverage-daily: subscriptions in scope, compliant, and the others with why.
+#[derive(Default)]
+struct CoverageDayTally {
+    in_scope: i64,
+    compliant: i64,
+    not_compliant: Vec<String>,
+}
+
+/// The period's subscription-days tallied per day.
+fn coverage_per_day(table: &DataFrame) -> Result<BTreeMap<NaiveDate, CoverageDayTally>> {
+    let mut per_day: BTreeMap<NaiveDate, CoverageDayTally> = BTreeMap::new();
+    for r in subscription_days::rows(table)? {
+        let Some(day) = r.date else { continue };
+        let e = per_day.entry(day).or_default();
+        if r.in_scope {
+            e.in_scope += 1;
+            if r.compliant {
+                e.compliant += 1;
+            } else {
+                e.not_compliant.push(format!(
+                    "{} ({})",
+                    r.subscription_id.unwrap_or_default(),
+                    r.reason.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(per_day)
+}
+
+/// One exception per day with a non-compliant subscription, and the period's figures.
+fn coverage_daily_findings(
+    per_day: &BTreeMap<NaiveDate, CoverageDayTally>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let exceptions = per_day
+        .iter()
+        .filter(|(_, t)| t.compliant < t.in_scope)
+        .map(|(day, t)| {
+            format!(
+                "{day}: {} of {} in-scope subscriptions compliant; not compliant: {}",
+                t.compliant,
+                t.in_scope,
+                t.not_compliant.join(", ")
+            )
+        })
+        .collect();
+    let rates: Vec<(i64, i64)> = per_day
+        .values()
+        .filter(|t| t.in_scope > 0)
+        .map(|t| (t.in_scope, t.compliant))
+        .collect();
+    let mut figures = Vec::new();
+    if let Some((day, t)) = per_day.iter().next_back() {
+        figures.push((
+            format!("coverage on {day} (last snapshot day)"),
+            pct(t.compliant, t.in_scope),
+        ));
+    }
+    if let Some(min) = rates
+        .iter()
+        .map(|(n, c)| *c as f64 / *n as f64 * 100.0)
+        .reduce(f64::min)
+    {
+        figures.push(("minimum daily coverage".into(), format!("{min:.1} %")));
+    }
+    figures.push((
+        "non-compliant in-scope subscription-days".into(),
+        rates.iter().map(|(n, c)| n - c).sum::<i64>().to_string(),
+    ));
+    (exceptions, figures)
+}
+
 fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
     let item = &evidence::COVERAGE_DAILY;
     let p = cx.inp.period;
@@ -401,57 +473,7 @@ fn coverage_daily(cx: &Ctx) -> Result<EvidenceTable> {
         .collect()
         .ctx("coverage per subscription per day")?;
 
-    let mut per_day: BTreeMap<NaiveDate, (i64, i64, Vec<String>)> = BTreeMap::new();
-    for r in subscription_days::rows(&table)? {
-        let Some(day) = r.date else { continue };
-        let e = per_day.entry(day).or_default();
-        if r.in_scope {
-            e.0 += 1;
-            if r.compliant {
-                e.1 += 1;
-            } else {
-                e.2.push(format!(
-                    "{} ({})",
-                    r.subscription_id.unwrap_or_default(),
-                    r.reason.unwrap_or_default()
-                ));
-            }
-        }
-    }
-    let exceptions = per_day
-        .iter()
-        .filter(|(_, (n, c, _))| c < n)
-        .map(|(day, (n, c, who))| {
-            format!(
-                "{day}: {c} of {n} in-scope subscriptions compliant; not compliant: {}",
-                who.join(", ")
-            )
-        })
-        .collect();
-    let rates: Vec<(i64, i64)> = per_day
-        .values()
-        .filter(|(n, _, _)| *n > 0)
-        .map(|(n, c, _)| (*n, *c))
-        .collect();
-    let mut figures = Vec::new();
-    if let Some((day, (n, c, _))) = per_day.iter().next_back() {
-        figures.push((
-            format!("coverage on {day} (last snapshot day)"),
-            pct(*c, *n),
-        ));
-    }
-    if let Some(min) = rates
-        .iter()
-        .map(|(n, c)| *c as f64 / *n as f64 * 100.0)
-        .reduce(f64::min)
-    {
-        figures.push(("minimum daily coverage".into(), format!("{min:.1} %")));
-    }
-    figures.push((
-        "non-compliant in-scope subscription-days".into(),
-        rates.iter().map(|(n, c)| n - c).sum::<i64>().to_string(),
-    ));
-
+    let (exceptions, figures) = coverage_daily_findings(&coverage_per_day(&table)?);
     let population = cx.population(
         item,
         table.height(),
@@ -1230,15 +1252,29 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
 // ---------------------------------------------------------------------------------------------
 // Ownership tags
 
-fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
-    let item = &evidence::OWNERSHIP_TAGS;
-    let last = cx.period_days.last().copied();
-    let mut rows: Vec<[String; 8]> = Vec::new();
-    for kind in crate::kpi::resource_days::ResourceKind::ALL {
+/// A row of ownership-tags.csv: a container resource on the last snapshot day and where its
+/// owner came from.
+struct OwnershipRow {
+    kind: ResourceKind,
+    id: String,
+    name: String,
+    /// Lower-case subscription GUID.
+    subscription: String,
+    resource_group: String,
+    owner: String,
+    /// `resource`, `subscription` or `none`.
+    source: String,
+    /// The tag key that named the owner.
+    key: String,
+}
+
+/// Every container resource on the last snapshot day, by kind, name and id.
+fn ownership_rows(cx: &Ctx, last: Option<NaiveDate>) -> Result<Vec<OwnershipRow>> {
+    let mut rows = Vec::new();
+    for kind in ResourceKind::ALL {
         let Some(df) = cx.inp.history.period_rows.on_last_day(kind.dataset()) else {
             continue;
         };
-        let kind = kind.as_str();
         let d = dates(df, SNAPSHOT_DATE)?;
         let id = strs(df, "id")?;
         let name = strs(df, "name")?;
@@ -1249,42 +1285,54 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
             if d[i].is_none() || d[i] != last {
                 continue;
             }
-            let s = sub[i].clone().unwrap_or_default().to_lowercase();
+            let subscription = sub[i].clone().unwrap_or_default().to_lowercase();
+            let subscription_tags = cx
+                .inp
+                .history
+                .subscription_tags
+                .get(&subscription)
+                .and_then(|t| t.as_deref());
             let (owner, source, key) = crate::kpi::owners::resolve_owner_with_source(
                 tags[i].as_deref(),
-                cx.inp
-                    .history
-                    .subscription_tags
-                    .get(&s)
-                    .and_then(|t| t.as_deref()),
+                subscription_tags,
                 &cx.inp.params.owner_tags,
             );
-            rows.push([
-                kind.to_string(),
-                id[i].clone().unwrap_or_default(),
-                name[i].clone().unwrap_or_default(),
-                s,
-                rg[i].clone().unwrap_or_default(),
+            rows.push(OwnershipRow {
+                kind,
+                id: id[i].clone().unwrap_or_default(),
+                name: name[i].clone().unwrap_or_default(),
+                subscription,
+                resource_group: rg[i].clone().unwrap_or_default(),
                 owner,
-                source.to_string(),
+                source: source.to_string(),
                 key,
-            ]);
+            });
         }
     }
-    rows.sort_by(|a, b| (&a[0], &a[2], &a[1]).cmp(&(&b[0], &b[2], &b[1])));
-    let c = |j: usize| rows.iter().map(|r| r[j].as_str()).collect::<Vec<_>>();
-    let table = frame::frame(vec![
+    rows.sort_by(|a, b| (a.kind.as_str(), &a.name, &a.id).cmp(&(b.kind.as_str(), &b.name, &b.id)));
+    Ok(rows)
+}
+
+fn ownership_table(rows: &[OwnershipRow], last: Option<NaiveDate>) -> Result<DataFrame> {
+    frame::frame(vec![
         frame::date_column("snapshot_date", &vec![last; rows.len()]),
-        Column::new("kind".into(), c(0)),
-        Column::new("id".into(), c(1)),
-        Column::new("name".into(), c(2)),
-        Column::new("subscriptionId".into(), c(3)),
-        Column::new("resourceGroup".into(), c(4)),
-        Column::new("owner".into(), c(5)),
-        Column::new("owner_source".into(), c(6)),
-        Column::new("owner_tag_key".into(), c(7)),
-    ])?;
-    let count = |src: &str| rows.iter().filter(|r| r[6] == src).count() as i64;
+        frame::column("kind", rows, |r| r.kind.as_str()),
+        frame::column("id", rows, |r| r.id.as_str()),
+        frame::column("name", rows, |r| r.name.as_str()),
+        frame::column("subscriptionId", rows, |r| r.subscription.as_str()),
+        frame::column("resourceGroup", rows, |r| r.resource_group.as_str()),
+        frame::column("owner", rows, |r| r.owner.as_str()),
+        frame::column("owner_source", rows, |r| r.source.as_str()),
+        frame::column("owner_tag_key", rows, |r| r.key.as_str()),
+    ])
+}
+
+fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
+    let item = &evidence::OWNERSHIP_TAGS;
+    let last = cx.period_days.last().copied();
+    let rows = ownership_rows(cx, last)?;
+    let table = ownership_table(&rows, last)?;
+    let count = |src: &str| rows.iter().filter(|r| r.source == src).count() as i64;
     let n = rows.len() as i64;
     let figures = vec![
         (
@@ -1303,15 +1351,16 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
     ];
     let exceptions = rows
         .iter()
-        .filter(|r| r[6] == "none")
+        .filter(|r| r.source == "none")
         .map(|r| {
             format!(
                 "{} {} in {}: no owner tag on the resource or its subscription",
-                r[0], r[2], r[3]
+                r.kind.as_str(),
+                r.name,
+                r.subscription
             )
         })
         .collect();
-    let days: Vec<NaiveDate> = last.into_iter().collect();
     let population = cx.population(
         item,
         table.height(),
@@ -1324,7 +1373,7 @@ fn ownership_tags(cx: &Ctx) -> Result<EvidenceTable> {
             "arc_clusters",
             "subscriptions",
         ],
-        days,
+        last.into_iter().collect(),
         vec![],
         format!(
             "Every container resource on the last snapshot day of the period; owner keys tried \
