@@ -5,6 +5,7 @@
 use super::ExecutiveInput;
 use super::grading::resource_name;
 use crate::format;
+use crate::kpi::resource_days::ResourceKind;
 use crate::kpi::severity::Severity;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -134,94 +135,104 @@ fn names_with_more(items: &[String], shown: usize) -> String {
 
 /// Coverage gaps in the period and resources unprotected at month end.
 pub fn coverage_risks(input: &ExecutiveInput) -> Vec<Risk> {
-    let mut out = vec![];
+    [coverage_gap_risk(input), unprotected_resources_risk(input)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The subscriptions with gaps in the period, and those still uncovered at month end.
+fn coverage_gap_risk(input: &ExecutiveInput) -> Option<Risk> {
     let cov = &input.kpis.coverage;
-    if !cov.gaps.is_empty() {
-        let subs: std::collections::BTreeSet<&str> =
-            cov.gaps.iter().map(|g| g.subscriptionId.as_str()).collect();
-        let mut open: Vec<_> = cov.gaps.iter().filter(|g| g.open_at_period_end).collect();
-        open.sort_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then(a.subscriptionId.cmp(&b.subscriptionId))
-        });
-        let label = |id: &str| {
-            input
-                .uncovered_subscriptions
-                .iter()
-                .find(|s| s.subscription_id.eq_ignore_ascii_case(id))
-                .map(|s| format!("{} ({})", s.name, s.owner))
-                .unwrap_or_else(|| id.to_string())
-        };
-        let open_names: Vec<String> = open
-            .iter()
-            .map(|g| format!("{} since {}", label(&g.subscriptionId), g.start))
-            .collect();
-        let n = subs.len();
-        let mut text = format!(
-            "{n} subscription{} with containers lacked full Defender coverage for {} \
-             subscription-days in total.",
-            if n == 1 { "" } else { "s" },
-            cov.gap_subscription_days
-        );
-        if open.is_empty() {
-            text.push_str(" All gaps were closed by month end.");
-        } else {
-            text.push_str(&format!(
-                " Still uncovered at month end: {}.",
-                names_with_more(&open_names, 3)
-            ));
-        }
-        out.push(Risk {
-            level: RiskLevel::High,
-            headline: "Coverage gaps".into(),
-            text,
-        });
+    if cov.gaps.is_empty() {
+        return None;
     }
-    if !input.unprotected_resources.is_empty() {
-        let count = |kind: &str| {
-            input
-                .unprotected_resources
-                .iter()
-                .filter(|r| r.kind.eq_ignore_ascii_case(kind))
-                .count()
-        };
-        let (aks, arc, reg) = (count("AKS"), count("Arc"), count("Registry"));
-        let mut parts = vec![];
-        if aks > 0 {
-            parts.push(format!(
-                "{aks} AKS cluster{}",
-                if aks == 1 { "" } else { "s" }
-            ));
-        }
-        if arc > 0 {
-            parts.push(format!(
-                "{arc} Arc cluster{}",
-                if arc == 1 { "" } else { "s" }
-            ));
-        }
-        if reg > 0 {
-            parts.push(format!(
-                "{reg} registr{} not scanned",
-                if reg == 1 { "y" } else { "ies" }
-            ));
-        }
-        let names: Vec<String> = input
-            .unprotected_resources
+    let subs: std::collections::BTreeSet<&str> =
+        cov.gaps.iter().map(|g| g.subscriptionId.as_str()).collect();
+    let mut open: Vec<_> = cov.gaps.iter().filter(|g| g.open_at_period_end).collect();
+    open.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(a.subscriptionId.cmp(&b.subscriptionId))
+    });
+    let label = |id: &str| {
+        input
+            .uncovered_subscriptions
             .iter()
-            .map(|r| format!("{} ({})", r.name, r.owner))
-            .collect();
-        out.push(Risk {
-            level: RiskLevel::High,
-            headline: "Unprotected resources".into(),
-            text: format!(
-                "{} at month end: {}.",
-                parts.join(", "),
-                names_with_more(&names, 3)
-            ),
-        });
+            .find(|s| s.subscription_id.eq_ignore_ascii_case(id))
+            .map(|s| format!("{} ({})", s.name, s.owner))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let open_names: Vec<String> = open
+        .iter()
+        .map(|g| format!("{} since {}", label(&g.subscriptionId), g.start))
+        .collect();
+    let n = subs.len();
+    let mut text = format!(
+        "{n} subscription{} with containers lacked full Defender coverage for {} \
+         subscription-days in total.",
+        if n == 1 { "" } else { "s" },
+        cov.gap_subscription_days
+    );
+    if open.is_empty() {
+        text.push_str(" All gaps were closed by month end.");
+    } else {
+        text.push_str(&format!(
+            " Still uncovered at month end: {}.",
+            names_with_more(&open_names, 3)
+        ));
     }
-    out
+    Some(Risk {
+        level: RiskLevel::High,
+        headline: "Coverage gaps".into(),
+        text,
+    })
+}
+
+/// The resources unprotected at month end, counted by kind and named.
+fn unprotected_resources_risk(input: &ExecutiveInput) -> Option<Risk> {
+    let unprotected = &input.unprotected_resources;
+    if unprotected.is_empty() {
+        return None;
+    }
+    let count = |kind: ResourceKind| {
+        unprotected
+            .iter()
+            .filter(|r| r.kind.eq_ignore_ascii_case(kind.label()))
+            .count()
+    };
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    let (aks, arc, reg) = (
+        count(ResourceKind::Aks),
+        count(ResourceKind::Arc),
+        count(ResourceKind::Registry),
+    );
+    let mut parts = vec![];
+    if aks > 0 {
+        parts.push(format!("{aks} AKS cluster{}", plural(aks, "", "s")));
+    }
+    if arc > 0 {
+        parts.push(format!("{arc} Arc cluster{}", plural(arc, "", "s")));
+    }
+    if reg > 0 {
+        parts.push(format!(
+            "{reg} registr{} not scanned",
+            plural(reg, "y", "ies")
+        ));
+    }
+    let names: Vec<String> = unprotected
+        .iter()
+        .map(|r| format!("{} ({})", r.name, r.owner))
+        .collect();
+    Some(Risk {
+        level: RiskLevel::High,
+        headline: "Unprotected resources".into(),
+        text: format!(
+            "{} at month end: {}.",
+            parts.join(", "),
+            names_with_more(&names, 3)
+        ),
+    })
 }
 
 /// Critical vulnerabilities open past their SLA at period end, by owner.
