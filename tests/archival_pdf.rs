@@ -112,4 +112,18 @@ fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
             "{framework}: rendering again gives other bytes"
         );
     }
+
+    // A name the bundled fonts cannot show (CJK, emoji) cannot be PDF/A: the pack is still
+    // written, as a plain PDF, rather than failing the month's run.
+    let doc = std::fs::read(packs[0].with_file_name("evidence-pack.json")).unwrap();
+    let doc = String::from_utf8(doc)
+        .unwrap()
+        .replace("Contoso", "株式会社 😀");
+    let plain = defender_ledger::render::pdf::render_evidence_pack(
+        doc.into_bytes(),
+        "defender-ledger evidence pci-dss-4.0.1 2026-10".into(),
+    )
+    .unwrap();
+    assert!(plain.starts_with(b"%PDF-"));
+    assert!(!String::from_utf8_lossy(&plain).contains("<pdfaid:part>"));
 }

@@ -21,18 +21,35 @@ const EVIDENCE_TEMPLATE: &str = include_str!("templates/evidence.typ");
 
 /// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON, as
 /// PDF/A-2b (ISO 19005-2, level B): the one file an auditor archives. typst checks the
-/// conformance while writing (fonts embedded, no transparency groups it cannot flatten, XMP
-/// metadata, output intent) and fails rather than write a non-conforming file. PDF/A requires
-/// a document date: the template dates the pack by its period (the first day after it), never
-/// by the clock, so identical inputs still give identical bytes.
+/// conformance while writing (fonts embedded, every character shown by a glyph, XMP metadata,
+/// output intent) and refuses to write a non-conforming file. PDF/A requires a document date:
+/// the template dates the pack by its period (the first day after it), never by the clock, so
+/// identical inputs still give identical bytes.
+///
+/// A pack whose text the bundled fonts cannot show (a subscription or owner named in CJK
+/// script or with an emoji) cannot be PDF/A; it is written as a plain PDF with a warning
+/// rather than failing the month's run.
 pub fn render_evidence_pack(doc_json: Vec<u8>, ident: String) -> Result<Vec<u8>> {
-    let (pdf, warnings) = compile(
+    let archival = compile(
         EVIDENCE_TEMPLATE,
-        doc_json,
-        ident,
+        doc_json.clone(),
+        ident.clone(),
         "evidence pack",
         Standard::PdfA2b,
-    )?;
+    );
+    let (pdf, warnings) = match archival {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!("evidence pack written as a plain PDF, not PDF/A-2b: {e}");
+            compile(
+                EVIDENCE_TEMPLATE,
+                doc_json,
+                ident,
+                "evidence pack",
+                Standard::Pdf,
+            )?
+        }
+    };
     for warning in warnings {
         tracing::warn!("evidence pack: {warning}");
     }
@@ -96,14 +113,14 @@ pub fn render_executive_with_warnings(
 /// What a PDF conforms to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Standard {
-    /// Plain PDF (tagged), no creation date.
+    /// Plain PDF (tagged), dated only when the template sets a date.
     Pdf,
     /// PDF/A-2b, dated by the template.
     PdfA2b,
 }
 
 /// Lays out `template` with `/data.json` = `data` and writes a PDF (tagged, accessible) whose
-/// only date is the one the template sets, and none for plain PDFs.
+/// only date is the one the template sets (the executive templates set none).
 fn compile(
     template: &'static str,
     data: Vec<u8>,
