@@ -10,8 +10,8 @@ pub mod page;
 pub mod policy_states;
 pub mod security_alerts;
 pub mod subscriptions;
-pub mod vulnerabilities;
 pub mod vocabulary;
+pub mod vulnerabilities;
 
 use crate::error::{Error, PolarsContext, Result};
 use chrono::{DateTime, NaiveDateTime};
@@ -175,90 +175,122 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A cell's value, or why it does not fit its column.
+type Cell<T> = std::result::Result<Option<T>, String>;
+
+fn expected(what: &str, v: &Value) -> String {
+    format!("expected {what}, got {}", type_name(v))
+}
+
+/// Append one JSON value to its column's buffer, converted to the column's kind.
 fn push_value(buf: &mut Buf, kind: Kind, v: &Value) -> std::result::Result<(), String> {
-    let expected = |what: &str| format!("expected {what}, got {}", type_name(v));
-    match (buf, kind) {
-        (Buf::Str(b), Kind::Key) => match v {
-            Value::String(s) if !s.is_empty() => b.push(Some(s.clone())),
-            _ => return Err(expected("a non-empty string")),
+    match buf {
+        Buf::Str(b) => b.push(text_cell(kind, v)?),
+        Buf::Bool(b) => b.push(bool_cell(v)?),
+        Buf::Int(b) => b.push(int_cell(v)?),
+        Buf::Float(b) => b.push(float_cell(v)?),
+        Buf::Time(b) => b.push(time_cell(v)?),
+    }
+    Ok(())
+}
+
+/// A text column's cell: keys, strings, arrays and objects (the latter two as JSON text).
+fn text_cell(kind: Kind, v: &Value) -> Cell<String> {
+    match kind {
+        Kind::Key => match v {
+            Value::String(s) if !s.is_empty() => Ok(Some(s.clone())),
+            _ => Err(expected("a non-empty string", v)),
         },
-        (Buf::Str(b), Kind::Str) => match v {
-            Value::String(s) => b.push(Some(s.clone())),
-            Value::Null => b.push(None),
+        Kind::Str => match v {
+            Value::String(s) => Ok(Some(s.clone())),
+            Value::Null => Ok(None),
             // ARG projects tostring() of numbers as strings, but hand-edited queries may not.
-            Value::Number(n) => b.push(Some(n.to_string())),
-            Value::Bool(x) => b.push(Some(x.to_string())),
-            _ => return Err(expected("a string or null")),
+            Value::Number(n) => Ok(Some(n.to_string())),
+            Value::Bool(x) => Ok(Some(x.to_string())),
+            _ => Err(expected("a string or null", v)),
         },
-        (Buf::Str(b), Kind::Array(item_keys)) => match v {
-            Value::Null => b.push(None),
-            Value::Array(items) => {
-                for (j, item) in items.iter().enumerate() {
-                    let o = item
-                        .as_object()
-                        .ok_or_else(|| format!("item {} is not an object", j + 1))?;
-                    if let Some(k) = item_keys.iter().find(|k| !o.contains_key(**k)) {
-                        return Err(format!("item {} lacks key '{k}'", j + 1));
-                    }
-                }
-                b.push(Some(v.to_string()))
-            }
-            _ => return Err(expected("an array or null")),
-        },
-        (Buf::Str(b), Kind::Object) => match v {
-            Value::Null => b.push(None),
-            Value::Object(_) => b.push(Some(v.to_string())),
+        Kind::Array(item_keys) => array_cell(item_keys, v),
+        Kind::Object => match v {
+            Value::Null => Ok(None),
+            Value::Object(_) => Ok(Some(v.to_string())),
             // An empty string is how some projections render "no tags".
-            Value::String(s) if s.is_empty() => b.push(None),
-            _ => return Err(expected("an object or null")),
-        },
-        (Buf::Bool(b), _) => match v {
-            Value::Bool(x) => b.push(Some(*x)),
-            Value::Null => b.push(None),
-            // Azure writes many flags as "True"/"False" strings.
-            Value::String(s) if s.eq_ignore_ascii_case("true") => b.push(Some(true)),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => b.push(Some(false)),
-            Value::String(s) if s.is_empty() => b.push(None),
-            _ => return Err(expected("a boolean or null")),
-        },
-        (Buf::Int(b), _) => match v {
-            Value::Number(n) => {
-                let x = n
-                    .as_i64()
-                    .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-                    .ok_or_else(|| format!("expected an integer, got {n}"))?;
-                b.push(Some(x))
-            }
-            Value::String(s) => b.push(Some(
-                s.trim()
-                    .parse()
-                    .map_err(|_| format!("expected an integer, got \"{s}\""))?,
-            )),
-            Value::Null => b.push(None),
-            _ => return Err(expected("an integer or null")),
-        },
-        (Buf::Float(b), _) => match v {
-            Value::Number(n) => b.push(n.as_f64()),
-            Value::String(s) => b.push(Some(
-                s.trim()
-                    .parse()
-                    .map_err(|_| format!("expected a number, got \"{s}\""))?,
-            )),
-            Value::Null => b.push(None),
-            _ => return Err(expected("a number or null")),
-        },
-        (Buf::Time(b), _) => match v {
-            Value::String(s) if s.is_empty() => b.push(None),
-            Value::String(s) => b
-                .push(Some(parse_timestamp_ns(s).ok_or_else(|| {
-                    format!("expected an ISO 8601 timestamp, got \"{s}\"")
-                })?)),
-            Value::Null => b.push(None),
-            _ => return Err(expected("a timestamp string or null")),
+            Value::String(s) if s.is_empty() => Ok(None),
+            _ => Err(expected("an object or null", v)),
         },
         _ => unreachable!("buffer kinds follow column kinds"),
     }
-    Ok(())
+}
+
+/// An array of objects that each have `item_keys`, kept as JSON text.
+fn array_cell(item_keys: &[&str], v: &Value) -> Cell<String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Array(items) => {
+            for (j, item) in items.iter().enumerate() {
+                let o = item
+                    .as_object()
+                    .ok_or_else(|| format!("item {} is not an object", j + 1))?;
+                if let Some(k) = item_keys.iter().find(|k| !o.contains_key(**k)) {
+                    return Err(format!("item {} lacks key '{k}'", j + 1));
+                }
+            }
+            Ok(Some(v.to_string()))
+        }
+        _ => Err(expected("an array or null", v)),
+    }
+}
+
+fn bool_cell(v: &Value) -> Cell<bool> {
+    match v {
+        Value::Bool(x) => Ok(Some(*x)),
+        Value::Null => Ok(None),
+        // Azure writes many flags as "True"/"False" strings.
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Value::String(s) if s.is_empty() => Ok(None),
+        _ => Err(expected("a boolean or null", v)),
+    }
+}
+
+fn int_cell(v: &Value) -> Cell<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| format!("expected an integer, got {n}")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("expected an integer, got \"{s}\"")),
+        Value::Null => Ok(None),
+        _ => Err(expected("an integer or null", v)),
+    }
+}
+
+fn float_cell(v: &Value) -> Cell<f64> {
+    match v {
+        Value::Number(n) => Ok(n.as_f64()),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("expected a number, got \"{s}\"")),
+        Value::Null => Ok(None),
+        _ => Err(expected("a number or null", v)),
+    }
+}
+
+fn time_cell(v: &Value) -> Cell<i64> {
+    match v {
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::String(s) => parse_timestamp_ns(s)
+            .map(Some)
+            .ok_or_else(|| format!("expected an ISO 8601 timestamp, got \"{s}\"")),
+        Value::Null => Ok(None),
+        _ => Err(expected("a timestamp string or null", v)),
+    }
 }
 
 /// Parse an ISO 8601 timestamp to nanoseconds since the epoch, UTC. Accepts Azure's 7
