@@ -182,7 +182,6 @@ pub struct AnnexSection {
 #[derive(Debug, Serialize)]
 pub struct AnnexPart {
     pub heading: String,
-    pub note: String,
     pub rows: Vec<Vec<String>>,
 }
 
@@ -443,7 +442,6 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
                             format::money_cents(total, cur),
                             rows_text(rows.len())
                         ),
-                        note: String::new(),
                         rows: rows
                             .iter()
                             .map(|(o, c)| {
