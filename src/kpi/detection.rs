@@ -78,6 +78,7 @@ impl AlertState {
                 )
                 .ctx("latest alert rows")?,
         });
+        self.latest = self.latest.take().map(own_text).transpose()?;
         Ok(())
     }
 
@@ -91,6 +92,26 @@ impl AlertState {
             ),
         })
     }
+}
+
+/// The frame with its text copied into buffers of its own. A polars gather (take, unique)
+/// keeps the string buffers of the frames it read from, so without this the state would keep
+/// every snapshot day's decoded alert text (megabytes a day on a large tenant) for as long as
+/// one alert last listed that day survives: memory would grow with days, not with alerts.
+fn own_text(df: DataFrame) -> Result<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::String => {
+                let ca = c.str().ctx("alert text")?;
+                let owned = ca.downcast_iter().map(|a| a.clone().gc());
+                Ok(StringChunked::from_chunk_iter(ca.name().clone(), owned).into_column())
+            }
+            _ => Ok(c.clone()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    DataFrame::new(df.height(), columns).ctx("alert state")
 }
 
 /// Latest row per `systemAlertId` within one frame (indices, ascending); on the same date the
