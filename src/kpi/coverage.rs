@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Everything coverage produces: the KPIs, the tables behind them, and findings.
 #[derive(Debug, Clone)]
 pub struct CoverageResult {
+    /// The coverage part of kpis.json.
     pub kpis: CoverageKpis,
     /// One row per snapshot day of the period and subscription: snapshot_date,
     /// subscriptionId, subscriptionName, state, managementGroup, managementGroupName,
@@ -36,6 +37,7 @@ pub struct CoverageResult {
     pub ledger: ResourceLedger,
     /// Month-end compliance per immediate parent management group.
     pub by_management_group: DataFrame,
+    /// Data-quality findings (VM sizes that name no vCPU count).
     pub data_quality: Vec<String>,
 }
 
@@ -54,6 +56,7 @@ pub struct CoverageState {
 
 /// One day's coverage tables, as `CoverageState::add_day` derived them.
 pub struct DayCoverage {
+    /// The day's subscription-days table (`kpi::subscription_days`).
     pub subscription_days: DataFrame,
     /// Sorted by kind, then id.
     pub resource_days: Vec<ResourceDay>,

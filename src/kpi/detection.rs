@@ -18,9 +18,12 @@ use crate::period::Period;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
+/// Detection latency, runtime alerts and the tables behind them.
 #[derive(Debug, Clone)]
 pub struct DetectionResult {
+    /// Detection latency of the population.
     pub latency: DetectionLatency,
+    /// The population by severity and owner.
     pub alerts: RuntimeAlerts,
     /// The population, one row per alert: systemAlertId, alertType, displayName, severity,
     /// status, subscriptionId, resourceId, cluster, owner, startTimeUtc, timeGeneratedUtc,

@@ -6,6 +6,7 @@
 pub use crate::tags::parse_tags;
 use serde_json::{Map, Value};
 
+/// The owner of a resource no owner tag names.
 pub const UNALLOCATED: &str = "unallocated";
 
 /// The owner named by `tags` under the first of `keys` present with a non-empty value.

@@ -14,28 +14,44 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub const DATE: &str = "snapshot_date"; // Date
-pub const KIND: &str = "kind"; // "aks" | "arc" | "registry"
-pub const ID: &str = "id"; // as Azure gives it
-pub const ID_LOWER: &str = "id_lower"; // for case-insensitive joins
+/// The snapshot day (Date).
+pub const DATE: &str = "snapshot_date";
+/// `aks`, `arc` or `registry` (`ResourceKind::as_str`).
+pub const KIND: &str = "kind";
+/// Resource id as Azure gives it.
+pub const ID: &str = "id";
+/// Lower-case resource id, for case-insensitive joins.
+pub const ID_LOWER: &str = "id_lower";
+/// Resource name.
 pub const NAME: &str = "name";
-pub const SUBSCRIPTION: &str = "subscriptionId"; // lower-case
+/// Lower-case subscription GUID.
+pub const SUBSCRIPTION: &str = "subscriptionId";
+/// Resource group.
 pub const RESOURCE_GROUP: &str = "resourceGroup";
-pub const NODE_RESOURCE_GROUP: &str = "nodeResourceGroup"; // AKS only, else null
-pub const VCORES: &str = "vcores"; // Int64: AKS Σ pool count × vCPUs, Arc totalCoreCount, registry 0
-pub const PROTECTED: &str = "protected"; // Boolean
-pub const REASON: &str = "reason"; // why not protected ("" when protected)
-pub const OWNER: &str = "owner"; // resource tags, then subscription tags, else unallocated
+/// Node resource group: AKS only, else null.
+pub const NODE_RESOURCE_GROUP: &str = "nodeResourceGroup";
+/// vCores (Int64): AKS Σ pool count × vCPUs, Arc totalCoreCount, registry 0.
+pub const VCORES: &str = "vcores";
+/// Protected that day (Boolean).
+pub const PROTECTED: &str = "protected";
+/// Why not protected ("" when protected).
+pub const REASON: &str = "reason";
+/// Owner: resource tags, then subscription tags, else unallocated.
+pub const OWNER: &str = "owner";
 
 /// The container resources Defender for Containers protects. Ordered as their names sort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
+    /// An AKS cluster (`aks_clusters`).
     Aks,
+    /// An Arc-enabled Kubernetes cluster (`arc_clusters`).
     Arc,
+    /// A container registry (`container_registries`).
     Registry,
 }
 
 impl ResourceKind {
+    /// Every kind, in table order.
     pub const ALL: [ResourceKind; 3] =
         [ResourceKind::Aks, ResourceKind::Arc, ResourceKind::Registry];
 
@@ -66,10 +82,12 @@ impl ResourceKind {
         }
     }
 
+    /// AKS and Arc clusters (they have vCores and Defender sensors; registries do not).
     pub fn is_cluster(self) -> bool {
         self != ResourceKind::Registry
     }
 
+    /// The kind a table names (`aks`, `arc`, `registry`).
     pub fn parse(s: &str) -> Option<ResourceKind> {
         ResourceKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -78,22 +96,29 @@ impl ResourceKind {
 /// One container resource on one snapshot day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceDay {
+    /// The snapshot day.
     pub date: NaiveDate,
+    /// AKS, Arc or registry.
     pub kind: ResourceKind,
     /// The ARM id as Azure gives it.
     pub id: String,
     /// The id in lower case: resources compare case-insensitively.
     pub id_lower: String,
+    /// Resource name.
     pub name: String,
     /// Lower case.
     pub subscription: String,
+    /// Resource group.
     pub resource_group: String,
     /// AKS only.
     pub node_resource_group: Option<String>,
+    /// vCores that day (registries 0).
     pub vcores: i64,
+    /// Protected that day (see docs/kpis.md, "Per resource").
     pub protected: bool,
     /// Why not protected ("" when protected).
     pub reason: String,
+    /// Owner as the resource's and its subscription's tags name it.
     pub owner: String,
 }
 
@@ -179,6 +204,7 @@ pub fn decode(df: &DataFrame) -> Result<Vec<ResourceDay>> {
 pub struct DaySet(Vec<u64>);
 
 impl DaySet {
+    /// Add a day index.
     pub fn insert(&mut self, day: usize) {
         let (w, b) = (day / 64, day % 64);
         if self.0.len() <= w {
@@ -187,6 +213,7 @@ impl DaySet {
         self.0[w] |= 1 << b;
     }
 
+    /// Whether a day index is in the set.
     pub fn contains(&self, day: usize) -> bool {
         self.0
             .get(day / 64)

@@ -19,23 +19,31 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Where a row's owner came from (`owner_source` in showback-by-resource.csv).
 pub const SOURCE_RESOURCE_TAG: &str = "resource tag";
+/// The owner came from the subscription's tags.
 pub const SOURCE_SUBSCRIPTION_TAG: &str = "subscription tag";
+/// A share of a Defender for Containers charge split by protected vCores.
 pub const SOURCE_DEFENDER_SPLIT: &str = "defender vcore split";
 /// A Defender for Containers charge that could not be split (owner `unallocated`).
 pub const SOURCE_DEFENDER_UNSPLIT: &str = "defender not split";
+/// No owner tag on the resource or its subscription.
 pub const SOURCE_UNALLOCATED: &str = "unallocated";
 
 /// Why a Defender charge went where it did (`allocation_basis` in defender-cost-allocation.csv).
 pub const BASIS_VCORES: &str = "protected vCores";
+/// No snapshot on the charge's day: unallocated.
 pub const BASIS_NO_SNAPSHOT: &str = "no snapshot that day";
+/// No protected cluster vCores in the subscription that day: unallocated.
 pub const BASIS_NO_VCORES: &str = "no protected vCores";
+/// The charge names no subscription: unallocated.
 pub const BASIS_NO_SUBSCRIPTION: &str = "no subscription";
 
 /// Reconciliation tolerance per currency.
 pub const TOLERANCE: f64 = 0.01;
 
+/// Showback of the period: the KPIs and the finance tables.
 #[derive(Debug, Clone)]
 pub struct ShowbackResult {
+    /// The showback part of kpis.json.
     pub kpis: ShowbackKpis,
     /// finance/showback-by-owner.csv: currency, owner, amount, defender_containers_amount,
     /// share_of_currency_total_pct, resources.
@@ -51,6 +59,7 @@ pub struct ShowbackResult {
     pub untagged: DataFrame,
     /// Export rows set aside as unreadable (rejects mode); not part of any total.
     pub rejected_rows: u64,
+    /// Data-quality findings (charges on days without a snapshot, rejected rows).
     pub data_quality: Vec<String>,
 }
 

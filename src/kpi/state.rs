@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct HistoryState {
     /// Snapshot days read, ascending (history before the period included).
     pub days: Vec<NaiveDate>,
+    /// The commit marker of every snapshot day read.
     pub markers: Vec<SnapshotMarker>,
     /// SHA-256 of every snapshot file read, by `<dataset>/<date>`: the content fingerprint of
     /// the report's Resource Graph inputs (independent of which run wrote them).
@@ -36,9 +37,13 @@ pub struct HistoryState {
     pub subscription_tags: BTreeMap<String, Option<String>>,
     /// Tenant ids of the subscriptions.
     pub tenants: BTreeSet<String>,
+    /// Coverage of the period and the ledger of every resource.
     pub coverage: CoverageResult,
+    /// The latest row of every alert.
     pub alerts: AlertState,
+    /// Every vulnerability finding seen.
     pub findings: FindingState,
+    /// What outputs read of the period's raw rows.
     pub period_rows: PeriodRows,
 }
 
@@ -47,6 +52,7 @@ pub struct HistoryState {
 #[derive(Debug, Clone, Default)]
 pub struct PeriodRows {
     last_period_day: Option<NaiveDate>,
+    /// The period's policy states, tallied.
     pub policy: PolicyTally,
     /// Rows of each resource dataset over the period's snapshot days.
     pub resource_rows: BTreeMap<String, i64>,

@@ -1,6 +1,7 @@
 //! The two statistics the KPIs use, defined once: the usual median (mean of the two middle
 //! values for an even count) and the nearest-rank p90 (value at position ⌈0.9·n⌉, 1-based).
 
+/// The median (mean of the two middle values for an even count); `None` when empty.
 pub fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -15,6 +16,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// The 90th percentile by nearest rank: the value at position ⌈0.9·n⌉ ascending.
 pub fn p90_nearest_rank(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -26,6 +28,7 @@ pub fn p90_nearest_rank(values: &[f64]) -> Option<f64> {
     Some(v[rank.max(1) - 1])
 }
 
+/// The arithmetic mean; `None` when empty.
 pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }

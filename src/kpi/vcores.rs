@@ -6,6 +6,7 @@ use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+/// vCPUs of a VM size: an override, else the count its name gives (`Standard_D4s_v5` is 4, the constrained `Standard_E64-32s_v5` is 32); `None` when the name gives none.
 pub fn vcpus_of(size: &str, overrides: &BTreeMap<String, i64>) -> Option<i64> {
     if let Some(v) = overrides
         .iter()

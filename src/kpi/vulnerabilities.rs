@@ -18,8 +18,10 @@ use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
 use std::collections::BTreeSet;
 
+/// Vulnerability remediation of the period and the findings table.
 #[derive(Debug, Clone)]
 pub struct VulnerabilityResult {
+    /// The remediation part of kpis.json.
     pub kpis: Remediation,
     /// One row per finding known before the period's end, by first seen, digest and CVE.
     pub findings: DataFrame,
@@ -27,28 +29,45 @@ pub struct VulnerabilityResult {
     pub appearances: Vec<i64>,
 }
 
+/// One finding (image digest, CVE) as history shows it.
 #[derive(Debug, Clone)]
 pub struct Finding {
+    /// Image digest.
     pub image_digest: String,
+    /// CVE id.
     pub cve_id: String,
+    /// Severity of its last row.
     pub severity: String,
+    /// CVSS score of its last row.
     pub cvss: Option<f64>,
+    /// Subscription of its last row.
     pub subscription: String,
+    /// Registry or cluster of its last row.
     pub resource_id: String,
+    /// Where Defender saw it (registry or runtime).
     pub source: String,
+    /// Registry host of the image.
     pub registry_host: String,
+    /// Repository of the image.
     pub repository: String,
+    /// First snapshot day it appeared.
     pub first_seen: NaiveDate,
+    /// Last snapshot day it appeared.
     pub last_seen: NaiveDate,
+    /// First later snapshot day on which every resource it was last seen on is protected.
     pub resolved: Option<NaiveDate>,
+    /// first_seen + SLA days of its severity; `None` without an SLA.
     pub due: Option<NaiveDate>,
+    /// First seen on the first snapshot day ever stored (true age unknown).
     pub left_censored: bool,
+    /// Owner of the resource it was last seen on.
     pub owner: String,
     /// Unhealthy rows of this finding read (one per snapshot day and resource it was on).
     pub appearances: i64,
 }
 
 impl Finding {
+    /// Resolved on or before its due day; open counts as not; `None` without an SLA.
     pub fn resolved_on_time(&self) -> Option<bool> {
         match (self.due, self.resolved) {
             (Some(due), Some(r)) => Some(r <= due),
@@ -316,6 +335,7 @@ pub fn summarise(findings: &[Finding], params: &Parameters, period: Period) -> R
     }
 }
 
+/// Remediation of `period` from every finding history has shown.
 pub fn compute(
     state: &FindingState,
     ledger: &ResourceLedger,

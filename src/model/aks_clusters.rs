@@ -2,6 +2,7 @@
 //! `defenderEnabled` is null when the security profile is absent: not protected.
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/aks_clusters.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "aks_clusters",
     columns: &[

@@ -2,6 +2,7 @@
 //! Defender extension is not installed.
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/arc_clusters.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "arc_clusters",
     columns: &[

@@ -2,6 +2,7 @@
 //! strings ("True"/"False") and null on deprecated plans.
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/defender_plans.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "defender_plans",
     columns: &[

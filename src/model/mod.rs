@@ -2,6 +2,8 @@
 //! conversion from Resource Graph rows (JSON objects) to typed polars frames. Replay and live
 //! collection both go through `rows_to_frame`, so a bad page fails the same way in both.
 
+#![warn(missing_docs)]
+
 pub mod aks_clusters;
 pub mod arc_clusters;
 pub mod container_registries;
@@ -25,8 +27,11 @@ pub enum Kind {
     Key,
     /// A string or null.
     Str,
+    /// A boolean (or the strings "True"/"False").
     Bool,
+    /// An integer (or a string holding one).
     Int,
+    /// A number (or a string holding one).
     Float,
     /// ISO 8601 timestamp (up to 7+ fractional digits), stored as UTC `Datetime(ns)`.
     Time,
@@ -37,9 +42,12 @@ pub enum Kind {
     Object,
 }
 
+/// What one dataset's query must return.
 #[derive(Debug)]
 pub struct Contract {
+    /// Dataset name (history folder, query file stem).
     pub dataset: &'static str,
+    /// Columns and their kinds, in order.
     pub columns: &'static [(&'static str, Kind)],
 }
 
@@ -55,6 +63,7 @@ pub const DATASETS: &[&Contract] = &[
     &policy_states::CONTRACT,
 ];
 
+/// The contract of a dataset, by name.
 pub fn contract(dataset: &str) -> Option<&'static Contract> {
     DATASETS.iter().copied().find(|c| c.dataset == dataset)
 }
@@ -68,11 +77,13 @@ impl Contract {
             .collect()
     }
 
+    /// A frame of this schema without rows.
     pub fn empty_frame(&self) -> DataFrame {
         DataFrame::empty_with_schema(&self.schema())
     }
 }
 
+/// The polars type a column kind is stored as.
 pub fn dtype_of(kind: Kind) -> DataType {
     match kind {
         Kind::Key | Kind::Str | Kind::Array(_) | Kind::Object => DataType::String,

@@ -5,12 +5,18 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// One page of a Resource Graph response.
 #[derive(Debug, Clone)]
 pub struct Page {
+    /// `totalRecords`: rows the query matches over every page.
     pub total_records: i64,
+    /// `count`: rows on this page.
     pub count: i64,
+    /// The rows, as JSON objects.
     pub rows: Vec<Value>,
+    /// `$skipToken` of the next page; absent on the last.
     pub skip_token: Option<String>,
+    /// `resultTruncated`: the service cut the result short.
     pub result_truncated: bool,
 }
 

@@ -2,6 +2,7 @@
 //! is what makes detection latency measurable over time.
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/security_alerts.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "security_alerts",
     columns: &[

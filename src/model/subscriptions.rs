@@ -2,6 +2,7 @@
 //! ancestry (immediate parent first) and tags (the owner fallback for showback).
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/subscriptions.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "subscriptions",
     columns: &[

@@ -9,13 +9,17 @@ use std::collections::BTreeMap;
 
 /// One column with a closed vocabulary, and what the KPIs do with a value outside it.
 pub struct Vocabulary {
+    /// Dataset of the column.
     pub dataset: &'static str,
+    /// The column.
     pub column: &'static str,
     /// The values Defender writes, in their usual order (compared exactly).
     pub known: &'static [&'static str],
+    /// What the KPIs do with an unknown value, in plain words.
     pub consequence: &'static str,
 }
 
+/// Every column with a closed vocabulary.
 pub const VOCABULARIES: &[Vocabulary] = &[
     Vocabulary {
         dataset: "security_alerts",

@@ -2,6 +2,7 @@
 //! current individual assessments or the legacy sub-assessments (`queries/legacy/`).
 use super::{Contract, Kind::*};
 
+/// The columns of `queries/vulnerabilities.kql`.
 pub const CONTRACT: Contract = Contract {
     dataset: "vulnerabilities",
     columns: &[
