@@ -31,7 +31,7 @@ use crate::render::dictionary::{DICTIONARY_COLUMNS, DictionaryRow};
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use rust_xlsxwriter::{
-    ColNum, DocProperties, ExcelDateTime, Format, Formula, RowNum, Workbook, XlsxError,
+    ColNum, DocProperties, ExcelDateTime, Format, Formula, RowNum, Workbook, Worksheet, XlsxError,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -507,6 +507,50 @@ fn currency_codes<'a>(
 
 /// Add a table's sheet in constant-memory mode: widths measured first, then a bold frozen
 /// header, an autofilter over the table and the rows, in order, from the frame's columns.
+/// A constant-memory worksheet named after the table: column widths, the header row frozen,
+/// an autofilter over every row.
+fn sheet_with_header<'b>(
+    book: &'b mut Workbook,
+    t: &Sheet,
+    columns: &[SheetColumn],
+    widths: &[usize],
+    styles: &Styles,
+) -> Result<&'b mut Worksheet> {
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    sheet.set_name(t.name).map_err(xlsx_error)?;
+    for (c, w) in widths.iter().enumerate() {
+        sheet
+            .set_column_width(c as ColNum, *w as f64)
+            .map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    let last_col = columns.len().saturating_sub(1) as ColNum;
+    sheet
+        .autofilter(0, 0, t.df.height() as RowNum, last_col)
+        .map_err(xlsx_error)?;
+    for (c, col) in columns.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as ColNum, &col.name, &styles.header)
+            .map_err(xlsx_error)?;
+    }
+    Ok(sheet)
+}
+
+/// Each column's cell format (amounts are formatted per row, by currency).
+fn column_formats(columns: &[SheetColumn], styles: &Styles) -> Vec<Format> {
+    columns
+        .iter()
+        .map(|c| match c.kind {
+            Kind::Date => styles.date.clone(),
+            Kind::Integer => styles.integer.clone(),
+            Kind::Number(NumberKind::Fixed(d)) => styles.fixed(d),
+            _ => styles.general.clone(),
+        })
+        .collect()
+}
+
 fn write_table(
     book: &mut Workbook,
     t: &Sheet,
@@ -522,34 +566,8 @@ fn write_table(
         _ => None,
     };
     let widths = column_widths(&columns, currencies, height)?;
-    let sheet = book
-        .add_worksheet_with_constant_memory()
-        .map_err(xlsx_error)?;
-    sheet.set_name(t.name).map_err(xlsx_error)?;
-    for (c, w) in widths.iter().enumerate() {
-        sheet
-            .set_column_width(c as ColNum, *w as f64)
-            .map_err(xlsx_error)?;
-    }
-    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-    let last_col = columns.len().saturating_sub(1) as ColNum;
-    sheet
-        .autofilter(0, 0, height as RowNum, last_col)
-        .map_err(xlsx_error)?;
-    for (c, col) in columns.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as ColNum, &col.name, &styles.header)
-            .map_err(xlsx_error)?;
-    }
-    let formats: Vec<Format> = columns
-        .iter()
-        .map(|c| match c.kind {
-            Kind::Date => styles.date.clone(),
-            Kind::Integer => styles.integer.clone(),
-            Kind::Number(NumberKind::Fixed(d)) => styles.fixed(d),
-            _ => styles.general.clone(),
-        })
-        .collect();
+    let sheet = sheet_with_header(book, t, &columns, &widths, styles)?;
+    let formats = column_formats(&columns, styles);
     let mut values: Vec<Values> = columns.iter().map(|c| c.values()).collect::<Result<_>>()?;
     let mut currency = currency_codes(currencies);
     let mut amount_formats: BTreeMap<Option<&str>, Format> = BTreeMap::new();
