@@ -153,39 +153,51 @@ impl BlobLocation {
         kind: CredentialKind,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(CredentialPlan, Secrets)> {
+        match self.secret_plan(env)? {
+            Some(found) => Ok(found),
+            None => Ok((self.identity_plan(kind, env)?, Secrets::default())),
+        }
+    }
+
+    /// A SAS or account key, when the URL or the environment gives one: it wins over any
+    /// identity.
+    fn secret_plan(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<(CredentialPlan, Secrets)>> {
         if let Some(sas) = &self.sas {
-            return Ok((
+            return Ok(Some((
                 CredentialPlan::Sas { from: "URL" },
                 Secrets {
                     sas: Some(sas.clone()),
                     key: None,
                 },
-            ));
+            )));
         }
         if let Some(cs) = env("AZURE_STORAGE_CONNECTION_STRING") {
             let (key, sas) = parse_connection_string(&cs);
             if key.is_some() {
-                return Ok((
+                return Ok(Some((
                     CredentialPlan::AccountKey {
                         from: "AZURE_STORAGE_CONNECTION_STRING",
                     },
                     Secrets { sas: None, key },
-                ));
+                )));
             }
             if sas.is_some() {
-                return Ok((
+                return Ok(Some((
                     CredentialPlan::Sas {
                         from: "AZURE_STORAGE_CONNECTION_STRING",
                     },
                     Secrets { sas, key: None },
-                ));
+                )));
             }
             return Err(Error::config(
                 "AZURE_STORAGE_CONNECTION_STRING holds neither AccountKey= nor SharedAccessSignature=",
             ));
         }
         if let Some(key) = env("AZURE_STORAGE_KEY") {
-            return Ok((
+            return Ok(Some((
                 CredentialPlan::AccountKey {
                     from: "AZURE_STORAGE_KEY",
                 },
@@ -193,10 +205,10 @@ impl BlobLocation {
                     sas: None,
                     key: Some(key),
                 },
-            ));
+            )));
         }
         if let Some(sas) = env("AZURE_STORAGE_SAS_TOKEN") {
-            return Ok((
+            return Ok(Some((
                 CredentialPlan::Sas {
                     from: "AZURE_STORAGE_SAS_TOKEN",
                 },
@@ -204,8 +216,18 @@ impl BlobLocation {
                     sas: Some(sas.trim_start_matches('?').to_string()),
                     key: None,
                 },
-            ));
+            )));
         }
+        Ok(None)
+    }
+
+    /// The identity `azure.credential` names, once its environment variables are checked
+    /// (`default`: the first the environment provides).
+    fn identity_plan(
+        &self,
+        kind: CredentialKind,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<CredentialPlan> {
         let has = |k: &str| env(k).is_some();
         let need = |vars: &[&str], what: &str| -> Result<()> {
             let missing: Vec<&str> = vars.iter().copied().filter(|v| !has(v)).collect();
@@ -219,7 +241,7 @@ impl BlobLocation {
                 )))
             }
         };
-        let plan = match kind {
+        Ok(match kind {
             CredentialKind::WorkloadIdentity => {
                 need(
                     &[
@@ -254,8 +276,7 @@ impl BlobLocation {
                     CredentialPlan::ManagedIdentity
                 }
             }
-        };
-        Ok((plan, Secrets::default()))
+        })
     }
 
     /// Build the object_store client for this location.
