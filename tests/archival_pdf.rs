@@ -2,7 +2,7 @@
 //! output intent, dated by its period and not by the clock), and every PDF the job writes
 //! passes `qpdf --check` and opens in poppler without a warning. Checked on the demo run through
 //! the real CLI; a tool that is not installed is skipped with a message (scripts/test.sh
-//! installs poppler-utils; qpdf is Debian's `qpdf`).
+//! installs both, poppler-utils and qpdf).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
