@@ -138,79 +138,27 @@ async fn commit_if_absent(
     content_type: &str,
     size: u64,
 ) -> Result<(), UploadError> {
-    let mut url =
-        url::Url::parse(&loc.endpoint).map_err(|e| UploadError::Transport(e.to_string()))?;
-    url.path_segments_mut()
-        .map_err(|_| UploadError::Transport("endpoint cannot hold a path".into()))?
-        .pop_if_empty()
-        .push(&loc.container)
-        .extend(path.parts());
-    url.query_pairs_mut().append_pair("comp", "blocklist");
-    let body = Bytes::from(block_list_xml(parts));
+    let commit = BlockListCommit {
+        azure,
+        http,
+        loc,
+        path,
+        url: block_list_url(loc, path)?,
+        body: Bytes::from(block_list_xml(parts)),
+        content_type,
+        size,
+    };
     let started = std::time::Instant::now();
     let mut backoff = options.initial_backoff;
     let mut attempt = 0usize;
+    // Whether an earlier attempt may have committed without our hearing back.
     let mut ambiguous = false;
     loop {
-        let credential = azure
-            .credentials()
-            .get_credential()
-            .await
-            .map_err(UploadError::Store)?;
-        let mut req = http::Request::builder()
-            .method(http::Method::PUT)
-            .uri(url.as_str())
-            .header(http::header::CONTENT_LENGTH, body.len())
-            .header(http::header::IF_NONE_MATCH, "*")
-            .header("x-ms-blob-content-type", content_type)
-            .body(HttpRequestBody::from(body.clone()))
-            .map_err(|e| UploadError::Transport(e.to_string()))?;
-        AzureAuthorizer::new(&credential, &loc.account).authorize(&mut req);
-        let outcome = http.execute(req).await;
-        let retryable = match outcome {
-            Ok(resp) => {
-                let status = resp.status();
-                if status.is_success() {
-                    return Ok(());
-                }
-                let text = resp
-                    .into_body()
-                    .bytes()
-                    .await
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                if status.as_u16() == 409 || status.as_u16() == 412 {
-                    if ambiguous
-                        && let Ok(meta) = azure.head(path).await
-                        && meta.size == size
-                    {
-                        return Ok(());
-                    }
-                    if text.contains("BlobAlreadyExists")
-                        || text.contains("ConditionNotMet")
-                        || status.as_u16() == 412
-                    {
-                        return Err(UploadError::AlreadyExists);
-                    }
-                }
-                let transient = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
-                if !transient {
-                    return Err(UploadError::Commit {
-                        status: status.as_u16(),
-                        body: text,
-                    });
-                }
-                ambiguous = true;
-                UploadError::Commit {
-                    status: status.as_u16(),
-                    body: text,
-                }
-            }
-            Err(e) => {
-                ambiguous = true;
-                UploadError::Transport(e.to_string())
-            }
+        let retryable = match commit.attempt(ambiguous).await {
+            Attempt::Done(result) => return result,
+            Attempt::Retry(e) => e,
         };
+        ambiguous = true;
         attempt += 1;
         if attempt > options.max_retries || started.elapsed() > options.retry_timeout {
             return Err(retryable);
@@ -219,5 +167,104 @@ async fn commit_if_absent(
         backoff = (backoff * 2)
             .min(options.max_backoff)
             .max(Duration::from_millis(1));
+    }
+}
+
+/// `<endpoint>/<container>/<path>?comp=blocklist`.
+fn block_list_url(loc: &BlobLocation, path: &ObjPath) -> Result<url::Url, UploadError> {
+    let mut url =
+        url::Url::parse(&loc.endpoint).map_err(|e| UploadError::Transport(e.to_string()))?;
+    url.path_segments_mut()
+        .map_err(|_| UploadError::Transport("endpoint cannot hold a path".into()))?
+        .pop_if_empty()
+        .push(&loc.container)
+        .extend(path.parts());
+    url.query_pairs_mut().append_pair("comp", "blocklist");
+    Ok(url)
+}
+
+/// One blob's block list, ready to commit.
+struct BlockListCommit<'a> {
+    azure: &'a MicrosoftAzure,
+    http: &'a HttpClient,
+    loc: &'a BlobLocation,
+    path: &'a ObjPath,
+    url: url::Url,
+    body: Bytes,
+    content_type: &'a str,
+    size: u64,
+}
+
+/// How one commit attempt ended: for good (committed, or an error no retry fixes), or with an
+/// error worth retrying.
+enum Attempt {
+    Done(Result<(), UploadError>),
+    Retry(UploadError),
+}
+
+impl BlockListCommit<'_> {
+    /// Send the block list once and classify the answer.
+    async fn attempt(&self, ambiguous: bool) -> Attempt {
+        let req = match self.request().await {
+            Ok(req) => req,
+            Err(e) => return Attempt::Done(Err(e)),
+        };
+        let resp = match self.http.execute(req).await {
+            Ok(resp) => resp,
+            Err(e) => return Attempt::Retry(UploadError::Transport(e.to_string())),
+        };
+        let status = resp.status();
+        if status.is_success() {
+            return Attempt::Done(Ok(()));
+        }
+        let text = resp
+            .into_body()
+            .bytes()
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        if status.as_u16() == 409 || status.as_u16() == 412 {
+            if ambiguous
+                && let Ok(meta) = self.azure.head(self.path).await
+                && meta.size == self.size
+            {
+                return Attempt::Done(Ok(()));
+            }
+            if text.contains("BlobAlreadyExists")
+                || text.contains("ConditionNotMet")
+                || status.as_u16() == 412
+            {
+                return Attempt::Done(Err(UploadError::AlreadyExists));
+            }
+        }
+        let error = UploadError::Commit {
+            status: status.as_u16(),
+            body: text,
+        };
+        let transient = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+        match transient {
+            true => Attempt::Retry(error),
+            false => Attempt::Done(Err(error)),
+        }
+    }
+
+    /// The signed `Put Block List` request, create-only.
+    async fn request(&self) -> Result<http::Request<HttpRequestBody>, UploadError> {
+        let credential = self
+            .azure
+            .credentials()
+            .get_credential()
+            .await
+            .map_err(UploadError::Store)?;
+        let mut req = http::Request::builder()
+            .method(http::Method::PUT)
+            .uri(self.url.as_str())
+            .header(http::header::CONTENT_LENGTH, self.body.len())
+            .header(http::header::IF_NONE_MATCH, "*")
+            .header("x-ms-blob-content-type", self.content_type)
+            .body(HttpRequestBody::from(self.body.clone()))
+            .map_err(|e| UploadError::Transport(e.to_string()))?;
+        AzureAuthorizer::new(&credential, &self.loc.account).authorize(&mut req);
+        Ok(req)
     }
 }

@@ -282,9 +282,6 @@ impl Store {
     /// from `block_size` up go as blocks, at most `upload_concurrency` in flight. Returns the
     /// size and SHA-256 of what was uploaded.
     pub fn put_new_file(&self, rel: &str, local: &Path) -> Result<Written> {
-        let open_err = |e: std::io::Error| {
-            Error::publish(self.at(rel), format!("reading {}: {e}", local.display()))
-        };
         match &*self.backend {
             Backend::Folder(dir) => {
                 let target = dir.join(rel.trim_matches('/'));
@@ -298,84 +295,102 @@ impl Store {
                 http,
                 location,
                 ..
-            } => {
-                let path = self.full(rel);
-                let opts = &*self.options;
-                runtime().block_on(async {
-                    let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
-                    let first = blocks::read_block(&mut file, opts.block_size)
-                        .await
-                        .map_err(open_err)?;
-                    if first.len() < opts.block_size {
-                        let written = Written {
-                            size: first.len() as u64,
-                            sha256: hex::encode(Sha256::digest(&first)),
-                        };
-                        self.inner
-                            .put_opts(&path, first.into(), self.put_options(rel))
-                            .await
-                            .map_err(|e| self.put_error(rel, e))?;
-                        return Ok(written);
-                    }
-                    blocks::upload_blocks(
-                        azure,
-                        http,
-                        location,
-                        opts,
-                        &path,
-                        first,
-                        file,
-                        content_type(rel),
-                    )
-                    .await
-                    .map(|(size, sha256)| Written { size, sha256 })
-                    .map_err(|e| match e {
-                        blocks::UploadError::AlreadyExists => already_exists(&self.at(rel)),
-                        blocks::UploadError::Store(e) => self.put_error(rel, e),
-                        other => Error::publish(self.at(rel), other),
-                    })
-                })
-            }
-            Backend::Other => {
-                // Generic stores: refuse when something is there, then stream in parts.
-                if self.exists(rel)? {
-                    return Err(already_exists(&self.at(rel)));
-                }
-                let path = self.full(rel);
-                let block = self.options.block_size;
-                runtime().block_on(async {
-                    let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
-                    let upload = self
-                        .inner
-                        .put_multipart(&path)
-                        .await
-                        .map_err(|e| self.put_error(rel, e))?;
-                    let mut writer = WriteMultipart::new_with_chunk_size(upload, block);
-                    let mut hasher = Sha256::new();
-                    let mut size = 0u64;
-                    loop {
-                        let chunk = blocks::read_block(&mut file, block)
-                            .await
-                            .map_err(open_err)?;
-                        if chunk.is_empty() {
-                            break;
-                        }
-                        writer
-                            .wait_for_capacity(self.options.upload_concurrency)
-                            .await
-                            .map_err(|e| self.put_error(rel, e))?;
-                        hasher.update(&chunk);
-                        size += chunk.len() as u64;
-                        writer.put(chunk);
-                    }
-                    writer.finish().await.map_err(|e| self.put_error(rel, e))?;
-                    Ok(Written {
-                        size,
-                        sha256: hex::encode(hasher.finalize()),
-                    })
-                })
-            }
+            } => self.put_new_blob(rel, local, azure, http, location),
+            Backend::Other => self.put_new_multipart(rel, local),
         }
+    }
+
+    fn read_error(&self, rel: &str, local: &Path, e: std::io::Error) -> Error {
+        Error::publish(self.at(rel), format!("reading {}: {e}", local.display()))
+    }
+
+    /// Azure Blob: one create-only put when the file fits one block, else committed blocks.
+    fn put_new_blob(
+        &self,
+        rel: &str,
+        local: &Path,
+        azure: &MicrosoftAzure,
+        http: &HttpClient,
+        location: &BlobLocation,
+    ) -> Result<Written> {
+        let open_err = |e| self.read_error(rel, local, e);
+        let path = self.full(rel);
+        let opts = &*self.options;
+        runtime().block_on(async {
+            let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
+            let first = blocks::read_block(&mut file, opts.block_size)
+                .await
+                .map_err(open_err)?;
+            if first.len() < opts.block_size {
+                let written = Written {
+                    size: first.len() as u64,
+                    sha256: hex::encode(Sha256::digest(&first)),
+                };
+                self.inner
+                    .put_opts(&path, first.into(), self.put_options(rel))
+                    .await
+                    .map_err(|e| self.put_error(rel, e))?;
+                return Ok(written);
+            }
+            blocks::upload_blocks(
+                azure,
+                http,
+                location,
+                opts,
+                &path,
+                first,
+                file,
+                content_type(rel),
+            )
+            .await
+            .map(|(size, sha256)| Written { size, sha256 })
+            .map_err(|e| match e {
+                blocks::UploadError::AlreadyExists => already_exists(&self.at(rel)),
+                blocks::UploadError::Store(e) => self.put_error(rel, e),
+                other => Error::publish(self.at(rel), other),
+            })
+        })
+    }
+
+    /// Generic stores: refuse when something is there, then stream in parts.
+    fn put_new_multipart(&self, rel: &str, local: &Path) -> Result<Written> {
+        if self.exists(rel)? {
+            return Err(already_exists(&self.at(rel)));
+        }
+        let open_err = |e| self.read_error(rel, local, e);
+        let path = self.full(rel);
+        let block = self.options.block_size;
+        runtime().block_on(async {
+            let mut file = tokio::fs::File::open(local).await.map_err(open_err)?;
+            let upload = self
+                .inner
+                .put_multipart(&path)
+                .await
+                .map_err(|e| self.put_error(rel, e))?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, block);
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            loop {
+                let chunk = blocks::read_block(&mut file, block)
+                    .await
+                    .map_err(open_err)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                writer
+                    .wait_for_capacity(self.options.upload_concurrency)
+                    .await
+                    .map_err(|e| self.put_error(rel, e))?;
+                hasher.update(&chunk);
+                size += chunk.len() as u64;
+                writer.put(chunk);
+            }
+            writer.finish().await.map_err(|e| self.put_error(rel, e))?;
+            Ok(Written {
+                size,
+                sha256: hex::encode(hasher.finalize()),
+            })
+        })
     }
 
     /// The whole object in memory: for small files (markers, manifests, snapshots). Use
