@@ -245,14 +245,40 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
     let k = &input.kpis;
     let start = k.period_start;
     let last = k.period_end_exclusive.pred_opt().unwrap_or(start);
-    let also = |f: Option<FileRef>, what: &str| {
-        f.map(|f| format!(" {what}: {}.", f.cite()))
-            .unwrap_or_default()
-    };
+    AnnexView {
+        title: "Defender for Containers: annex to the monthly executive report".into(),
+        scope: input.scope.clone(),
+        period: k.period.clone(),
+        period_label: start.format("%B %Y").to_string(),
+        period_range: format!("{start} to {last} (UTC)"),
+        fingerprint_short: input.input_fingerprint.chars().take(12).collect(),
+        report_path: REPORT_PATH.into(),
+        sections: vec![
+            management_groups_section(input, files),
+            gaps_section(input, files),
+            uncovered_section(input, files),
+            unprotected_section(input, files),
+            alert_owners_section(input, files),
+            overdue_owners_section(input, files),
+            showback_section(input, files),
+            data_quality_section(input),
+            sources_section(input),
+        ],
+    }
+}
 
+/// ` The same rows: data/x.parquet (3 rows).` when the run has the file, else empty: the end
+/// of a section note naming the other file with the section's rows.
+fn also_in(file: Option<FileRef>, what: &str) -> String {
+    file.map(|f| format!(" {what}: {}.", f.cite()))
+        .unwrap_or_default()
+}
+
+/// A.1: coverage per management group on the month-end snapshot day, by name.
+fn management_groups_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
     let mut mgs = input.coverage_by_management_group.clone();
     mgs.sort_by(|a, b| a.management_group.cmp(&b.management_group));
-    let management_groups = AnnexSection::new(MANAGEMENT_GROUPS)
+    AnnexSection::new(MANAGEMENT_GROUPS)
         .columns(&[
             ("Management group", "1fr", false),
             ("In scope", "auto", true),
@@ -276,14 +302,17 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         .note(format!(
             "Subscriptions in scope and compliant on the month-end snapshot day, per management \
              group, by name.{}",
-            also(
+            also_in(
                 files.get("data/coverage_by_management_group.parquet"),
                 "The same rows"
             )
         ))
-        .empty("No management group data.");
+        .empty("No management group data.")
+}
 
-    let gaps = AnnexSection::new(GAPS)
+/// A.2: every coverage gap (run of non-compliant snapshot days) in the period, by start.
+fn gaps_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
+    AnnexSection::new(GAPS)
         .columns(&[
             ("Subscription", "1fr", false),
             ("Owner", "auto", false),
@@ -310,14 +339,17 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         .note(format!(
             "One row per run of snapshot days on which a subscription in scope was not \
              compliant, clipped to the period, by start; days are snapshot days.{}",
-            also(
+            also_in(
                 files.evidence("coverage-gaps.csv"),
                 "The same rows, with the reasons at start and end"
             )
         ))
-        .empty("No coverage gaps.");
+        .empty("No coverage gaps.")
+}
 
-    let uncovered = AnnexSection::new(UNCOVERED)
+/// A.3: subscriptions not compliant on some snapshot day, longest gap first.
+fn uncovered_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
+    AnnexSection::new(UNCOVERED)
         .columns(&[
             ("Subscription id", "auto", false),
             ("Name", "1fr", false),
@@ -342,14 +374,17 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         .note(format!(
             "Subscriptions in scope and not compliant on a snapshot day of the period, longest \
              gap first; the reason is the one of the last such day.{}",
-            also(
+            also_in(
                 files.evidence("coverage-daily.csv"),
                 "Every subscription on every day"
             )
         ))
-        .empty("Every subscription with containers is covered.");
+        .empty("Every subscription with containers is covered.")
+}
 
-    let unprotected = AnnexSection::new(UNPROTECTED)
+/// A.4: clusters and registries not protected at month end.
+fn unprotected_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
+    AnnexSection::new(UNPROTECTED)
         .columns(&[
             ("Kind", "auto", false),
             ("Name", "1fr", false),
@@ -369,18 +404,21 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         .note(format!(
             "Clusters and registries not protected on the month-end snapshot day: AKS, then \
              Arc, then registries, each by owner and name.{}",
-            also(
+            also_in(
                 files.evidence("protection-inventory.csv"),
                 "Every cluster and registry of the period with its protected days"
             )
         ))
-        .empty("Every cluster and registry is protected.");
+        .empty("Every cluster and registry is protected.")
+}
 
+/// A.5: runtime alerts per owner, one column per severity and a total, most first.
+fn alert_owners_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
     let (severities, owners) = executive::alerts_by_owner(input);
     let mut columns: Vec<(&str, &str, bool)> = vec![("Owner", "1fr", false)];
     columns.extend(severities.iter().map(|s| (s.as_str(), "auto", true)));
     columns.push(("Total", "auto", true));
-    let alert_owners = AnnexSection::new(ALERT_OWNERS)
+    AnnexSection::new(ALERT_OWNERS)
         .columns(&columns)
         .rows(
             owners
@@ -395,15 +433,18 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         )
         .note(format!(
             "Runtime alerts of the period ({} in all) by owner, most first.{}",
-            k.runtime_alerts.population,
-            also(
+            input.kpis.runtime_alerts.population,
+            also_in(
                 files.evidence("alerts.csv"),
                 "Every alert with its owner and detection time"
             )
         ))
-        .empty("No alerts.");
+        .empty("No alerts.")
+}
 
-    let overdue_owners = AnnexSection::new(OVERDUE_OWNERS)
+/// A.6: critical findings past their due date at period end, per owner, most first.
+fn overdue_owners_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
+    AnnexSection::new(OVERDUE_OWNERS)
         .columns(&[
             ("Owner", "1fr", false),
             ("Overdue critical findings", "auto", true),
@@ -417,88 +458,82 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
         .note(format!(
             "Critical findings (image digest × CVE) open past their due date at period end, by \
              owner of the image's resource, most first.{}",
-            also(
+            also_in(
                 files.evidence("vulnerability-findings.csv"),
                 "Every finding open or due in the period"
             )
         ))
-        .empty("No critical vulnerability is past its SLA.");
+        .empty("No critical vulnerability is past its SLA.")
+}
 
-    let showback = AnnexSection::new(SHOWBACK)
+/// A.7: spend per owner, one part per currency.
+fn showback_section(input: &ExecutiveInput, files: &RunFileRows) -> AnnexSection {
+    AnnexSection::new(SHOWBACK)
         .columns(&[
             ("Owner", "1fr", false),
             ("Amount", "auto", true),
             ("Share", "auto", true),
         ])
         .parts(
-            k.showback
+            input
+                .kpis
+                .showback
                 .by_currency
                 .iter()
-                .map(|(cur, by_owner)| {
-                    let (rows, total) = executive::showback_rounded(by_owner);
-                    AnnexPart {
-                        heading: format!(
-                            "{cur}: {} ({})",
-                            format::money_cents(total, cur),
-                            rows_text(rows.len())
-                        ),
-                        rows: rows
-                            .iter()
-                            .map(|(o, c)| {
-                                vec![
-                                    executive::owner_label(o),
-                                    format::money_cents(*c, cur),
-                                    executive::share_text(*c, total),
-                                ]
-                            })
-                            .collect(),
-                    }
-                })
+                .map(|(cur, by_owner)| showback_currency_part(cur, by_owner))
                 .collect(),
         )
         .note(format!(
             "Spend in the period by owning team per currency, largest first, unallocated last; \
              cents rounded by largest remainder.{}",
-            also(
+            also_in(
                 files.get("finance/showback-by-owner.csv"),
                 "The same rows, with the Defender for Containers share"
             )
         ))
-        .empty("No cost rows in the period.");
+        .empty("No cost rows in the period.")
+}
 
-    let data_quality = AnnexSection::new(DATA_QUALITY)
+/// One currency's part of A.7: its total as heading, then owner, amount and share rows.
+fn showback_currency_part(cur: &str, by_owner: &BTreeMap<String, f64>) -> AnnexPart {
+    let (rows, total) = executive::showback_rounded(by_owner);
+    AnnexPart {
+        heading: format!(
+            "{cur}: {} ({})",
+            format::money_cents(total, cur),
+            rows_text(rows.len())
+        ),
+        rows: rows
+            .iter()
+            .map(|(o, c)| {
+                vec![
+                    executive::owner_label(o),
+                    format::money_cents(*c, cur),
+                    executive::share_text(*c, total),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A.8: findings about the inputs, one item each.
+fn data_quality_section(input: &ExecutiveInput) -> AnnexSection {
+    AnnexSection::new(DATA_QUALITY)
         .rows(
-            executive::data_quality(k)
+            executive::data_quality(&input.kpis)
                 .into_iter()
                 .map(|d| vec![d])
                 .collect(),
         )
-        .note("Findings about the inputs: what was skipped, assumed or excluded, and why.");
-    let sources = AnnexSection::new(SOURCES)
+        .note("Findings about the inputs: what was skipped, assumed or excluded, and why.")
+}
+
+/// A.9: the sources of the numbers, one item each.
+fn sources_section(input: &ExecutiveInput) -> AnnexSection {
+    AnnexSection::new(SOURCES)
         .rows(input.sources.iter().map(|s| vec![s.clone()]).collect())
         .note("Where the numbers came from.")
-        .empty("None recorded.");
-
-    AnnexView {
-        title: "Defender for Containers: annex to the monthly executive report".into(),
-        scope: input.scope.clone(),
-        period: k.period.clone(),
-        period_label: start.format("%B %Y").to_string(),
-        period_range: format!("{start} to {last} (UTC)"),
-        fingerprint_short: input.input_fingerprint.chars().take(12).collect(),
-        report_path: REPORT_PATH.into(),
-        sections: vec![
-            management_groups,
-            gaps,
-            uncovered,
-            unprotected,
-            alert_owners,
-            overdue_owners,
-            showback,
-            data_quality,
-            sources,
-        ],
-    }
+        .empty("None recorded.")
 }
 
 /// The JSON the annex template reads.
