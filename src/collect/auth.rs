@@ -57,45 +57,88 @@ pub fn build_credential(
     env: &dyn Fn(&str) -> Option<String>,
     http: reqwest::Client,
 ) -> Result<Arc<dyn TokenCredential>> {
-    let kind = azure.credential;
-    let transport = Transport::new(Arc::new(IdentityHttp(http)));
-    let cloud = Arc::new(cloud_for_authority(&azure.authority_host));
-    let client_options = || ClientOptions {
-        transport: Some(transport.clone()),
-        cloud: Some(cloud.clone()),
-        ..Default::default()
+    let f = Credentials {
+        kind: azure.credential,
+        env,
+        transport: Transport::new(Arc::new(IdentityHttp(http))),
+        cloud: Arc::new(cloud_for_authority(&azure.authority_host)),
     };
-    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let fail =
-        |e: azure_core::Error| Error::config(format!("azure.credential {}: {e}", kind.name()));
+    Ok(match f.kind {
+        CredentialKind::ClientSecret => f.client_secret()?,
+        CredentialKind::WorkloadIdentity => f.workload()?,
+        CredentialKind::ManagedIdentity => f.managed()?,
+        CredentialKind::AzureCli => f.cli()?,
+        CredentialKind::Default => {
+            let mut links: Vec<(&'static str, Arc<dyn TokenCredential>)> = Vec::new();
+            if f.var("AZURE_CLIENT_SECRET").is_some() {
+                links.push(("client-secret", f.client_secret()?));
+            }
+            if f.var("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+                links.push(("workload-identity", f.workload()?));
+            }
+            links.push(("managed-identity", f.managed()?));
+            links.push(("azure-cli", f.cli()?));
+            Arc::new(ChainCredential::new(links))
+        }
+    })
+}
 
-    let client_secret = || -> Result<Arc<dyn TokenCredential>> {
+/// What every credential is built with: the configured kind (for messages), the environment,
+/// and the HTTP transport and cloud of the token requests.
+struct Credentials<'a> {
+    kind: CredentialKind,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    transport: Transport,
+    cloud: Arc<CloudConfiguration>,
+}
+
+impl Credentials<'_> {
+    /// An environment variable, unless unset or blank.
+    fn var(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            transport: Some(self.transport.clone()),
+            cloud: Some(self.cloud.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn fail(&self, e: azure_core::Error) -> Error {
+        Error::config(format!("azure.credential {}: {e}", self.kind.name()))
+    }
+
+    fn client_secret(&self) -> Result<Arc<dyn TokenCredential>> {
         let need = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"];
-        let missing: Vec<_> = need.iter().filter(|n| var(n).is_none()).collect();
-        if !missing.is_empty() {
+        let (Some(tenant), Some(client), Some(secret)) =
+            (self.var(need[0]), self.var(need[1]), self.var(need[2]))
+        else {
             return Err(Error::config(format!(
                 "azure.credential client-secret needs {}",
                 need.join(", ")
             )));
-        }
+        };
         let cred = ClientSecretCredential::new(
-            &var("AZURE_TENANT_ID").unwrap(),
-            var("AZURE_CLIENT_ID").unwrap(),
-            Secret::new(var("AZURE_CLIENT_SECRET").unwrap()),
+            &tenant,
+            client,
+            Secret::new(secret),
             Some(ClientSecretCredentialOptions {
-                client_options: client_options(),
+                client_options: self.client_options(),
             }),
         )
-        .map_err(fail)?;
+        .map_err(|e| self.fail(e))?;
         Ok(cred)
-    };
-    let workload = || -> Result<Arc<dyn TokenCredential>> {
+    }
+
+    fn workload(&self) -> Result<Arc<dyn TokenCredential>> {
         let need = [
             "AZURE_TENANT_ID",
             "AZURE_CLIENT_ID",
             "AZURE_FEDERATED_TOKEN_FILE",
         ];
-        if need.iter().any(|n| var(n).is_none()) {
+        if need.iter().any(|n| self.var(n).is_none()) {
             return Err(Error::config(format!(
                 "azure.credential workload-identity needs {} (set by the AKS workload identity webhook)",
                 need.join(", ")
@@ -103,50 +146,33 @@ pub fn build_credential(
         }
         let o = WorkloadIdentityCredentialOptions {
             credential_options: ClientAssertionCredentialOptions {
-                client_options: client_options(),
+                client_options: self.client_options(),
             },
-            tenant_id: var("AZURE_TENANT_ID"),
-            client_id: var("AZURE_CLIENT_ID"),
-            token_file_path: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            tenant_id: self.var("AZURE_TENANT_ID"),
+            client_id: self.var("AZURE_CLIENT_ID"),
+            token_file_path: self.var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
         };
-        let cred = WorkloadIdentityCredential::new(Some(o)).map_err(fail)?;
+        let cred = WorkloadIdentityCredential::new(Some(o)).map_err(|e| self.fail(e))?;
         Ok(cred)
-    };
-    let managed = || -> Result<Arc<dyn TokenCredential>> {
+    }
+
+    fn managed(&self) -> Result<Arc<dyn TokenCredential>> {
         let o = ManagedIdentityCredentialOptions {
-            user_assigned_id: var("AZURE_CLIENT_ID").map(UserAssignedId::ClientId),
-            client_options: client_options(),
+            user_assigned_id: self.var("AZURE_CLIENT_ID").map(UserAssignedId::ClientId),
+            client_options: self.client_options(),
         };
-        let cred = ManagedIdentityCredential::new(Some(o)).map_err(fail)?;
+        let cred = ManagedIdentityCredential::new(Some(o)).map_err(|e| self.fail(e))?;
         Ok(cred)
-    };
-    let cli = || -> Result<Arc<dyn TokenCredential>> {
+    }
+
+    fn cli(&self) -> Result<Arc<dyn TokenCredential>> {
         let o = azure_identity::AzureCliCredentialOptions {
-            tenant_id: var("AZURE_TENANT_ID"),
+            tenant_id: self.var("AZURE_TENANT_ID"),
             ..Default::default()
         };
-        let cred = AzureCliCredential::new(Some(o)).map_err(fail)?;
+        let cred = AzureCliCredential::new(Some(o)).map_err(|e| self.fail(e))?;
         Ok(cred)
-    };
-
-    Ok(match kind {
-        CredentialKind::ClientSecret => client_secret()?,
-        CredentialKind::WorkloadIdentity => workload()?,
-        CredentialKind::ManagedIdentity => managed()?,
-        CredentialKind::AzureCli => cli()?,
-        CredentialKind::Default => {
-            let mut links: Vec<(&'static str, Arc<dyn TokenCredential>)> = Vec::new();
-            if var("AZURE_CLIENT_SECRET").is_some() {
-                links.push(("client-secret", client_secret()?));
-            }
-            if var("AZURE_FEDERATED_TOKEN_FILE").is_some() {
-                links.push(("workload-identity", workload()?));
-            }
-            links.push(("managed-identity", managed()?));
-            links.push(("azure-cli", cli()?));
-            Arc::new(ChainCredential::new(links))
-        }
-    })
+    }
 }
 
 /// The `default` credential: tries each link in order; the first one that returns a token is
