@@ -93,6 +93,12 @@ impl FileRef {
     pub fn cite(&self) -> String {
         format!("{} ({})", self.path, rows_text(self.rows))
     }
+
+    /// `Every alert with its owner and detection time: evidence/soc2/alerts.csv (50 rows).`:
+    /// the sentence naming this file as where `what` is listed.
+    pub fn listed(&self, what: &str) -> String {
+        format!("{what}: {}.", self.cite())
+    }
 }
 
 /// `1 row`, `12 rows`.
@@ -270,7 +276,7 @@ pub fn annex_view(input: &ExecutiveInput, files: &RunFileRows) -> AnnexView {
 /// ` The same rows: data/x.parquet (3 rows).` when the run has the file, else empty: the end
 /// of a section note naming the other file with the section's rows.
 fn also_in(file: Option<FileRef>, what: &str) -> String {
-    file.map(|f| format!(" {what}: {}.", f.cite()))
+    file.map(|f| format!(" {}", f.listed(what)))
         .unwrap_or_default()
 }
 

@@ -21,7 +21,7 @@ use crate::format;
 use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
 
-use super::annex::{self, RunFileRows, annex_cite, more_note};
+use super::annex::{self, FileRef, RunFileRows, annex_cite, more_note};
 
 /// At most this many risks on page 1; the rest are counted.
 pub const MAX_PAGE1_RISKS: usize = 5;
@@ -623,24 +623,38 @@ fn kinds_text(rows: &[ResourceRow]) -> String {
         .join(", ")
 }
 
-fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
-    let k = &input.kpis;
-    let start = k.period_start;
-    let day_of = |d: NaiveDate| (d - start).num_days() as u32 + 1;
-    let days_in_period = (k.period_end_exclusive - start).num_days() as u32;
-    let points: Vec<DailyPoint> = k
-        .coverage
+/// `Every ... : <file> (n rows).` when the run has `file`, else empty: where a list the report
+/// shortens is published in full.
+fn listed_in(file: Option<FileRef>, what: &str) -> String {
+    file.map(|f| f.listed(what)).unwrap_or_default()
+}
+
+/// The note under a list shortened to its first `top` of `total` rows (empty when all fit).
+fn top_more_note(top: usize, total: usize, order: &str, section: &str) -> String {
+    more_note(total.min(top), total, order, section)
+}
+
+/// The day of the period `d` is, counting from 1.
+fn day_of_period(k: &Kpis, d: NaiveDate) -> u32 {
+    (d - k.period_start).num_days() as u32 + 1
+}
+
+/// The coverage chart's points: each day of the period with a snapshot, and its rate.
+fn coverage_points(k: &Kpis) -> Vec<DailyPoint> {
+    k.coverage
         .daily
         .iter()
-        .filter(|d| d.date >= start && d.date < k.period_end_exclusive)
+        .filter(|d| d.date >= k.period_start && d.date < k.period_end_exclusive)
         .map(|d| DailyPoint {
-            day: day_of(d.date),
+            day: day_of_period(k, d.date),
             rate: d.rate,
         })
-        .collect();
-    let target = input.targets.compliance_rate;
-    let y_min = chart_floor(points.iter().filter_map(|p| p.rate), target);
-    let summary = match k.coverage.month_end_date {
+        .collect()
+}
+
+/// The line under the coverage chart: month-end, minimum and mean rate.
+fn coverage_summary(k: &Kpis) -> String {
+    match k.coverage.month_end_date {
         Some(d) => format!(
             "Month end ({d}): {} · minimum {} · mean {} over {} snapshot days",
             format::rate(k.coverage.month_end_rate),
@@ -649,62 +663,68 @@ fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
             k.snapshot_days_in_period.len()
         ),
         None => "No snapshot day had a subscription with containers in scope.".into(),
-    };
+    }
+}
 
+/// How many coverage gaps the period had and where each is listed.
+fn gaps_text(k: &Kpis, files: &RunFileRows) -> String {
+    let gaps = k.coverage.gaps.len();
+    if gaps == 0 {
+        return "No coverage gaps in the period.".to_string();
+    }
+    let mut homes = vec![annex_cite(annex::GAPS, gaps)];
+    homes.extend(files.evidence("coverage-gaps.csv").map(|f| f.cite()));
+    format!(
+        "{gaps} coverage gap{} in the period ({} gap subscription-days), each with its start \
+         and end: see {}.",
+        if gaps == 1 { "" } else { "s" },
+        k.coverage.gap_subscription_days,
+        homes.join(" and ")
+    )
+}
+
+/// The coverage section: the daily chart, the worst management groups, the gaps, the
+/// subscriptions with the longest gaps and the unprotected clusters and registries.
+fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
+    let k = &input.kpis;
+    let points = coverage_points(k);
+    let target = input.targets.compliance_rate;
+    let y_min = chart_floor(points.iter().filter_map(|p| p.rate), target);
     let mgs = management_groups_worst_first(&input.coverage_by_management_group);
     let mg_total = mgs.len();
-    let gaps = k.coverage.gaps.len();
-    let gaps_text = if gaps == 0 {
-        "No coverage gaps in the period.".to_string()
-    } else {
-        let mut homes = vec![annex_cite(annex::GAPS, gaps)];
-        homes.extend(files.evidence("coverage-gaps.csv").map(|f| f.cite()));
-        format!(
-            "{gaps} coverage gap{} in the period ({} gap subscription-days), each with its start \
-             and end: see {}.",
-            if gaps == 1 { "" } else { "s" },
-            k.coverage.gap_subscription_days,
-            homes.join(" and ")
-        )
-    };
     let uncovered = uncovered_in_reading_order(&input.uncovered_subscriptions);
     let uncovered_total = uncovered.len();
     let unprotected = unprotected_in_reading_order(&input.unprotected_resources);
     let unprotected_total = unprotected.len();
-    let inventory_text = files
-        .evidence("protection-inventory.csv")
-        .map(|f| {
-            format!(
-                "Every cluster and registry of the period with its protected days: {}.",
-                f.cite()
-            )
-        })
-        .unwrap_or_default();
     CoverageView {
-        days_in_period,
+        days_in_period: (k.period_end_exclusive - k.period_start).num_days() as u32,
         points,
-        missing_days: k.snapshot_days_missing.iter().map(|d| day_of(*d)).collect(),
+        missing_days: k
+            .snapshot_days_missing
+            .iter()
+            .map(|d| day_of_period(k, *d))
+            .collect(),
         y_min,
         target,
         target_text: format!("target {}", format::rate(Some(target))),
-        summary,
+        summary: coverage_summary(k),
         management_groups: mgs
             .iter()
             .take(TOP_MANAGEMENT_GROUPS)
             .map(mg_view)
             .collect(),
         management_groups_total: mg_total,
-        management_groups_more: more_note(
-            mg_total.min(TOP_MANAGEMENT_GROUPS),
+        management_groups_more: top_more_note(
+            TOP_MANAGEMENT_GROUPS,
             mg_total,
             "by subscriptions not covered",
             annex::MANAGEMENT_GROUPS,
         ),
-        gaps_text,
+        gaps_text: gaps_text(k, files),
         uncovered: uncovered.into_iter().take(TOP_UNCOVERED).collect(),
         uncovered_total,
-        uncovered_more: more_note(
-            uncovered_total.min(TOP_UNCOVERED),
+        uncovered_more: top_more_note(
+            TOP_UNCOVERED,
             uncovered_total,
             "by gap days",
             annex::UNCOVERED,
@@ -712,13 +732,16 @@ fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
         unprotected_kinds: kinds_text(&unprotected),
         unprotected: unprotected.into_iter().take(TOP_UNPROTECTED).collect(),
         unprotected_total,
-        unprotected_more: more_note(
-            unprotected_total.min(TOP_UNPROTECTED),
+        unprotected_more: top_more_note(
+            TOP_UNPROTECTED,
             unprotected_total,
             "(AKS, then Arc, then registries)",
             annex::UNPROTECTED,
         ),
-        inventory_text,
+        inventory_text: listed_in(
+            files.evidence("protection-inventory.csv"),
+            "Every cluster and registry of the period with its protected days",
+        ),
     }
 }
 
