@@ -59,6 +59,94 @@ pub fn build(
     })
 }
 
+/// A finance table to publish: its path, the table, its amount columns, and whether it is a
+/// part of the export total (its amounts are then rounded by largest remainder per currency).
+struct FinanceTable<'a> {
+    path: &'static str,
+    df: &'a DataFrame,
+    amounts: &'static [&'static str],
+    parts_of_total: bool,
+}
+
+/// A finance table as shown (amounts in cents, ratios and percentages at the dictionary's
+/// precision; the Parquet tables keep full precision), for the CSV and the workbook.
+struct ShownTable {
+    path: &'static str,
+    amounts: &'static [&'static str],
+    shown: DataFrame,
+    decimals: Vec<(&'static str, u32)>,
+}
+
+fn finance_tables(res: &ReportResults) -> [FinanceTable<'_>; 5] {
+    let showback = &res.showback;
+    let table = |path, df, amounts, parts_of_total| FinanceTable {
+        path,
+        df,
+        amounts,
+        parts_of_total,
+    };
+    // Showback tables are parts of a total: their amounts are rounded by largest remainder
+    // within each currency so every CSV column sums exactly to the rounded export total.
+    [
+        table(
+            "finance/showback-by-owner.csv",
+            &showback.by_owner,
+            &["amount", "defender_containers_amount"],
+            true,
+        ),
+        table(
+            "finance/showback-by-resource.csv",
+            &showback.by_resource,
+            &["amount"],
+            true,
+        ),
+        table(
+            "finance/defender-cost-allocation.csv",
+            &showback.defender_allocation,
+            &["amount"],
+            true,
+        ),
+        table(
+            "finance/untagged-resources.csv",
+            &showback.untagged,
+            &["amount"],
+            true,
+        ),
+        table(
+            "finance/cost-anomalies.csv",
+            &res.anomalies_table,
+            &["cost", "median_previous"],
+            false,
+        ),
+    ]
+}
+
+/// A finance table rounded and at the dictionary's precision, and its CSV.
+fn shown_table(t: FinanceTable, bom: bool) -> Result<(OutputFile, ShownTable)> {
+    use crate::render::dictionary;
+    dictionary::check_columns(t.path, t.df)?;
+    let rounded = if t.parts_of_total {
+        round_amounts_by_currency(t.df, "currency", t.amounts, 2)?
+    } else {
+        t.df.clone()
+    };
+    let shown = dictionary::apply_precision(t.path, &rounded)?;
+    let decimals = dictionary::precision(t.path)?;
+    let spec = CsvSpec {
+        amount_columns: t.amounts,
+        fixed_decimals: &decimals,
+        bom,
+    };
+    let csv = OutputFile::new(t.path, to_csv(&shown, spec)?, Some(t.df.height()));
+    let table = ShownTable {
+        path: t.path,
+        amounts: t.amounts,
+        shown,
+        decimals,
+    };
+    Ok((csv, table))
+}
+
 /// The finance CSVs, the data dictionary and the workbook holding them (and the rejected rows,
 /// when set aside). With `output.csv_bom` every CSV starts with a UTF-8 byte-order mark.
 fn finance_files(
@@ -66,76 +154,37 @@ fn finance_files(
     res: &ReportResults,
     cost: &CostData,
 ) -> Result<Vec<OutputFile>> {
-    use crate::render::{dictionary, xlsx};
     let bom = req.config.output.csv_bom;
-    let showback = &res.showback;
-    // Showback tables are parts of a total: their amounts are rounded by largest remainder
-    // within each currency so every CSV column sums exactly to the rounded export total.
-    let finance: [(&str, &DataFrame, &[&str], bool); 5] = [
-        (
-            "finance/showback-by-owner.csv",
-            &showback.by_owner,
-            &["amount", "defender_containers_amount"],
-            true,
-        ),
-        (
-            "finance/showback-by-resource.csv",
-            &showback.by_resource,
-            &["amount"],
-            true,
-        ),
-        (
-            "finance/defender-cost-allocation.csv",
-            &showback.defender_allocation,
-            &["amount"],
-            true,
-        ),
-        (
-            "finance/untagged-resources.csv",
-            &showback.untagged,
-            &["amount"],
-            true,
-        ),
-        (
-            "finance/cost-anomalies.csv",
-            &res.anomalies_table,
-            &["cost", "median_previous"],
-            false,
-        ),
-    ];
     let mut files = Vec::new();
-    // Each table as shown (amounts in cents, ratios and percentages at the dictionary's
-    // precision; the Parquet tables keep full precision), for the CSV and the workbook.
     let mut shown_tables = Vec::new();
-    for (path, df, amounts, parts_of_total) in finance {
-        dictionary::check_columns(path, df)?;
-        let rounded = if parts_of_total {
-            round_amounts_by_currency(df, "currency", amounts, 2)?
-        } else {
-            df.clone()
-        };
-        let shown = dictionary::apply_precision(path, &rounded)?;
-        let decimals = dictionary::precision(path)?;
-        let spec = CsvSpec {
-            amount_columns: amounts,
-            fixed_decimals: &decimals,
-            bom,
-        };
-        files.push(OutputFile::new(
-            path,
-            to_csv(&shown, spec)?,
-            Some(df.height()),
-        ));
-        shown_tables.push((path, amounts, shown, decimals));
+    for t in finance_tables(res) {
+        let (csv, shown) = shown_table(t, bom)?;
+        files.push(csv);
+        shown_tables.push(shown);
     }
     files.push(OutputFile::new(
         "finance/data-dictionary.csv",
-        crate::render::csv::with_bom(dictionary::dictionary_csv()?, bom),
+        crate::render::csv::with_bom(crate::render::dictionary::dictionary_csv()?, bom),
         None,
     ));
+    files.push(workbook_file(req, res, &shown_tables)?);
+    if req.rejects {
+        files.push(rejected_rows_file(cost, bom)?);
+    }
+    Ok(files)
+}
+
+/// finance/showback.xlsx: every finance table as a sheet, the reconciliation and the
+/// dictionary.
+fn workbook_file(
+    req: &ReportRequest,
+    res: &ReportResults,
+    shown_tables: &[ShownTable],
+) -> Result<OutputFile> {
+    use crate::render::{dictionary, xlsx};
     let sheet_name =
         |path: &'static str| path.trim_start_matches("finance/").trim_end_matches(".csv");
-    let by_owner = &shown_tables[0].2;
+    let by_owner = &shown_tables[0].shown;
     let reconciliation =
         xlsx::reconciliation(&res.kpis.showback.export_total_by_currency, by_owner)?;
     let dictionary_rows = dictionary::dictionary_rows();
@@ -145,37 +194,38 @@ fn finance_files(
         created: req.period.end_exclusive(),
         tables: shown_tables
             .iter()
-            .map(|(path, amounts, shown, decimals)| xlsx::Sheet {
-                name: sheet_name(path),
-                df: shown,
+            .map(|t| xlsx::Sheet {
+                name: sheet_name(t.path),
+                df: &t.shown,
                 spec: CsvSpec {
-                    amount_columns: amounts,
-                    fixed_decimals: decimals,
+                    amount_columns: t.amounts,
+                    fixed_decimals: &t.decimals,
                     bom: false,
                 },
                 currency_column: Some("currency"),
             })
             .collect(),
         reconciliation: &reconciliation,
-        showback_sheet: sheet_name(shown_tables[0].0),
+        showback_sheet: sheet_name(shown_tables[0].path),
         dictionary: &dictionary_rows,
     };
-    files.push(OutputFile::new(
+    Ok(OutputFile::new(
         xlsx::WORKBOOK_PATH,
         xlsx::finance_workbook(&workbook)?,
         None,
-    ));
-    if req.rejects {
-        let path = "finance/rejected-cost-rows.csv";
-        dictionary::check_columns(path, &cost.rejects)?;
-        let spec = CsvSpec {
-            bom,
-            ..CsvSpec::default()
-        };
-        let bytes = to_csv(&cost.rejects, spec)?;
-        files.push(OutputFile::new(path, bytes, Some(cost.rejects.height())));
-    }
-    Ok(files)
+    ))
+}
+
+/// finance/rejected-cost-rows.csv: export rows set aside as unreadable.
+fn rejected_rows_file(cost: &CostData, bom: bool) -> Result<OutputFile> {
+    let path = "finance/rejected-cost-rows.csv";
+    crate::render::dictionary::check_columns(path, &cost.rejects)?;
+    let spec = CsvSpec {
+        bom,
+        ..CsvSpec::default()
+    };
+    let bytes = to_csv(&cost.rejects, spec)?;
+    Ok(OutputFile::new(path, bytes, Some(cost.rejects.height())))
 }
 
 /// Every KPI table as Parquet (the per-day tables were streamed while history was read).
