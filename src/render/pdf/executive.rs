@@ -18,8 +18,8 @@ use crate::assessment::{
 };
 use crate::config::TargetConfig;
 use crate::format;
-use crate::kpi::Kpis;
 use crate::kpi::owners::UNALLOCATED;
+use crate::kpi::{Kpis, LatencyStats};
 
 use super::annex::{self, FileRef, RunFileRows, annex_cite, more_note};
 
@@ -784,11 +784,25 @@ fn others_label(n: usize) -> String {
     format!("{n} other owner{}", if n == 1 { "" } else { "s" })
 }
 
-fn alerts_view(input: &ExecutiveInput, files: &RunFileRows) -> AlertsView {
-    let k = &input.kpis;
-    let (severities, owners) = alerts_by_owner(input);
-    let owners_total = owners.len();
-    let bar = |owner: String, counts: &[i64], other: bool| OwnerBar {
+/// The first `top` of `items`, each as `row`, then, when some are left, one row for the
+/// rest as `rest_row`: a shortened chart whose last bar sums the owners not shown.
+fn top_then_rest<T, R>(
+    items: &[T],
+    top: usize,
+    row: impl Fn(&T) -> R,
+    rest_row: impl FnOnce(&[T]) -> R,
+) -> Vec<R> {
+    let mut out: Vec<R> = items.iter().take(top).map(row).collect();
+    let rest = &items[items.len().min(top)..];
+    if !rest.is_empty() {
+        out.push(rest_row(rest));
+    }
+    out
+}
+
+/// One bar of the alerts-by-owner chart: `counts` in the order of `severities`.
+fn owner_bar(severities: &[String], owner: String, counts: &[i64], other: bool) -> OwnerBar {
+    OwnerBar {
         owner,
         total: counts.iter().sum(),
         segments: severities
@@ -800,51 +814,53 @@ fn alerts_view(input: &ExecutiveInput, files: &RunFileRows) -> AlertsView {
             })
             .collect(),
         other,
-    };
-    let mut by_owner: Vec<OwnerBar> = owners
-        .iter()
-        .take(TOP_ALERT_OWNERS)
-        .map(|(o, c)| bar(o.clone(), c, false))
-        .collect();
-    let rest = &owners[owners_total.min(TOP_ALERT_OWNERS)..];
-    if !rest.is_empty() {
-        let mut sum = vec![0; severities.len()];
-        for (_, c) in rest {
-            sum.iter_mut().zip(c).for_each(|(s, c)| *s += c);
-        }
-        by_owner.push(bar(others_label(rest.len()), &sum, true));
     }
-    let alerts_text = files
-        .evidence("alerts.csv")
-        .map(|f| {
-            format!(
-                "Every alert with its owner and detection time: {}.",
-                f.cite()
-            )
-        })
-        .unwrap_or_default();
-    let lat_sev = ordered(ALERT_SEVERITIES, k.detection_latency.by_severity.keys());
-    let mut mttd: Vec<MttdRow> = lat_sev
-        .iter()
-        .map(|s| {
-            let st = &k.detection_latency.by_severity[s];
-            MttdRow {
-                severity: s.clone(),
-                count: st.count,
-                median: format::minutes(st.median),
-                p90: format::minutes(st.p90),
-                mean: format::minutes(st.mean),
+}
+
+/// The alerts-by-owner chart: the owners with the most alerts, then one bar for the others.
+fn alert_owner_bars(severities: &[String], owners: &[(String, Vec<i64>)]) -> Vec<OwnerBar> {
+    top_then_rest(
+        owners,
+        TOP_ALERT_OWNERS,
+        |(o, c)| owner_bar(severities, o.clone(), c, false),
+        |rest| {
+            let mut sum = vec![0; severities.len()];
+            for (_, c) in rest {
+                sum.iter_mut().zip(c).for_each(|(s, c)| *s += c);
             }
-        })
+            owner_bar(severities, others_label(rest.len()), &sum, true)
+        },
+    )
+}
+
+/// One row of the detection-latency table.
+fn mttd_row(severity: &str, st: &LatencyStats) -> MttdRow {
+    MttdRow {
+        severity: severity.into(),
+        count: st.count,
+        median: format::minutes(st.median),
+        p90: format::minutes(st.p90),
+        mean: format::minutes(st.mean),
+    }
+}
+
+/// The detection-latency table: a row per severity, then one for all alerts.
+fn mttd_rows(k: &Kpis) -> Vec<MttdRow> {
+    let latency = &k.detection_latency;
+    let mut rows: Vec<MttdRow> = ordered(ALERT_SEVERITIES, latency.by_severity.keys())
+        .iter()
+        .map(|s| mttd_row(s, &latency.by_severity[s]))
         .collect();
-    let o = &k.detection_latency.overall;
-    mttd.push(MttdRow {
-        severity: "All".into(),
-        count: o.count,
-        median: format::minutes(o.median),
-        p90: format::minutes(o.p90),
-        mean: format::minutes(o.mean),
-    });
+    rows.push(mttd_row("All", &latency.overall));
+    rows
+}
+
+/// The alerts section: counts by severity, the alerts-by-owner chart and detection latency.
+fn alerts_view(input: &ExecutiveInput, files: &RunFileRows) -> AlertsView {
+    let k = &input.kpis;
+    let (severities, owners) = alerts_by_owner(input);
+    let owners_total = owners.len();
+    let by_owner = alert_owner_bars(&severities, &owners);
     AlertsView {
         population: k.runtime_alerts.population,
         high_total: k.runtime_alerts.high_total,
@@ -858,15 +874,18 @@ fn alerts_view(input: &ExecutiveInput, files: &RunFileRows) -> AlertsView {
         severities,
         max_owner_total: by_owner.iter().map(|o| o.total).max().unwrap_or(0),
         by_owner,
-        owners_more: more_note(
-            owners_total.min(TOP_ALERT_OWNERS),
+        owners_more: top_more_note(
+            TOP_ALERT_OWNERS,
             owners_total,
             "owners by alerts",
             annex::ALERT_OWNERS,
         ),
         owners_total,
-        alerts_text,
-        mttd,
+        alerts_text: listed_in(
+            files.evidence("alerts.csv"),
+            "Every alert with its owner and detection time",
+        ),
+        mttd: mttd_rows(k),
         negative_latency: k.detection_latency.negative_latency.len(),
     }
 }
@@ -878,93 +897,97 @@ pub(super) fn overdue_by_owner(input: &ExecutiveInput) -> Vec<OwnerCount> {
     overdue
 }
 
-fn vuln_view(input: &ExecutiveInput, files: &RunFileRows) -> VulnView {
-    let k = &input.kpis;
-    let sevs = ordered(
+/// The SLA table's row for severity `s`: its SLA and, if it had findings, their remediation.
+fn sla_row(k: &Kpis, s: &String) -> SlaRow {
+    let sla = k
+        .parameters
+        .sla_days
+        .get(s)
+        .map(|d| format!("{d} days"))
+        .unwrap_or_else(|| "none".into());
+    match k.remediation.by_severity.get(s) {
+        Some(r) => SlaRow {
+            severity: s.clone(),
+            sla,
+            due: r.due_in_period,
+            on_time: r.resolved_on_time,
+            rate: format::rate(r.rate),
+            rate_value: r.rate,
+            left_censored: r.left_censored_due,
+            resolved: r.resolved_in_period,
+            median_days: format::days(r.median_days_to_resolve),
+            overdue: r.open_past_due_at_period_end,
+        },
+        None => SlaRow {
+            severity: s.clone(),
+            sla,
+            due: 0,
+            on_time: 0,
+            rate: format::rate(None),
+            rate_value: None,
+            left_censored: 0,
+            resolved: 0,
+            median_days: format::days(None),
+            overdue: 0,
+        },
+    }
+}
+
+/// The SLA table: a row per severity with findings or an SLA, in severity order.
+fn sla_rows(k: &Kpis) -> Vec<SlaRow> {
+    ordered(
         VULN_SEVERITIES,
         k.remediation
             .by_severity
             .keys()
             .chain(k.parameters.sla_days.keys()),
-    );
-    let rows = sevs
-        .iter()
-        .map(|s| {
-            let sla = k
-                .parameters
-                .sla_days
-                .get(s)
-                .map(|d| format!("{d} days"))
-                .unwrap_or_else(|| "none".into());
-            match k.remediation.by_severity.get(s) {
-                Some(r) => SlaRow {
-                    severity: s.clone(),
-                    sla,
-                    due: r.due_in_period,
-                    on_time: r.resolved_on_time,
-                    rate: format::rate(r.rate),
-                    rate_value: r.rate,
-                    left_censored: r.left_censored_due,
-                    resolved: r.resolved_in_period,
-                    median_days: format::days(r.median_days_to_resolve),
-                    overdue: r.open_past_due_at_period_end,
-                },
-                None => SlaRow {
-                    severity: s.clone(),
-                    sla,
-                    due: 0,
-                    on_time: 0,
-                    rate: format::rate(None),
-                    rate_value: None,
-                    left_censored: 0,
-                    resolved: 0,
-                    median_days: format::days(None),
-                    overdue: 0,
-                },
-            }
-        })
-        .collect();
-    let overdue = overdue_by_owner(input);
-    let overdue_owners_total = overdue.len();
-    let mut shown: Vec<OwnerRow> = overdue
-        .iter()
-        .take(TOP_OVERDUE_OWNERS)
-        .map(|o| OwnerRow {
+    )
+    .iter()
+    .map(|s| sla_row(k, s))
+    .collect()
+}
+
+/// The overdue-by-owner chart: the owners with the most overdue findings, then one row for
+/// the others.
+fn overdue_owner_rows(overdue: &[OwnerCount]) -> Vec<OwnerRow> {
+    top_then_rest(
+        overdue,
+        TOP_OVERDUE_OWNERS,
+        |o| OwnerRow {
             owner: o.owner.clone(),
             count: o.count,
             other: false,
-        })
-        .collect();
-    let rest = &overdue[overdue_owners_total.min(TOP_OVERDUE_OWNERS)..];
-    if !rest.is_empty() {
-        shown.push(OwnerRow {
+        },
+        |rest| OwnerRow {
             owner: others_label(rest.len()),
             count: rest.iter().map(|o| o.count).sum(),
             other: true,
-        });
-    }
-    let findings_text = files
-        .evidence("vulnerability-findings.csv")
-        .map(|f| {
-            format!(
-                "Every finding open or due in the period, with first seen, due and resolved: {}.",
-                f.cite()
-            )
-        })
-        .unwrap_or_default();
+        },
+    )
+}
+
+/// The vulnerabilities section: the SLA table and the overdue critical findings by owner.
+fn vuln_view(input: &ExecutiveInput, files: &RunFileRows) -> VulnView {
+    let k = &input.kpis;
+    let overdue = overdue_by_owner(input);
+    let overdue_owners_total = overdue.len();
+    let shown = overdue_owner_rows(&overdue);
     VulnView {
         findings_total: k.remediation.findings_total,
-        rows,
+        rows: sla_rows(k),
         overdue_max: shown.iter().map(|o| o.count).max().unwrap_or(0),
         overdue_by_owner: shown,
-        overdue_more: more_note(
-            overdue_owners_total.min(TOP_OVERDUE_OWNERS),
+        overdue_more: top_more_note(
+            TOP_OVERDUE_OWNERS,
             overdue_owners_total,
             "owners by overdue findings",
             annex::OVERDUE_OWNERS,
         ),
         overdue_owners_total,
-        findings_text,
+        findings_text: listed_in(
+            files.evidence("vulnerability-findings.csv"),
+            "Every finding open or due in the period, with first seen, due and resolved",
+        ),
         target_text: format!(
             "target {}",
             format::rate(Some(input.targets.remediation_rate))
