@@ -61,10 +61,14 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     })?;
     let phase = |name: &str, t: Instant| crate::logging::phase_done(name, t);
     let t = Instant::now();
-    let inputs = inputs::load(req, out, &params, scratch.path())?;
+    let mut inputs = inputs::load(req, out, &params, scratch.path())?;
     phase("inputs", t);
     let t = Instant::now();
     let results = compute(req.period, params, &inputs)?;
+    // Nothing after compute reads the aggregated cost rows (the files need the results, the
+    // runs and the rejects): free them before the run's files are built, the phase where a
+    // large tenant's memory peaks.
+    inputs.cost.rows = Default::default();
     phase("compute", t);
     let t = Instant::now();
     let run = files::build(req, out, &inputs, &results, scratch.path())?;
