@@ -2,7 +2,7 @@
 //! formatted. What the report says (grades against targets, risks, the checklist, the tables
 //! it shows) is decided in `crate::assessment`; this module only formats it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use crate::assessment::{
 use crate::config::TargetConfig;
 use crate::format;
 use crate::kpi::owners::UNALLOCATED;
-use crate::kpi::{Kpis, LatencyStats};
+use crate::kpi::{Kpis, LatencyStats, ShowbackKpis};
 
 use super::annex::{self, FileRef, RunFileRows, annex_cite, more_note};
 
@@ -1041,6 +1041,97 @@ pub const TOP_SHOWBACK_OWNERS_PER_CURRENCY: usize = 10;
 /// annex and the CSV.
 pub const MAX_SHOWBACK_CURRENCIES: usize = 3;
 
+/// One currency's showback rows as the report shows them, and the note on the owners left
+/// out: every owner when there are at most `limit`, else the largest, one row summing the
+/// others, and `unallocated`.
+fn showback_rows(
+    cur: &str,
+    rows: &[(String, i64)],
+    total: i64,
+    limit: usize,
+) -> (Vec<ShowbackRow>, String) {
+    let row = |owner: String, c: i64, unallocated: bool, other: bool| ShowbackRow {
+        owner,
+        amount: format::money_cents(c, cur),
+        value: c as f64,
+        share: share_text(c, total),
+        unallocated,
+        other,
+    };
+    if rows.len() <= limit {
+        let shown = rows
+            .iter()
+            .map(|(o, c)| row(owner_label(o), *c, o == UNALLOCATED, false))
+            .collect();
+        return (shown, String::new());
+    }
+    let (named, unallocated): (Vec<_>, Vec<_>) = rows.iter().partition(|(o, _)| o != UNALLOCATED);
+    let keep = limit - 1 - unallocated.len();
+    let mut shown = top_then_rest(
+        &named,
+        keep,
+        |(o, c)| row(o.clone(), *c, false, false),
+        |rest| {
+            row(
+                others_label(rest.len()),
+                rest.iter().map(|(_, c)| *c).sum(),
+                false,
+                true,
+            )
+        },
+    );
+    shown.extend(
+        unallocated
+            .iter()
+            .map(|(o, c)| row(owner_label(o), *c, true, false)),
+    );
+    let owners_more = format!(
+        "Top {keep} of {} owners by amount; {} more: see {}, section {} {cur} ({}).",
+        rows.len() - unallocated.len(),
+        named.len() - keep,
+        annex::ANNEX_PATH,
+        annex::SHOWBACK,
+        annex::rows_text(rows.len())
+    );
+    (shown, owners_more)
+}
+
+/// The showback chart of currency `cur`: its owners' amounts and the currency's totals.
+fn showback_currency_view(
+    s: &ShowbackKpis,
+    cur: &String,
+    by_owner: &BTreeMap<String, f64>,
+    limit: usize,
+) -> ShowbackView {
+    let (rows, total) = showback_rounded(by_owner);
+    let (shown, owners_more) = showback_rows(cur, &rows, total, limit);
+    let max = shown
+        .iter()
+        .map(|r| r.value as i64)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    ShowbackView {
+        currency: cur.clone(),
+        rows: shown,
+        owners_more,
+        max,
+        total: format::money_cents(total, cur),
+        export_total: s
+            .export_total_by_currency
+            .get(cur)
+            .map(|v| format::money(*v, cur))
+            .unwrap_or_else(|| "n/a".into()),
+        defender_total: s
+            .defender_containers_total
+            .get(cur)
+            .map(|v| format::money(*v, cur))
+            .unwrap_or_else(|| format::money(0.0, cur)),
+        allocated: format::rate(allocated_pct(by_owner)),
+    }
+}
+
+/// The showback section: a chart per currency, for the first `MAX_SHOWBACK_CURRENCIES`.
 fn showback_view(input: &ExecutiveInput) -> Vec<ShowbackView> {
     let s = &input.kpis.showback;
     let limit = if s.by_currency.len() <= 1 {
@@ -1051,80 +1142,13 @@ fn showback_view(input: &ExecutiveInput) -> Vec<ShowbackView> {
     s.by_currency
         .iter()
         .take(MAX_SHOWBACK_CURRENCIES)
-        .map(|(cur, by_owner)| {
-            let (rows, total) = showback_rounded(by_owner);
-            let row = |owner: String, c: i64, unallocated: bool, other: bool| ShowbackRow {
-                owner,
-                amount: format::money_cents(c, cur),
-                value: c as f64,
-                share: share_text(c, total),
-                unallocated,
-                other,
-            };
-            let (named, unallocated): (Vec<_>, Vec<_>) =
-                rows.iter().partition(|(o, _)| o != UNALLOCATED);
-            let mut shown: Vec<ShowbackRow> = vec![];
-            let mut owners_more = String::new();
-            if rows.len() <= limit {
-                shown.extend(
-                    rows.iter()
-                        .map(|(o, c)| row(owner_label(o), *c, o == UNALLOCATED, false)),
-                );
-            } else {
-                let keep = limit - 1 - unallocated.len();
-                shown.extend(
-                    named
-                        .iter()
-                        .take(keep)
-                        .map(|(o, c)| row(o.clone(), *c, false, false)),
-                );
-                let rest = &named[keep..];
-                shown.push(row(
-                    others_label(rest.len()),
-                    rest.iter().map(|(_, c)| *c).sum(),
-                    false,
-                    true,
-                ));
-                shown.extend(
-                    unallocated
-                        .iter()
-                        .map(|(o, c)| row(owner_label(o), *c, true, false)),
-                );
-                owners_more = format!(
-                    "Top {keep} of {} owners by amount; {} more: see {}, section {} {cur} ({}).",
-                    rows.len() - unallocated.len(),
-                    rest.len(),
-                    annex::ANNEX_PATH,
-                    annex::SHOWBACK,
-                    annex::rows_text(rows.len())
-                );
-            }
-            let max = shown
-                .iter()
-                .map(|r| r.value as i64)
-                .max()
-                .unwrap_or(0)
-                .max(1) as f64;
-            ShowbackView {
-                currency: cur.clone(),
-                rows: shown,
-                owners_more,
-                max,
-                total: format::money_cents(total, cur),
-                export_total: s
-                    .export_total_by_currency
-                    .get(cur)
-                    .map(|v| format::money(*v, cur))
-                    .unwrap_or_else(|| "n/a".into()),
-                defender_total: s
-                    .defender_containers_total
-                    .get(cur)
-                    .map(|v| format::money(*v, cur))
-                    .unwrap_or_else(|| format::money(0.0, cur)),
-                allocated: format::rate(allocated_pct(by_owner)),
-            }
-        })
+        .map(|(cur, by_owner)| showback_currency_view(s, cur, by_owner, limit))
         .collect()
+}
+
+/// `1 more currency`, `2 more currencies`.
+fn more_currencies(n: usize) -> String {
+    format!("{n} more currenc{}", if n == 1 { "y" } else { "ies" })
 }
 
 /// Where every owner's amount is listed (and the currencies the body leaves out).
@@ -1134,30 +1158,34 @@ fn showback_text(input: &ExecutiveInput, files: &RunFileRows) -> String {
     let mut text = String::new();
     if left_out > 0 {
         text.push_str(&format!(
-            "{left_out} more currenc{} in {}, section {}. ",
-            if left_out == 1 { "y" } else { "ies" },
+            "{} in {}, section {}. ",
+            more_currencies(left_out),
             annex::ANNEX_PATH,
             annex::SHOWBACK
         ));
     }
-    if let Some(f) = files.get("finance/showback-by-owner.csv") {
-        text.push_str(&format!(
-            "Every owner's amount, with the Defender for Containers share: {}.",
-            f.cite()
-        ));
-    }
+    text.push_str(&listed_in(
+        files.get("finance/showback-by-owner.csv"),
+        "Every owner's amount, with the Defender for Containers share",
+    ));
     text
 }
 
-fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
+/// Every currency page 1's cost table has a row for: of container spend, Defender spend or
+/// showback, in code order.
+fn cost_currencies(input: &ExecutiveInput) -> BTreeSet<&String> {
     let s = &input.kpis.showback;
-    let currencies: std::collections::BTreeSet<&String> = input
+    input
         .container_spend
         .keys()
         .chain(s.defender_containers_total.keys())
         .chain(s.by_currency.keys())
-        .collect();
-    currencies
+        .collect()
+}
+
+fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
+    let s = &input.kpis.showback;
+    cost_currencies(input)
         .into_iter()
         .map(|cur| {
             let defender = s.defender_containers_total.get(cur).copied().unwrap_or(0.0);
@@ -1180,20 +1208,15 @@ fn cost_view(input: &ExecutiveInput) -> Vec<CostView> {
 
 /// Where the currencies page 1 leaves out are: the annex's showback and the finance CSV.
 fn costs_more(input: &ExecutiveInput) -> String {
-    let s = &input.kpis.showback;
-    let currencies: std::collections::BTreeSet<&String> = input
-        .container_spend
-        .keys()
-        .chain(s.defender_containers_total.keys())
-        .chain(s.by_currency.keys())
-        .collect();
-    let left_out = currencies.len().saturating_sub(MAX_SHOWBACK_CURRENCIES);
+    let left_out = cost_currencies(input)
+        .len()
+        .saturating_sub(MAX_SHOWBACK_CURRENCIES);
     if left_out == 0 {
         return String::new();
     }
     format!(
-        "{left_out} more currenc{}: see {}, section {}.",
-        if left_out == 1 { "y" } else { "ies" },
+        "{}: see {}, section {}.",
+        more_currencies(left_out),
         annex::ANNEX_PATH,
         annex::SHOWBACK
     )
