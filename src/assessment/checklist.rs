@@ -4,8 +4,8 @@ use super::ResourceRow;
 use super::grading::allocated_pct;
 use crate::error::Result;
 use crate::format;
-use crate::frame::strs;
 use crate::kpi::Kpis;
+use crate::kpi::detection::{PopulationAlert, population_alerts};
 use crate::kpi::owners::UNALLOCATED;
 use crate::kpi::policy::PolicyTally;
 use crate::kpi::severity::Severity;
@@ -149,7 +149,10 @@ pub fn check_policy_enforced(kpis: &Kpis, policy: &PolicyTally) -> ChecklistItem
 
 /// "Alerts routed to owners": runtime alerts whose cluster has an owner.
 pub fn check_alerts_routed(alerts: &DataFrame) -> Result<ChecklistItem> {
-    let owners = strs(alerts, "owner")?;
+    let owners: Vec<Option<String>> = population_alerts(alerts)?
+        .into_iter()
+        .map(|a| a.owner)
+        .collect();
     let routed = owners
         .iter()
         .filter(|o| o.as_deref().is_some_and(|o| o != UNALLOCATED))
@@ -197,13 +200,13 @@ pub fn check_registry_scanning(kpis: &Kpis, unprotected: &[ResourceRow]) -> Chec
 
 /// "Owners responding to runtime alerts": high-severity alerts no longer Active at the end.
 pub fn check_owners_responding(alerts: &DataFrame) -> Result<ChecklistItem> {
-    let (sev, status) = (strs(alerts, "severity")?, strs(alerts, "status")?);
-    let high: Vec<usize> = (0..alerts.height())
-        .filter(|i| Severity::High.is(sev[*i].as_deref()))
+    let high: Vec<PopulationAlert> = population_alerts(alerts)?
+        .into_iter()
+        .filter(|a| Severity::High.is(a.severity.as_deref()))
         .collect();
     let handled = high
         .iter()
-        .filter(|i| status[**i].as_deref() != Some("Active"))
+        .filter(|a| a.status.as_deref() != Some("Active"))
         .count();
     Ok(all_or_warn(
         "Owners responding to runtime alerts",

@@ -6,7 +6,7 @@ use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, 
 use crate::error::Result;
 use crate::frame::{ints, strs};
 use crate::kpi::coverage::CoverageResult;
-use crate::kpi::detection::DetectionResult;
+use crate::kpi::detection::{DetectionResult, population_alerts};
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::severity::Severity;
 use crate::kpi::showback::ShowbackResult;
@@ -163,12 +163,10 @@ fn month_end_resources(parts: &Parts) -> (Vec<ResourceRow>, i64) {
 
 /// Alerts by owner and severity (the runtime-alert population).
 fn alerts_by_owner_severity(parts: &Parts) -> Result<Vec<OwnerSeverityCount>> {
-    let pop = &parts.detection.population;
-    let (aowner, asev) = (strs(pop, "owner")?, strs(pop, "severity")?);
     let mut by_os: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for (owner, severity) in aowner.into_iter().zip(asev) {
+    for a in population_alerts(&parts.detection.population)? {
         *by_os
-            .entry((owner.unwrap_or_default(), severity.unwrap_or_default()))
+            .entry((a.owner.unwrap_or_default(), a.severity.unwrap_or_default()))
             .or_default() += 1;
     }
     Ok(by_os

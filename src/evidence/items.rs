@@ -12,6 +12,7 @@ use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
 use crate::frame::{self, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
+use crate::kpi::detection::{PopulationAlert, population_alerts};
 use crate::kpi::policy::PolicyCounts;
 use crate::kpi::resource_days::{ResourceDay, ResourceKind};
 use crate::kpi::severity::Severity;
@@ -1030,41 +1031,35 @@ fn alert_exclusions(cx: &Ctx) -> Result<Vec<(String, i64)>> {
 }
 
 /// Alerts excluded from the latency statistics, then every High-severity alert.
-fn alert_exceptions(table: &DataFrame, reasons: &[&str]) -> Result<Vec<String>> {
-    let severity = strs(table, "severity")?;
-    let sid = strs(table, "systemAlertId")?;
-    let owner = strs(table, "owner")?;
-    let cluster = strs(table, "cluster")?;
-    let status = strs(table, "status")?;
+fn alert_exceptions(alerts: &[PopulationAlert], reasons: &[&str]) -> Vec<String> {
     let mut exceptions = Vec::new();
-    for (i, reason) in reasons.iter().enumerate() {
+    for (a, reason) in alerts.iter().zip(reasons) {
         if !reason.is_empty() {
             exceptions.push(format!(
                 "alert {}: {}; excluded from latency statistics",
-                sid[i].clone().unwrap_or_default(),
+                a.system_alert_id.clone().unwrap_or_default(),
                 reason
             ));
         }
     }
-    for i in 0..table.height() {
-        if Severity::High.is(severity[i].as_deref()) {
+    for a in alerts {
+        if Severity::High.is(a.severity.as_deref()) {
             exceptions.push(format!(
                 "High-severity alert {} on {} (owner {}), status {}",
-                sid[i].clone().unwrap_or_default(),
-                cluster[i]
+                a.system_alert_id.clone().unwrap_or_default(),
+                a.cluster
                     .clone()
                     .filter(|c| !c.is_empty())
                     .unwrap_or("(unknown cluster)".into()),
-                owner[i].clone().unwrap_or_default(),
-                status[i].clone().unwrap_or_default()
+                a.owner.clone().unwrap_or_default(),
+                a.status.clone().unwrap_or_default()
             ));
         }
     }
-    Ok(exceptions)
+    exceptions
 }
 
-fn alert_figures(table: &DataFrame, latency: &[Option<f64>]) -> Result<Vec<(String, String)>> {
-    let severity = strs(table, "severity")?;
+fn alert_figures(alerts: &[PopulationAlert], latency: &[Option<f64>]) -> Vec<(String, String)> {
     let valid: Vec<f64> = latency
         .iter()
         .flatten()
@@ -1072,15 +1067,12 @@ fn alert_figures(table: &DataFrame, latency: &[Option<f64>]) -> Result<Vec<(Stri
         .filter(|l| *l >= 0.0)
         .collect();
     let mut figures = vec![
-        (
-            "alerts in the population".into(),
-            table.height().to_string(),
-        ),
+        ("alerts in the population".into(), alerts.len().to_string()),
         (
             "High severity".into(),
-            severity
+            alerts
                 .iter()
-                .filter(|s| Severity::High.is(s.as_deref()))
+                .filter(|a| Severity::High.is(a.severity.as_deref()))
                 .count()
                 .to_string(),
         ),
@@ -1091,7 +1083,7 @@ fn alert_figures(table: &DataFrame, latency: &[Option<f64>]) -> Result<Vec<(Stri
     if let Some(p) = crate::kpi::stats::p90_nearest_rank(&valid) {
         figures.push(("p90 detection latency".into(), format!("{p:.1} min")));
     }
-    Ok(figures)
+    figures
 }
 
 fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
@@ -1112,8 +1104,9 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
         .select(item.columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
         .ctx("alert evidence")?;
-    let exceptions = alert_exceptions(&table, &reasons)?;
-    let figures = alert_figures(&table, &latency)?;
+    let rows = population_alerts(&table)?;
+    let exceptions = alert_exceptions(&rows, &reasons);
+    let figures = alert_figures(&rows, &latency);
     let population = cx.population(
         item,
         table.height(),

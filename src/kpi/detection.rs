@@ -139,6 +139,74 @@ fn cluster_owners(ledger: &ResourceLedger) -> BTreeMap<&str, (&str, &str)> {
         .collect()
 }
 
+/// Column names of the alert population table (`DetectionResult::population`,
+/// `data/runtime_alerts.parquet`): the `security_alerts` contract's columns with the owner,
+/// cluster and latency derived here.
+pub mod columns {
+    /// Alert id (distinct in the population).
+    pub const SYSTEM_ALERT_ID: &str = "systemAlertId";
+    /// Alert type (`K8S_...`).
+    pub const ALERT_TYPE: &str = "alertType";
+    /// Display name.
+    pub const DISPLAY_NAME: &str = "displayName";
+    /// Severity as Defender wrote it.
+    pub const SEVERITY: &str = "severity";
+    /// Status at the latest snapshot listing the alert (`Active`, `Resolved`, ...).
+    pub const STATUS: &str = "status";
+    /// Subscription GUID.
+    pub const SUBSCRIPTION_ID: &str = "subscriptionId";
+    /// Resource the alert names.
+    pub const RESOURCE_ID: &str = "resourceId";
+    /// Name of the cluster `resourceId` names ("" when unknown).
+    pub const CLUSTER: &str = "cluster";
+    /// Owner of that cluster, else `unallocated`.
+    pub const OWNER: &str = "owner";
+    /// Start of the suspicious activity.
+    pub const START_TIME_UTC: &str = "startTimeUtc";
+    /// When Defender generated the alert.
+    pub const TIME_GENERATED_UTC: &str = "timeGeneratedUtc";
+    /// timeGeneratedUtc − startTimeUtc, in minutes.
+    pub const LATENCY_MINUTES: &str = "latency_minutes";
+    /// Left out of the latency statistics (missing or negative).
+    pub const LATENCY_EXCLUDED: &str = "latency_excluded";
+    /// Snapshot day the alert was last listed.
+    pub const LAST_SEEN_SNAPSHOT: &str = "last_seen_snapshot";
+}
+
+/// What the executive report and the evidence read of one alert of the population, decoded
+/// once. Cells are as stored (null stays `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationAlert {
+    /// Alert id.
+    pub system_alert_id: Option<String>,
+    /// Severity.
+    pub severity: Option<String>,
+    /// Status at the latest snapshot.
+    pub status: Option<String>,
+    /// Owner of its cluster.
+    pub owner: Option<String>,
+    /// Name of its cluster.
+    pub cluster: Option<String>,
+}
+
+/// Decode the population table (or a selection keeping these columns) into rows, in order.
+pub fn population_alerts(df: &DataFrame) -> Result<Vec<PopulationAlert>> {
+    let mut id = strs(df, columns::SYSTEM_ALERT_ID)?.into_iter();
+    let mut severity = strs(df, columns::SEVERITY)?.into_iter();
+    let mut status = strs(df, columns::STATUS)?.into_iter();
+    let mut owner = strs(df, columns::OWNER)?.into_iter();
+    let mut cluster = strs(df, columns::CLUSTER)?.into_iter();
+    Ok((0..df.height())
+        .map(|_| PopulationAlert {
+            system_alert_id: id.next().flatten(),
+            severity: severity.next().flatten(),
+            status: status.next().flatten(),
+            owner: owner.next().flatten(),
+            cluster: cluster.next().flatten(),
+        })
+        .collect())
+}
+
 /// One alert of the population, decoded once from the frame.
 struct AlertRow {
     system_alert_id: String,
@@ -327,20 +395,20 @@ fn population_table(pop: DataFrame, tally: &mut AlertTally) -> Result<DataFrame>
             )),
         ])
         .select([
-            col("systemAlertId"),
-            col("alertType"),
-            col("displayName"),
-            col("severity"),
-            col("status"),
-            col("subscriptionId"),
-            col("resourceId"),
-            col("cluster"),
-            col("owner"),
-            col("startTimeUtc"),
-            col("timeGeneratedUtc"),
-            col("latency_minutes"),
-            col("latency_excluded"),
-            col(SNAPSHOT_DATE).alias("last_seen_snapshot"),
+            col(columns::SYSTEM_ALERT_ID),
+            col(columns::ALERT_TYPE),
+            col(columns::DISPLAY_NAME),
+            col(columns::SEVERITY),
+            col(columns::STATUS),
+            col(columns::SUBSCRIPTION_ID),
+            col(columns::RESOURCE_ID),
+            col(columns::CLUSTER),
+            col(columns::OWNER),
+            col(columns::START_TIME_UTC),
+            col(columns::TIME_GENERATED_UTC),
+            col(columns::LATENCY_MINUTES),
+            col(columns::LATENCY_EXCLUDED),
+            col(SNAPSHOT_DATE).alias(columns::LAST_SEEN_SNAPSHOT),
         ])
         .collect()
         .ctx("alert population table")
