@@ -19,7 +19,7 @@ use crate::assessment::{
 use crate::config::TargetConfig;
 use crate::format;
 use crate::kpi::owners::UNALLOCATED;
-use crate::kpi::{Kpis, LatencyStats, ShowbackKpis};
+use crate::kpi::{Kpis, LatencyStats, Parameters, ShowbackKpis};
 
 use super::annex::{self, FileRef, RunFileRows, annex_cite, more_note};
 
@@ -1290,88 +1290,102 @@ pub(super) fn data_quality(k: &Kpis) -> Vec<String> {
     data_quality
 }
 
-fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
-    let k = &input.kpis;
-    let p = &k.parameters;
-    let t = &input.targets;
+fn param(name: &str, value: String) -> Param {
+    Param {
+        name: name.into(),
+        value,
+    }
+}
+
+/// The KPI parameters the numbers were computed with, by their configuration names.
+fn kpi_parameters(p: &Parameters) -> Vec<Param> {
     let mut params = vec![
-        Param {
-            name: "coverage.required_extensions".into(),
-            value: p.required_extensions.join(", "),
-        },
-        Param {
-            name: "detection.alert_type_prefixes".into(),
-            value: p.alert_type_prefixes.join(", "),
-        },
-        Param {
-            name: "vulnerabilities.sla_days".into(),
-            value: ordered(VULN_SEVERITIES, p.sla_days.keys())
+        param(
+            "coverage.required_extensions",
+            p.required_extensions.join(", "),
+        ),
+        param(
+            "detection.alert_type_prefixes",
+            p.alert_type_prefixes.join(", "),
+        ),
+        param(
+            "vulnerabilities.sla_days",
+            ordered(VULN_SEVERITIES, p.sla_days.keys())
                 .iter()
                 .map(|s| format!("{s} {}", p.sla_days[s]))
                 .collect::<Vec<_>>()
                 .join(", "),
-        },
-        Param {
-            name: "showback.owner_tags".into(),
-            value: p.owner_tags.join(", "),
-        },
-        Param {
-            name: "anomalies".into(),
-            value: format!(
+        ),
+        param("showback.owner_tags", p.owner_tags.join(", ")),
+        param(
+            "anomalies",
+            format!(
                 "multiplier {}, window {} days, floor {} per day",
                 p.anomalies.multiplier, p.anomalies.window_days, p.anomalies.floor
             ),
-        },
+        ),
     ];
     if !p.vcpu_overrides.is_empty() {
-        params.push(Param {
-            name: "showback.vcpu_overrides".into(),
-            value: p
-                .vcpu_overrides
+        params.push(param(
+            "showback.vcpu_overrides",
+            p.vcpu_overrides
                 .iter()
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
+        ));
     }
-    params.extend([
-        Param {
-            name: "targets.compliance_rate".into(),
-            value: format!(
+    params
+}
+
+/// The targets the tiles are graded against, each with its amber band.
+fn target_parameters(t: &TargetConfig) -> Vec<Param> {
+    vec![
+        param(
+            "targets.compliance_rate",
+            format!(
                 "{} (amber within {} pts below)",
                 format::rate(Some(t.compliance_rate)),
                 format::fixed(RATE_AMBER_POINTS, 1)
             ),
-        },
-        Param {
-            name: "targets.mttd_median_minutes".into(),
-            value: format!(
+        ),
+        param(
+            "targets.mttd_median_minutes",
+            format!(
                 "{} (amber up to {}× target)",
                 format::minutes(Some(t.mttd_median_minutes)),
                 format::fixed(MTTD_AMBER_FACTOR, 1)
             ),
-        },
-        Param {
-            name: "targets.remediation_rate".into(),
-            value: format!(
+        ),
+        param(
+            "targets.remediation_rate",
+            format!(
                 "{} for Critical (amber within {} pts below)",
                 format::rate(Some(t.remediation_rate)),
                 format::fixed(RATE_AMBER_POINTS, 1)
             ),
-        },
-        Param {
-            name: "targets.high_alerts".into(),
-            value: format!(
+        ),
+        param(
+            "targets.high_alerts",
+            format!(
                 "{} (amber up to {HIGH_ALERTS_AMBER_EXTRA} above)",
                 t.high_alerts
             ),
-        },
-    ]);
+        ),
+    ]
+}
+
+/// The appendix: parameters and targets, the period and its snapshot days, the input
+/// fingerprint, sources and data-quality findings (each list shortened).
+fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
+    let k = &input.kpis;
+    let mut parameters = kpi_parameters(&k.parameters);
+    parameters.extend(target_parameters(&input.targets));
     let data_quality = data_quality(k);
     let dq_total = data_quality.len();
     let sources_total = input.sources.len();
     AppendixView {
-        parameters: params,
+        parameters,
         period_range: period_range.into(),
         scope: input.scope.clone(),
         snapshot_days: date_ranges(&k.snapshot_days_in_period),
@@ -1379,19 +1393,9 @@ fn appendix_view(input: &ExecutiveInput, period_range: &str) -> AppendixView {
         missing_days: date_ranges(&k.snapshot_days_missing),
         fingerprint: input.input_fingerprint.clone(),
         sources: input.sources.iter().take(MAX_SOURCES).cloned().collect(),
-        sources_more: more_note(
-            sources_total.min(MAX_SOURCES),
-            sources_total,
-            "",
-            annex::SOURCES,
-        ),
+        sources_more: top_more_note(MAX_SOURCES, sources_total, "", annex::SOURCES),
         data_quality: data_quality.into_iter().take(MAX_DATA_QUALITY).collect(),
-        data_quality_more: more_note(
-            dq_total.min(MAX_DATA_QUALITY),
-            dq_total,
-            "",
-            annex::DATA_QUALITY,
-        ),
+        data_quality_more: top_more_note(MAX_DATA_QUALITY, dq_total, "", annex::DATA_QUALITY),
         showback_exports: if k.showback.source_exports.is_empty() {
             "none".into()
         } else {
