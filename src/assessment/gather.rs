@@ -9,7 +9,7 @@ use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::{DetectionResult, population_alerts};
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::severity::Severity;
-use crate::kpi::showback::ShowbackResult;
+use crate::kpi::showback::{ShowbackResult, resource_columns};
 use crate::kpi::subscription_days;
 use crate::kpi::vulnerabilities::{VulnerabilityResult, finding_rows};
 use crate::kpi::{Kpis, Parameters};
@@ -199,11 +199,11 @@ fn container_spend(parts: &Parts) -> Result<BTreeMap<String, f64>> {
     let ledger = &parts.coverage.ledger;
     let br = &parts.showback.by_resource;
     let (rid, rs, rg, cur, amt) = (
-        strs(br, "resource_id")?,
-        strs(br, "subscription_id")?,
-        strs(br, "resource_group")?,
-        strs(br, "currency")?,
-        crate::frame::floats(br, "amount")?,
+        strs(br, resource_columns::RESOURCE_ID)?,
+        strs(br, resource_columns::SUBSCRIPTION_ID)?,
+        strs(br, resource_columns::RESOURCE_GROUP)?,
+        strs(br, resource_columns::CURRENCY)?,
+        crate::frame::floats(br, resource_columns::AMOUNT)?,
     );
     let mut container_spend = parts.kpis.showback.defender_containers_total.clone();
     for i in 0..br.height() {

@@ -37,6 +37,24 @@ pub const BASIS_NO_VCORES: &str = "no protected vCores";
 /// The charge names no subscription: unallocated.
 pub const BASIS_NO_SUBSCRIPTION: &str = "no subscription";
 
+/// Column names of `finance/showback-by-resource.csv` (`ShowbackResult::by_resource`).
+pub mod resource_columns {
+    /// The resource id as the export wrote it.
+    pub const RESOURCE_ID: &str = "resource_id";
+    /// Lower-case subscription GUID ("" when the export leaves it empty).
+    pub const SUBSCRIPTION_ID: &str = "subscription_id";
+    /// Lower-case resource group.
+    pub const RESOURCE_GROUP: &str = "resource_group";
+    /// Owner the amount went to.
+    pub const OWNER: &str = "owner";
+    /// Where the owner came from (`SOURCE_*`).
+    pub const OWNER_SOURCE: &str = "owner_source";
+    /// Billing currency.
+    pub const CURRENCY: &str = "currency";
+    /// Amount of the period, full precision.
+    pub const AMOUNT: &str = "amount";
+}
+
 /// Reconciliation tolerance per currency.
 pub const TOLERANCE: f64 = 0.01;
 
@@ -590,7 +608,11 @@ pub fn compute(
     )?;
     let by_resource = resource_frame(&totals.resources)?;
     check_reconciliation(
-        &totals_by_currency(&by_resource, "currency", "amount")?,
+        &totals_by_currency(
+            &by_resource,
+            resource_columns::CURRENCY,
+            resource_columns::AMOUNT,
+        )?,
         &export_total,
     )?;
     Ok(ShowbackResult {
@@ -692,14 +714,15 @@ fn owner_frame(
 }
 
 fn resource_frame(lines: &[ResourceLine]) -> Result<DataFrame> {
+    use resource_columns::*;
     frame::frame(vec![
-        frame::column("resource_id", lines, |r| r.totals.given),
-        frame::column("subscription_id", lines, |r| r.subscription),
-        frame::column("resource_group", lines, |r| r.group),
-        frame::column("owner", lines, |r| r.owner),
-        frame::column("owner_source", lines, |r| r.source),
-        frame::column("currency", lines, |r| r.currency),
-        frame::column("amount", lines, |r| units(r.totals.nanos)),
+        frame::column(RESOURCE_ID, lines, |r| r.totals.given),
+        frame::column(SUBSCRIPTION_ID, lines, |r| r.subscription),
+        frame::column(RESOURCE_GROUP, lines, |r| r.group),
+        frame::column(OWNER, lines, |r| r.owner),
+        frame::column(OWNER_SOURCE, lines, |r| r.source),
+        frame::column(CURRENCY, lines, |r| r.currency),
+        frame::column(AMOUNT, lines, |r| units(r.totals.nanos)),
     ])
 }
 
