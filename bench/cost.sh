@@ -8,6 +8,9 @@
 #   BENCH_REPEAT=1 bench/cost.sh                 (one run per tool instead of the median of 3)
 #   BENCH_SPLIT=10 bench/cost.sh 10000000        (each charge as 10 rows: 10x the rows of the
 #                                                 1M-row tenant, same resources; memory stays flat)
+#   BENCH_TYPED=10000000 bench/cost.sh 0         (only: a typed FOCUS Parquet export of that many
+#                                                 rows over many resources, doubles and timestamps
+#                                                 as Azure writes them, from examples/scale_tenant)
 #
 # Needs: python3 (the sample-data generator), /usr/bin/time (Debian package `time`), and from
 # PyPI `duckdb` (and `pyarrow` for the Parquet variant; skipped when it cannot be installed).
@@ -123,6 +126,7 @@ duckdb_run() {
 }
 
 for n in "${ROWS[@]}"; do
+  [ "$n" = 0 ] && continue   # `bench/cost.sh 0` with BENCH_TYPED runs only the typed case
   dir="$BENCH_DIR/focus-$n$SUFFIX"
   generated "$dir" "$n"
   exports="$dir/cost-exports"
@@ -149,3 +153,25 @@ for n in "${ROWS[@]}"; do
     python3 -c "print(f'  ratio: ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}')"
   fi
 done
+
+# Typed Parquet over many resources (the shape of a large tenant's Parquet export): the scale
+# tenant's generator, one month, no anomaly window, one day of history (not used here).
+TYPED="${BENCH_TYPED:-0}"
+if [ "$TYPED" != 0 ]; then
+  (cd "$ROOT" && cargo build --release -q --example scale_tenant)
+  tdir="$BENCH_DIR/focus-$TYPED-typed"
+  if [ ! -f "$tdir/.done" ]; then
+    echo "generating a typed Parquet export of $TYPED rows in $tdir" >&2
+    rm -rf "$tdir"
+    SCALE_COST_ROWS="$TYPED" SCALE_COST_WINDOW=0 \
+      "${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/scale_tenant" "$tdir" 1 2026-09-30 >/dev/null
+    touch "$tdir/.done"
+  fi
+  tfiles=$(find "$tdir/cost-exports" -name '*.parquet' | sort)
+  echo "== $TYPED rows, typed Parquet (scale tenant): $(( $(cat $tfiles | wc -c) / 1048576 )) MB"
+  measure "defender-ledger showback" "$BIN" "$tdir/cost-exports" focus-scale "$PERIOD"; t_ours=$SECONDS_TAKEN
+  grep -E "rows_read|resources|total_" "$LAST_OUT" | sed 's/^/    /'
+  tlist=$(echo "$tfiles" | sed "s/.*/'&'/" | paste -sd, -)
+  duckdb_run "read_parquet([$tlist])"
+  python3 -c "print(f'  ratio: ours/duckdb = {$t_ours/max($t_duck,0.01):.2f}')"
+fi
