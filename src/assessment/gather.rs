@@ -3,7 +3,7 @@
 
 use super::checklist;
 use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, SubscriptionRow};
-use crate::error::Result;
+use crate::error::{PolarsContext, Result};
 use crate::frame::{ints, strs};
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::{DetectionResult, population_alerts};
@@ -182,7 +182,14 @@ fn alerts_by_owner_severity(parts: &Parts) -> Result<Vec<OwnerSeverityCount>> {
 /// Open critical findings past due, by owner.
 fn overdue_critical_by_owner(parts: &Parts) -> Result<Vec<OwnerCount>> {
     let mut overdue: BTreeMap<String, i64> = BTreeMap::new();
-    for f in finding_rows(&parts.vulns.findings)? {
+    // Decode only the findings open past due: a large tenant has hundreds of thousands.
+    let findings = &parts.vulns.findings;
+    let past_due = findings
+        .column(crate::kpi::vulnerabilities::columns::OPEN_PAST_DUE)
+        .and_then(|c| c.bool().cloned())
+        .ctx("open past due findings")?;
+    let past_due = findings.filter(&past_due).ctx("open past due findings")?;
+    for f in finding_rows(&past_due)? {
         if Severity::Critical.is(Some(&f.severity)) && f.open_past_due {
             *overdue.entry(f.owner).or_default() += 1;
         }

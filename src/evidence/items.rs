@@ -1168,20 +1168,26 @@ fn finding_figures(rows: &[FindingRow]) -> Vec<(String, String)> {
 /// The findings of the pack (open at the period's start, or due in it), each with its
 /// appearances and SLA days, and the appearances of the findings closed before the period.
 fn findings_of_period(cx: &Ctx, item: &ItemDef) -> Result<(DataFrame, Vec<i64>, i64)> {
+    use crate::kpi::vulnerabilities::columns::{DUE_IN_PERIOD, RESOLVED, SEVERITY};
     let f = &cx.inp.findings.findings;
-    let rows = finding_rows(f)?;
+    // Only the three columns the selection needs: decoding every finding's text here would
+    // cost hundreds of MB on a large tenant.
+    let resolved = crate::frame::dates(f, RESOLVED)?;
+    let due_in_period = crate::frame::bools(f, DUE_IN_PERIOD)?;
+    let severity = crate::frame::strs(f, SEVERITY)?;
     let start = cx.inp.period.start();
     let mut keep = Vec::with_capacity(f.height());
     let mut apps = Vec::new();
     let mut sla = Vec::new();
     let mut closed_before = 0i64;
     // `appearances` is in the table's row order.
-    for (row, &n) in rows.iter().zip(&cx.inp.findings.appearances) {
-        let k = row.resolved.is_none_or(|r| r >= start) || row.due_in_period;
+    for (i, &n) in cx.inp.findings.appearances.iter().enumerate() {
+        let k = resolved[i].is_none_or(|r| r >= start) || due_in_period[i] == Some(true);
         keep.push(k);
         if k {
+            let sev = severity[i].as_deref().unwrap_or_default();
             apps.push(n);
-            sla.push(cx.inp.params.sla_days.get(&row.severity).copied());
+            sla.push(cx.inp.params.sla_days.get(sev).copied());
         } else {
             closed_before += n;
         }
