@@ -4,19 +4,15 @@
 //! the real CLI; a tool that is not installed is skipped with a message (scripts/test.sh
 //! installs both, poppler-utils and qpdf).
 
+mod support {
+    pub mod demo;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn demo(out: &Path) -> PathBuf {
-    let o = Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["--out", out.to_str().unwrap(), "run", "--period", "2026-10"])
-        .env("DEFENDER_LEDGER_LOG", "warn")
-        .env("DEFENDER_LEDGER_RUN_ID", "20261101T060000Z")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out.join("2026-10/20261101T060000Z")
+    support::demo::publish(out)
 }
 
 /// `(success, stdout + stderr)` of a tool, or `None` when it is not installed.

@@ -3,6 +3,10 @@
 //! number a reader sees equals `kpis.json` and the CSV rounding, and every count the report
 //! gives for a file it names is that file's row count (checked on the text poppler extracts).
 
+mod support {
+    pub mod demo;
+}
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -840,15 +844,7 @@ fn a_thousand_subscription_tenant_keeps_the_report_short_and_the_annex_complete(
 fn the_demo_report_names_files_with_their_row_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_defender-ledger"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["--out", out.to_str().unwrap(), "run", "--period", "2026-10"])
-        .env("DEFENDER_LEDGER_LOG", "warn")
-        .env("DEFENDER_LEDGER_RUN_ID", "20261101T060000Z")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = out.join("2026-10/20261101T060000Z");
+    let run = support::demo::publish(&out);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     let rows: BTreeMap<String, Option<usize>> = manifest["files"]
