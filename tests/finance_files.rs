@@ -3,7 +3,8 @@
 //! CSVs (values, types, row counts), its formats, frozen header and autofilter, every sheet
 //! written row by row (constant memory: strings inline, no shared-string table), the
 //! reconciliation sheet, byte-identical rebuilds, the `output.csv_bom` option, and the
-//! documented precision of percentages and ratios.
+//! documented precision of percentages and ratios; and the Parquet twins of those tables as a
+//! warehouse reads them (amounts as DECIMAL(18, 2), read back by polars, DuckDB and pyarrow).
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::NaiveDate;
@@ -19,7 +20,8 @@ const PERIOD: &str = "2026-10";
 const WORKBOOK: &str = "finance/showback.xlsx";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Each finance CSV, the sheet that holds it and its Parquet table (full precision).
+/// Each finance CSV, the sheet that holds it and its Parquet table (amounts as DECIMAL cents,
+/// other numbers at full precision).
 const TABLES: [(&str, &str, &str); 5] = [
     (
         "finance/showback-by-owner.csv",
@@ -508,4 +510,126 @@ fn percentages_and_ratios_are_rounded_to_the_documented_precision() {
             ("ratio".to_string(), 4)
         ]
     );
+}
+
+/// The integer cents of a Decimal column read back from Parquet (nulls as `None`).
+fn decimal_cents(df: &DataFrame, name: &str) -> Vec<Option<i128>> {
+    let column = df.column(name).unwrap();
+    assert_eq!(
+        column.dtype(),
+        &DataType::Decimal(18, 2),
+        "{name}: DECIMAL(18, 2)"
+    );
+    column
+        .as_materialized_series()
+        .decimal()
+        .unwrap()
+        .physical()
+        .iter()
+        .collect()
+}
+
+#[test]
+fn parquet_amounts_are_decimal_cents_equal_to_the_csv() {
+    let run = shared_run();
+    let mut checked = 0;
+    for (csv_path, _, parquet) in TABLES {
+        let types = dictionary(run, csv_path);
+        let (header, rows) = read_csv(&run.join(csv_path));
+        let table = ParquetReader::new(std::fs::File::open(run.join(parquet)).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!(table.height(), rows.len(), "{parquet}: the CSV's rows");
+        for (c, name) in header.iter().enumerate() {
+            let (kind, description) = &types[name];
+            if kind != "amount" {
+                continue;
+            }
+            assert!(
+                description.contains("DECIMAL(18, 2) in the Parquet table"),
+                "{csv_path} {name}: the Parquet type documented"
+            );
+            for (r, cents) in decimal_cents(&table, name).into_iter().enumerate() {
+                let field = &rows[r][c];
+                let expected = (!field.is_empty()).then(|| field.replace('.', "").parse().unwrap());
+                assert_eq!(cents, expected, "{parquet} row {r} {name}: CSV '{field}'");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "amounts checked: {checked}");
+}
+
+/// The Python of the test tools' venv (scripts/test-queries.sh creates it), when present.
+fn test_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("KQL_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".cache/kql-venv"));
+    let python = venv.join("bin/python");
+    python.exists().then_some(python)
+}
+
+/// The DuckDB and pyarrow type a dictionary type must arrive as in Parquet.
+fn reader_types(kind: &str) -> (&'static str, &'static [&'static str]) {
+    match kind {
+        "amount" => ("DECIMAL(18,2)", &["decimal128(18, 2)"]),
+        "date" => ("DATE", &["date32[day]"]),
+        "integer" => ("BIGINT", &["int64"]),
+        "number" => ("DOUBLE", &["double"]),
+        "boolean" => ("BOOLEAN", &["bool"]),
+        "text" => ("VARCHAR", &["string", "large_string", "string_view"]),
+        other => panic!("no Parquet type for dictionary type {other}"),
+    }
+}
+
+/// Columns of `data/` published as floating point: measures and ratios, never money.
+const FLOAT_COLUMNS: [&str; 5] = [
+    "latency_minutes",
+    "rate",
+    "cvssScore",
+    "share_of_currency_total_pct",
+    "ratio",
+];
+
+#[test]
+fn parquet_tables_reach_duckdb_and_pyarrow_with_their_types() {
+    let run = shared_run();
+    let Some(python) = test_python() else {
+        eprintln!("SKIPPED: no test-tools venv (scripts/test-queries.sh creates it)");
+        return;
+    };
+    let o = Command::new(python)
+        .arg(repo().join("tests/tools/parquet_types.py"))
+        .arg(run.join("data"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files: BTreeMap<String, Vec<[String; 3]>> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(files.len(), 11, "every table of data/: {:?}", files.keys());
+    // The finance twins: every column as its dictionary type says.
+    for (csv_path, _, parquet) in TABLES {
+        let types = dictionary(run, csv_path);
+        let name = parquet.trim_start_matches("data/");
+        for [column, duck, arrow] in &files[name] {
+            let (want_duck, want_arrow) = reader_types(&types[column].0);
+            assert_eq!(duck, want_duck, "{name} {column} in DuckDB");
+            assert!(
+                want_arrow.contains(&arrow.as_str()),
+                "{name} {column}: {arrow}"
+            );
+        }
+    }
+    // Every table: dates are dates, counts integers, and only measures are floating point.
+    for (name, columns) in &files {
+        for [column, duck, _] in columns {
+            if duck == "DOUBLE" {
+                assert!(FLOAT_COLUMNS.contains(&column.as_str()), "{name} {column}");
+            }
+            if column.ends_with("date")
+                || ["first_seen", "last_seen", "due", "resolved"].contains(&column.as_str())
+            {
+                assert_eq!(duck, "DATE", "{name} {column}");
+            }
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //!
 //! A `number` column may state `decimals`: the precision it is published with in the CSV and
 //! the workbook (rounded half away from zero by [`apply_precision`]; Parquet keeps full
-//! precision). The dictionary is the one place that precision is set: the rounding, the
+//! precision). An `amount` column has two decimals in the CSV and is DECIMAL(18, 2) in its
+//! Parquet twin. The dictionary is the one place that precision is set: the rounding, the
 //! fixed decimals printed and the sentence in `data-dictionary.csv` all come from it.
 
 use crate::error::{Error, Result};
@@ -40,12 +41,19 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
-    /// The description as published: with the precision sentence when `decimals` is set.
-    pub fn published_description(&self) -> String {
+    /// The description as published in `file`'s rows: with the precision sentence when
+    /// `decimals` is set, and the Parquet type of an amount of a finance CSV (whose table is
+    /// also published in data/, see `render::decimal`).
+    pub fn published_description(&self, file: &str) -> String {
         match self.decimals {
             Some(d) => format!(
                 "{} Rounded half away from zero to {d} decimals in the CSV and the workbook; \
-                 the Parquet table in data/ keeps full precision.",
+                 the Parquet table in data/ keeps full precision (float64).",
+                self.description
+            ),
+            None if self.kind == "amount" && file.ends_with(".csv") => format!(
+                "{} Two decimals in the CSV and the workbook; DECIMAL(18, 2) in the Parquet \
+                 table in data/, the same cents.",
                 self.description
             ),
             None => self.description.clone(),
@@ -114,7 +122,7 @@ pub fn dictionary_rows() -> Vec<DictionaryRow> {
                 position: i + 1,
                 column: &c.name,
                 kind: &c.kind,
-                description: c.published_description(),
+                description: c.published_description(&f.file),
             });
         }
     }

@@ -4,6 +4,7 @@
 //! local files while history is read (`crate::parquet::ParquetSink`).
 
 pub mod csv;
+pub mod decimal;
 pub mod dictionary;
 pub mod manifest;
 pub mod pdf;

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::hashing::sha256_hex;
 use crate::kpi::state::HistoryState;
 use crate::render::csv::{CsvSpec, to_csv};
+use crate::render::decimal::with_decimal_amounts;
 use crate::render::manifest::{Manifest, file_entries};
 use crate::render::rounding::round_amounts_by_currency;
 use crate::render::{OutputFile, RunFileSet, RunFiles, parquet_file};
@@ -27,8 +28,9 @@ pub fn build(
 ) -> Result<RunFiles> {
     let mut files = RunFileSet::new(scratch, inp.streamed.clone());
     files.add(OutputFile::new("kpis.json", kpis_json(&res.kpis), None))?;
-    files.extend(finance_files(req, res, &inp.cost)?)?;
-    files.extend(data_tables(inp, res)?)?;
+    let (finance, shown) = finance_files(req, res, &inp.cost)?;
+    files.extend(finance)?;
+    files.extend(data_tables(inp, res, &shown)?)?;
     let source = snapshot_source(&inp.history);
     let queries = live_query_texts(&inp.history)?;
     let evidence = evidence_inputs(req, inp, res, &source, &queries);
@@ -148,12 +150,13 @@ fn shown_table(t: FinanceTable, bom: bool) -> Result<(OutputFile, ShownTable)> {
 }
 
 /// The finance CSVs, the data dictionary and the workbook holding them (and the rejected rows,
-/// when set aside). With `output.csv_bom` every CSV starts with a UTF-8 byte-order mark.
+/// when set aside), with the tables as shown. With `output.csv_bom` every CSV starts with a
+/// UTF-8 byte-order mark.
 fn finance_files(
     req: &ReportRequest,
     res: &ReportResults,
     cost: &CostData,
-) -> Result<Vec<OutputFile>> {
+) -> Result<(Vec<OutputFile>, Vec<ShownTable>)> {
     let bom = req.config.output.csv_bom;
     let mut files = Vec::new();
     let mut shown_tables = Vec::new();
@@ -171,7 +174,7 @@ fn finance_files(
     if req.rejects {
         files.push(rejected_rows_file(cost, bom)?);
     }
-    Ok(files)
+    Ok((files, shown_tables))
 }
 
 /// finance/showback.xlsx: every finance table as a sheet, the reconciliation and the
@@ -228,8 +231,13 @@ fn rejected_rows_file(cost: &CostData, bom: bool) -> Result<OutputFile> {
     Ok(OutputFile::new(path, bytes, Some(cost.rejects.height())))
 }
 
-/// Every KPI table as Parquet (the per-day tables were streamed while history was read).
-fn data_tables(inp: &ReportInputs, res: &ReportResults) -> Result<Vec<OutputFile>> {
+/// Every KPI table as Parquet (the per-day tables were streamed while history was read). A
+/// table with a finance CSV twin publishes its amounts as DECIMAL(18, 2), the twin's cents.
+fn data_tables(
+    inp: &ReportInputs,
+    res: &ReportResults,
+    shown: &[ShownTable],
+) -> Result<Vec<OutputFile>> {
     let coverage = &inp.history.coverage;
     let tables = [
         (
@@ -256,8 +264,25 @@ fn data_tables(inp: &ReportInputs, res: &ReportResults) -> Result<Vec<OutputFile
     ];
     tables
         .into_iter()
-        .map(|(path, df)| parquet_file(path, df))
+        .map(|(path, df)| match finance_twin(path, shown) {
+            Some(t) => {
+                let typed = with_decimal_amounts(path, df, &t.shown, t.amounts)?;
+                parquet_file(path, &typed)
+            }
+            None => parquet_file(path, df),
+        })
         .collect()
+}
+
+/// The finance table a `data/` table is published beside (`data/showback_by_owner.parquet`
+/// and `finance/showback-by-owner.csv`), if any.
+fn finance_twin<'a>(data_path: &str, shown: &'a [ShownTable]) -> Option<&'a ShownTable> {
+    let stem = data_path
+        .strip_prefix("data/")?
+        .strip_suffix(".parquet")?
+        .replace('_', "-");
+    let csv = format!("finance/{stem}.csv");
+    shown.iter().find(|t| t.path == csv)
 }
 
 /// Where the snapshots came from (the newest marker's source).
