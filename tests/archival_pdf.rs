@@ -1,5 +1,6 @@
-//! The PDFs of a run as archived files: every evidence pack is PDF/A-2b (XMP identification,
-//! output intent, dated by its period and not by the clock), and every PDF the job writes
+//! The PDFs of a run as archived files: every evidence pack is PDF/A-3b carrying the pack's
+//! CSVs byte for byte (XMP identification, output intent, associated files, dated by its
+//! period and not by the clock), and every PDF the job writes
 //! passes `qpdf --check` and opens in poppler without a warning. Checked on the demo run through
 //! the real CLI; a tool that is not installed is skipped with a message (scripts/test.sh
 //! installs both, poppler-utils and qpdf).
@@ -43,8 +44,47 @@ fn poppler_warnings(pdf: &Path) -> Option<String> {
     Some(warnings)
 }
 
+/// The files `evidence-pack.json` says the PDF attaches, read from beside the PDF.
+fn attached_csvs(pack: &Path) -> Vec<(String, bytes::Bytes)> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.with_file_name("evidence-pack.json")).unwrap())
+            .unwrap();
+    doc["integrity"]["attachments"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let name = n.as_str().unwrap().to_string();
+            let bytes = std::fs::read(pack.with_file_name(&name)).unwrap();
+            (name, bytes::Bytes::from(bytes))
+        })
+        .collect()
+}
+
+/// The attachments poppler extracts from `pack` (`pdfdetach -saveall`), by name, in the
+/// order of `evidence-pack.json`; `None` when poppler is not installed.
+fn detached(pack: &Path) -> Option<Vec<(String, bytes::Bytes)>> {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("pdfdetach")
+        .arg("-saveall")
+        .arg("-o")
+        .arg(dir.path())
+        .arg(pack)
+        .output()
+        .ok()?;
+    assert!(o.status.success(), "pdfdetach: {o:?}");
+    let mut saved: Vec<(String, bytes::Bytes)> = Vec::new();
+    for (name, _) in attached_csvs(pack) {
+        let bytes = std::fs::read(dir.path().join(&name)).unwrap();
+        saved.push((name, bytes::Bytes::from(bytes)));
+    }
+    let count = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(count, saved.len(), "no attachment beyond the pack's CSVs");
+    Some(saved)
+}
+
 #[test]
-fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
+fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_3b_with_their_csvs() {
     let tmp = tempfile::tempdir().unwrap();
     let run = demo(&tmp.path().join("out"));
     let packs =
@@ -80,13 +120,14 @@ fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
         let bytes = std::fs::read(pack).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         // PDF/A identification in the XMP metadata, and the output intent PDF/A requires.
-        assert!(text.contains("<pdfaid:part>2</pdfaid:part>"), "{framework}");
+        assert!(text.contains("<pdfaid:part>3</pdfaid:part>"), "{framework}");
         assert!(
             text.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
             "{framework}"
         );
         assert!(text.contains("/OutputIntents"), "{framework}");
-        assert!(bytes.starts_with(b"%PDF-1.7"), "PDF/A-2 is PDF 1.7");
+        assert!(bytes.starts_with(b"%PDF-1.7"), "PDF/A-3 is PDF 1.7");
+        assert!(text.contains("/AFRelationship/Data"), "{framework}");
         // Dated by the period (the first day after it), never by the clock.
         assert!(
             text.contains("2026-11-01T00:00:00"),
@@ -97,10 +138,24 @@ fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
         }
         // The published document renders to the published bytes again: nothing but the pack
         // decides them.
+        let attached = attached_csvs(pack);
+        let csvs_in_pack = std::fs::read_dir(pack.parent().unwrap())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("csv".as_ref()))
+            .count();
+        assert!(csvs_in_pack >= 11, "{framework}: {csvs_in_pack} CSVs");
+        assert_eq!(attached.len(), csvs_in_pack, "{framework}: every CSV of the pack");
+        if let Some(saved) = detached(pack) {
+            assert_eq!(
+                saved, attached,
+                "{framework}: pdfdetach gives the pack's CSVs"
+            );
+        }
         let doc = std::fs::read(pack.with_file_name("evidence-pack.json")).unwrap();
         let again = defender_ledger::render::pdf::render_evidence_pack(
             doc,
             format!("defender-ledger evidence {framework} 2026-10"),
+            &attached,
         )
         .unwrap();
         assert!(
@@ -118,6 +173,7 @@ fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_2b() {
     let plain = defender_ledger::render::pdf::render_evidence_pack(
         doc.into_bytes(),
         "defender-ledger evidence pci-dss-4.0.1 2026-10".into(),
+        &attached_csvs(&packs[0]),
     )
     .unwrap();
     assert!(plain.starts_with(b"%PDF-"));

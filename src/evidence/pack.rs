@@ -23,6 +23,11 @@ pub const MAPPING_TOML: &str = "mapping.toml";
 pub const PACK_JSON: &str = "evidence-pack.json";
 pub const PACK_PDF: &str = "evidence-pack.pdf";
 
+/// The most CSV bytes `evidence-pack.pdf` carries as attachments. A year of a large tenant's
+/// item CSVs runs to hundreds of MB, more than a PDF should hold (and than a run should keep
+/// in memory twice); above this the CSVs stay beside the PDF only, and the PDF says so.
+pub const ATTACHMENT_LIMIT_BYTES: u64 = 16 << 20;
+
 /// Exception lines per item repeated under each control in the document.
 const EXCEPTIONS_PER_CONTROL_ITEM: usize = 10;
 
@@ -117,20 +122,43 @@ fn pack_files_with(
     let mut json = serde_json::to_vec_pretty(&doc).expect("pack document serialises");
     json.push(b'\n');
     files.push(OutputFile::new(at(PACK_JSON), json, None));
-    files.push(OutputFile::new(at(PACK_PDF), render_pdf(&doc)?, None));
+    let attached = attachment_bytes(&doc.integrity.attachments, &files, &dir);
+    files.push(OutputFile::new(
+        at(PACK_PDF),
+        render_pdf(&doc, &attached)?,
+        None,
+    ));
     Ok(files)
+}
+
+/// The bytes of the files the document attaches, by file name within the pack.
+fn attachment_bytes(
+    attachments: &Attachments,
+    files: &[OutputFile],
+    dir: &str,
+) -> Vec<(String, bytes::Bytes)> {
+    attachments
+        .files
+        .iter()
+        .filter_map(|name| {
+            let path = format!("{dir}/{name}");
+            let f = files.iter().find(|f| f.path == path)?;
+            Some((name.clone(), f.bytes.clone()))
+        })
+        .collect()
 }
 
 /// Render the pack document as `evidence-pack.pdf` (typst template
 /// `render/pdf/templates/evidence.typ`): cover, scope and period, control table, per-control
-/// summaries with exceptions, population reconciliation, integrity, sign-off.
-pub fn render_pdf(doc: &EvidencePackDoc) -> Result<Vec<u8>> {
+/// summaries with exceptions, population reconciliation, integrity, sign-off. `attached` are
+/// the bytes of the files `doc.integrity.attachments` names (PDF/A-3b when there are any).
+pub fn render_pdf(doc: &EvidencePackDoc, attached: &[(String, bytes::Bytes)]) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(doc).expect("pack document serialises");
     let ident = format!(
         "defender-ledger evidence {} {}",
         doc.cover.framework, doc.cover.period
     );
-    crate::render::pdf::render_evidence_pack(json, ident)
+    crate::render::pdf::render_evidence_pack(json, ident, attached)
 }
 
 fn csv_file(path: String, df: &DataFrame) -> Result<OutputFile> {
@@ -391,6 +419,20 @@ pub struct Integrity {
     pub verify_command: String,
     /// SHA-256 of the Ed25519 public key, when the run is signed.
     pub signing_key_fingerprint: Option<String>,
+    /// The pack's CSVs carried inside the PDF, or why they are not.
+    pub attachments: Attachments,
+}
+
+/// Which of the pack's CSVs `evidence-pack.pdf` carries (PDF/A-3 associated files): all of
+/// them when together they fit in [`ATTACHMENT_LIMIT_BYTES`], else none.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachments {
+    pub statement: String,
+    /// File names within the pack, in pack order.
+    pub files: Vec<String>,
+    /// Bytes of every CSV of the pack together.
+    pub csv_bytes: u64,
+    pub limit_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -601,6 +643,40 @@ fn integrity(inp: &EvidenceInputs, files: &[FileEntry]) -> Integrity {
             "defender-ledger verify <output>/{period}/<run-id> --public-key <independently obtained manifest.pub.pem>"
         ),
         signing_key_fingerprint: inp.signing_key_fingerprint.clone(),
+        attachments: attachments(files),
+    }
+}
+
+/// The pack's CSVs (`files` are the pack files written before the document) attached when
+/// they fit together, with the sentence the PDF prints about it.
+fn attachments(files: &[FileEntry]) -> Attachments {
+    let csvs: Vec<&FileEntry> = files.iter().filter(|f| f.path.ends_with(".csv")).collect();
+    let csv_bytes = csvs.iter().map(|f| f.bytes).sum::<u64>();
+    let fits = !csvs.is_empty() && csv_bytes <= ATTACHMENT_LIMIT_BYTES;
+    let statement = if fits {
+        format!(
+            "This PDF carries the pack's {} CSV files ({}) as attachments (PDF/A-3 \
+             associated files, relationship Data), byte for byte the files listed above: the \
+             one file archived holds its evidence.",
+            csvs.len(),
+            size(csv_bytes)
+        )
+    } else {
+        format!(
+            "The pack's CSV files ({}) exceed the {} this PDF carries as attachments: they \
+             stay beside it in the pack, listed above with their SHA-256.",
+            size(csv_bytes),
+            size(ATTACHMENT_LIMIT_BYTES)
+        )
+    };
+    let names = csvs
+        .iter()
+        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path).to_string());
+    Attachments {
+        statement,
+        files: if fits { names.collect() } else { Vec::new() },
+        csv_bytes,
+        limit_bytes: ATTACHMENT_LIMIT_BYTES,
     }
 }
 
@@ -622,5 +698,58 @@ fn sign_off(framework: Framework, inp: &EvidenceInputs) -> SignOff {
             })
             .collect(),
         exceptions_and_remediation: String::new(),
+    }
+}
+
+/// A size as people read it: `1.0 KiB` below one MiB, else `16.0 MiB`.
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1 << 20 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{:.1} MiB", b / f64::from(1u32 << 20))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, bytes: u64) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            sha256: "0".repeat(64),
+            bytes,
+            rows: Some(1),
+        }
+    }
+
+    #[test]
+    fn the_csvs_are_attached_together_when_they_fit_and_never_in_part() {
+        let small = [
+            entry("evidence/soc2/alerts.csv", 1000),
+            entry("evidence/soc2/mapping.toml", 500),
+            entry("evidence/soc2/population.csv", 24),
+        ];
+        let a = attachments(&small);
+        assert_eq!(a.files, ["alerts.csv", "population.csv"]);
+        assert_eq!(a.csv_bytes, 1024);
+        assert!(
+            a.statement
+                .contains("carries the pack's 2 CSV files (1.0 KiB)")
+        );
+
+        // One byte over the limit between them: none attached, and the PDF says why.
+        let large = [
+            entry("evidence/soc2/alerts.csv", ATTACHMENT_LIMIT_BYTES),
+            entry("evidence/soc2/population.csv", 1),
+        ];
+        let a = attachments(&large);
+        assert!(a.files.is_empty());
+        assert!(
+            a.statement.contains("(16.0 MiB) exceed the 16.0 MiB"),
+            "{}",
+            a.statement
+        );
     }
 }

@@ -19,35 +19,42 @@ const EXECUTIVE_TEMPLATE: &str = include_str!("templates/executive.typ");
 const ANNEX_TEMPLATE: &str = include_str!("templates/annex.typ");
 const EVIDENCE_TEMPLATE: &str = include_str!("templates/evidence.typ");
 
-/// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON, as
-/// PDF/A-2b (ISO 19005-2, level B): the one file an auditor archives. typst checks the
-/// conformance while writing (fonts embedded, every character shown by a glyph, XMP metadata,
-/// output intent) and refuses to write a non-conforming file. PDF/A requires a document date:
-/// the template dates the pack by its period (the first day after it), never by the clock, so
-/// identical inputs still give identical bytes.
+/// Renders `evidence/<framework>/evidence-pack.pdf` from the pack document's JSON: the one
+/// file an auditor archives. With `attachments` (the pack's CSVs, by file name) it is PDF/A-3b
+/// (ISO 19005-3, level B) and carries those files as associated files (relationship `Data`:
+/// the figures of the document are computed from them); without, PDF/A-2b (ISO 19005-2), the
+/// level archives accept most widely. typst checks the conformance while writing (fonts
+/// embedded, every character shown by a glyph, XMP metadata, output intent) and refuses to
+/// write a non-conforming file. PDF/A requires a document date: the template dates the pack by
+/// its period (the first day after it), never by the clock, so identical inputs still give
+/// identical bytes.
 ///
 /// A pack whose text the bundled fonts cannot show (a subscription or owner named in CJK
-/// script or with an emoji) cannot be PDF/A; it is written as a plain PDF with a warning
-/// rather than failing the month's run.
-pub fn render_evidence_pack(doc_json: Vec<u8>, ident: String) -> Result<Vec<u8>> {
-    let archival = compile(
-        EVIDENCE_TEMPLATE,
-        doc_json.clone(),
-        ident.clone(),
-        "evidence pack",
-        Standard::PdfA2b,
-    );
-    let (pdf, warnings) = match archival {
+/// script or with an emoji) cannot be PDF/A; it is written as a plain PDF (still carrying the
+/// attachments) with a warning rather than failing the month's run.
+pub fn render_evidence_pack(
+    doc_json: Vec<u8>,
+    ident: String,
+    attachments: &[(String, bytes::Bytes)],
+) -> Result<Vec<u8>> {
+    let standard = if attachments.is_empty() {
+        Standard::PdfA2b
+    } else {
+        Standard::PdfA3b
+    };
+    let job = |standard| Job {
+        template: EVIDENCE_TEMPLATE,
+        data: doc_json.clone(),
+        ident: ident.clone(),
+        what: "evidence pack",
+        standard,
+        attachments,
+    };
+    let (pdf, warnings) = match compile(job(standard)) {
         Ok(done) => done,
         Err(e) => {
-            tracing::warn!("evidence pack written as a plain PDF, not PDF/A-2b: {e}");
-            compile(
-                EVIDENCE_TEMPLATE,
-                doc_json,
-                ident,
-                "evidence pack",
-                Standard::Pdf,
-            )?
+            tracing::warn!("evidence pack written as a plain PDF, not PDF/A: {e}");
+            compile(job(Standard::Pdf))?
         }
     };
     for warning in warnings {
@@ -86,26 +93,20 @@ pub fn render_executive_with_warnings(
         "defender-ledger executive {} {}",
         input.kpis.period, input.input_fingerprint
     );
-    let (report, mut warnings) = compile(
+    let (report, mut warnings) = compile(Job::plain(
         EXECUTIVE_TEMPLATE,
         data,
         ident,
         "executive report",
-        Standard::Pdf,
-    )?;
+    ))?;
     let data =
         annex::annex_json(input, files).map_err(|e| Error::input_err("executive annex data", e))?;
     let ident = format!(
         "defender-ledger executive annex {} {}",
         input.kpis.period, input.input_fingerprint
     );
-    let (annex, annex_warnings) = compile(
-        ANNEX_TEMPLATE,
-        data,
-        ident,
-        "executive annex",
-        Standard::Pdf,
-    )?;
+    let (annex, annex_warnings) =
+        compile(Job::plain(ANNEX_TEMPLATE, data, ident, "executive annex"))?;
     warnings.extend(annex_warnings.into_iter().map(|w| format!("annex: {w}")));
     Ok((ExecutivePdfs { report, annex }, warnings))
 }
@@ -117,18 +118,40 @@ enum Standard {
     Pdf,
     /// PDF/A-2b, dated by the template.
     PdfA2b,
+    /// PDF/A-3b (PDF/A-2b that may carry attached files), dated by the template.
+    PdfA3b,
+}
+
+/// One PDF to lay out: the template, its `/data.json`, the document identifier, what it is
+/// (for errors), the standard and the files it attaches.
+struct Job<'a> {
+    template: &'static str,
+    data: Vec<u8>,
+    ident: String,
+    what: &'a str,
+    standard: Standard,
+    attachments: &'a [(String, bytes::Bytes)],
+}
+
+impl<'a> Job<'a> {
+    /// A plain PDF without attachments.
+    fn plain(template: &'static str, data: Vec<u8>, ident: String, what: &'a str) -> Job<'a> {
+        Job {
+            template,
+            data,
+            ident,
+            what,
+            standard: Standard::Pdf,
+            attachments: &[],
+        }
+    }
 }
 
 /// Lays out `template` with `/data.json` = `data` and writes a PDF (tagged, accessible) whose
 /// only date is the one the template sets (the executive templates set none).
-fn compile(
-    template: &'static str,
-    data: Vec<u8>,
-    ident: String,
-    what: &str,
-    standard: Standard,
-) -> Result<(Vec<u8>, Vec<String>)> {
-    let world = world::MemoryWorld::new(template, data);
+fn compile(job: Job) -> Result<(Vec<u8>, Vec<String>)> {
+    let what = job.what;
+    let world = world::MemoryWorld::new(job.template, job.data).with_attachments(job.attachments);
     let compiled = typst::compile::<PagedDocument>(&world);
     let warnings = compiled
         .warnings
@@ -144,13 +167,17 @@ fn compile(
             diagnostics(&world, &errors),
         )
     })?;
-    let standards = match standard {
+    let archival = |s| {
+        PdfStandards::new(&[s])
+            .map_err(|e| Error::input(format!("the {what}'s PDF standard"), e.message()))
+    };
+    let standards = match job.standard {
         Standard::Pdf => PdfStandards::default(),
-        Standard::PdfA2b => PdfStandards::new(&[PdfStandard::A_2b])
-            .map_err(|e| Error::input(format!("the {what}'s PDF standard"), e.message()))?,
+        Standard::PdfA2b => archival(PdfStandard::A_2b)?,
+        Standard::PdfA3b => archival(PdfStandard::A_3b)?,
     };
     let options = PdfOptions {
-        ident: Smart::Custom(ident),
+        ident: Smart::Custom(job.ident),
         creator: Smart::Custom(Some(format!("defender-ledger {}", crate::TOOL_VERSION))),
         timestamp: None,
         standards,

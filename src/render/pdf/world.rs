@@ -1,6 +1,6 @@
-//! A typst `World` that lives entirely in memory: one template, one JSON data file and the
-//! bundled fonts. It never reads the file system, the network or the clock, so the same input
-//! always lays out to the same PDF bytes.
+//! A typst `World` that lives entirely in memory: one template, one JSON data file, the files
+//! the template attaches to the PDF and the bundled fonts. It never reads the file system, the
+//! network or the clock, so the same input always lays out to the same PDF bytes.
 
 use std::sync::LazyLock;
 
@@ -57,6 +57,8 @@ pub(crate) struct MemoryWorld {
     common: Source,
     data_id: FileId,
     data: Bytes,
+    /// Files the template attaches to the PDF (`/<name>`), by path.
+    attachments: Vec<(FileId, Bytes)>,
 }
 
 impl MemoryWorld {
@@ -70,7 +72,21 @@ impl MemoryWorld {
             common: Source::new(common_id, COMMON_TEMPLATE.to_string()),
             data_id: file_id("/data.json"),
             data: Bytes::new(data_json),
+            attachments: Vec::new(),
         }
+    }
+
+    /// The same world with files the template may attach, each at `/<name>` (at the root: the
+    /// path is the attachment's file name in the PDF).
+    pub(crate) fn with_attachments(mut self, files: &[(String, bytes::Bytes)]) -> MemoryWorld {
+        self.attachments = files
+            .iter()
+            .map(|(name, data)| {
+                let id = file_id(&format!("/{name}"));
+                (id, Bytes::new(data.clone()))
+            })
+            .collect();
+        self
     }
 
     /// `line N` of the template (or `common.typ line N`) a span points into.
@@ -117,6 +133,8 @@ impl World for MemoryWorld {
             Ok(self.data.clone())
         } else if id == self.main_id {
             Ok(Bytes::from_string(self.main.text().to_string()))
+        } else if let Some((_, data)) = self.attachments.iter().find(|(a, _)| *a == id) {
+            Ok(data.clone())
         } else {
             Err(not_found(id))
         }
