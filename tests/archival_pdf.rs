@@ -144,7 +144,11 @@ fn every_pdf_of_the_demo_is_clean_and_evidence_packs_are_pdf_a_3b_with_their_csv
             .filter(|e| e.as_ref().unwrap().path().extension() == Some("csv".as_ref()))
             .count();
         assert!(csvs_in_pack >= 11, "{framework}: {csvs_in_pack} CSVs");
-        assert_eq!(attached.len(), csvs_in_pack, "{framework}: every CSV of the pack");
+        assert_eq!(
+            attached.len(),
+            csvs_in_pack,
+            "{framework}: every CSV of the pack"
+        );
         if let Some(saved) = detached(pack) {
             assert_eq!(
                 saved, attached,
