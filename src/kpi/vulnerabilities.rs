@@ -16,6 +16,7 @@ use crate::kpi::{Parameters, Remediation, SeverityRemediation};
 use crate::period::Period;
 use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Vulnerability remediation of the period and the findings table.
@@ -29,27 +30,29 @@ pub struct VulnerabilityResult {
     pub appearances: Vec<i64>,
 }
 
-/// One finding (image digest, CVE) as history shows it.
+/// One finding (image digest, CVE) as history shows it. Its text is borrowed from the finding
+/// state and the resource ledger: a year of a large tenant has 750,000 findings, and nine owned
+/// strings each would double the memory the state already holds.
 #[derive(Debug, Clone)]
-pub struct Finding {
+pub struct Finding<'a> {
     /// Image digest.
-    pub image_digest: String,
+    pub image_digest: &'a str,
     /// CVE id.
-    pub cve_id: String,
+    pub cve_id: &'a str,
     /// Severity of its last row.
-    pub severity: String,
+    pub severity: &'a str,
     /// CVSS score of its last row.
     pub cvss: Option<f64>,
-    /// Subscription of its last row.
-    pub subscription: String,
+    /// Subscription of its last row, lower-case.
+    pub subscription: Cow<'a, str>,
     /// Registry or cluster of its last row.
-    pub resource_id: String,
+    pub resource_id: &'a str,
     /// Where Defender saw it (registry or runtime).
-    pub source: String,
+    pub source: &'a str,
     /// Registry host of the image.
-    pub registry_host: String,
+    pub registry_host: &'a str,
     /// Repository of the image.
-    pub repository: String,
+    pub repository: &'a str,
     /// First snapshot day it appeared.
     pub first_seen: NaiveDate,
     /// Last snapshot day it appeared.
@@ -61,12 +64,12 @@ pub struct Finding {
     /// First seen on the first snapshot day ever stored (true age unknown).
     pub left_censored: bool,
     /// Owner of the resource it was last seen on.
-    pub owner: String,
+    pub owner: &'a str,
     /// Unhealthy rows of this finding read (one per snapshot day and resource it was on).
     pub appearances: i64,
 }
 
-impl Finding {
+impl Finding<'_> {
     /// Resolved on or before its due day; open counts as not; `None` without an SLA.
     pub fn resolved_on_time(&self) -> Option<bool> {
         match (self.due, self.resolved) {
@@ -231,53 +234,56 @@ impl FindingState {
 
     /// Every finding, resolved against the ledger's protected days, ordered by first seen,
     /// digest and CVE.
-    pub fn findings(&self, ledger: &ResourceLedger, params: &Parameters) -> Vec<Finding> {
+    pub fn findings<'a>(
+        &'a self,
+        ledger: &'a ResourceLedger,
+        params: &Parameters,
+    ) -> Vec<Finding<'a>> {
         let days = ledger.days();
         let first_day_ever = days.first().copied();
-        let mut out: Vec<Finding> = self
+        let mut out: Vec<Finding<'a>> = self
             .findings
             .iter()
             .map(|(key, a)| {
                 let (dg, c) = key.split_once('\0').expect("digest NUL cve");
-                let resolved = self.resolution(a, ledger);
-                let attr = |k: usize| self.texts.get(a.attrs[k]).to_string();
+                let attr = |k: usize| self.texts.get(a.attrs[k]);
                 let sev = attr(0);
-                let due = params
-                    .sla_days
-                    .get(&sev)
-                    .map(|days| a.first_seen + Duration::days(*days));
                 let res = attr(2);
                 Finding {
-                    image_digest: dg.to_string(),
-                    cve_id: c.to_string(),
+                    image_digest: dg,
+                    cve_id: c,
                     severity: sev,
                     cvss: a.cvss,
-                    subscription: attr(1).to_lowercase(),
-                    owner: ledger
-                        .owner(&res.to_lowercase())
-                        .unwrap_or(UNALLOCATED)
-                        .to_string(),
+                    subscription: lower(attr(1)),
+                    owner: ledger.owner(&res.to_lowercase()).unwrap_or(UNALLOCATED),
                     resource_id: res,
                     source: attr(3),
                     registry_host: attr(4),
                     repository: attr(5),
                     first_seen: a.first_seen,
                     last_seen: a.last_seen,
-                    resolved,
-                    due,
+                    resolved: self.resolution(a, ledger),
+                    due: params
+                        .sla_days
+                        .get(sev)
+                        .map(|days| a.first_seen + Duration::days(*days)),
                     left_censored: Some(a.first_seen) == first_day_ever,
                     appearances: a.appearances,
                 }
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.first_seen, &a.image_digest, &a.cve_id).cmp(&(
-                b.first_seen,
-                &b.image_digest,
-                &b.cve_id,
-            ))
+            (a.first_seen, a.image_digest, a.cve_id).cmp(&(b.first_seen, b.image_digest, b.cve_id))
         });
         out
+    }
+
+    /// Forget every finding once the findings table is built, keeping the row counters the
+    /// evidence reports: the table holds what the outputs read.
+    pub fn free_findings(&mut self) {
+        self.findings = Default::default();
+        self.texts = Texts::default();
+        self.key = String::new();
     }
 
     /// The first snapshot day after the last appearance on which every resource the finding
@@ -295,10 +301,19 @@ impl FindingState {
     }
 }
 
+/// `s` in lower case, borrowed when it already is (subscription ids mostly are).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// The remediation KPIs of `period` over `findings`.
-pub fn summarise(findings: &[Finding], params: &Parameters, period: Period) -> Remediation {
+pub fn summarise(findings: &[Finding<'_>], params: &Parameters, period: Period) -> Remediation {
     let mut severities: BTreeSet<String> = params.sla_days.keys().cloned().collect();
-    severities.extend(findings.iter().map(|f| f.severity.clone()));
+    severities.extend(findings.iter().map(|f| f.severity.to_string()));
     let by_severity = severities
         .into_iter()
         .map(|sev| {
@@ -392,19 +407,19 @@ pub mod columns {
     pub const LEFT_CENSORED: &str = "left_censored";
 }
 
-fn findings_table(f: &[Finding], period: Period) -> Result<DataFrame> {
+fn findings_table(f: &[Finding<'_>], period: Period) -> Result<DataFrame> {
     use columns::*;
     frame::frame(vec![
-        frame::column(IMAGE_DIGEST, f, |x| x.image_digest.as_str()),
-        frame::column(CVE_ID, f, |x| x.cve_id.as_str()),
-        frame::column(SEVERITY, f, |x| x.severity.as_str()),
+        frame::column(IMAGE_DIGEST, f, |x| x.image_digest),
+        frame::column(CVE_ID, f, |x| x.cve_id),
+        frame::column(SEVERITY, f, |x| x.severity),
         frame::column(CVSS_SCORE, f, |x| x.cvss),
-        frame::column(SUBSCRIPTION_ID, f, |x| x.subscription.as_str()),
-        frame::column(RESOURCE_ID, f, |x| x.resource_id.as_str()),
-        frame::column(SOURCE, f, |x| x.source.as_str()),
-        frame::column(REGISTRY_HOST, f, |x| x.registry_host.as_str()),
-        frame::column(REPOSITORY, f, |x| x.repository.as_str()),
-        frame::column(OWNER, f, |x| x.owner.as_str()),
+        frame::column(SUBSCRIPTION_ID, f, |x| x.subscription.as_ref()),
+        frame::column(RESOURCE_ID, f, |x| x.resource_id),
+        frame::column(SOURCE, f, |x| x.source),
+        frame::column(REGISTRY_HOST, f, |x| x.registry_host),
+        frame::column(REPOSITORY, f, |x| x.repository),
+        frame::column(OWNER, f, |x| x.owner),
         frame::date_column_of(FIRST_SEEN, f, |x| Some(x.first_seen)),
         frame::date_column_of(LAST_SEEN, f, |x| Some(x.last_seen)),
         frame::date_column_of(DUE, f, |x| x.due),

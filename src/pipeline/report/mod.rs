@@ -66,9 +66,11 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let t = Instant::now();
     let results = compute(req.period, params, &inputs)?;
     // Nothing after compute reads the aggregated cost rows (the files need the results, the
-    // runs and the rejects): free them before the run's files are built, the phase where a
-    // large tenant's memory peaks.
+    // runs and the rejects) or the finding state (the findings table holds what the files
+    // read): free them before the run's files are built, the phase where a large tenant's
+    // memory peaks.
     inputs.cost.rows = Default::default();
+    inputs.history.findings.free_findings();
     phase("compute", t);
     let t = Instant::now();
     let run = files::build(req, out, &inputs, &results, scratch.path())?;
