@@ -14,6 +14,14 @@ pub fn strs(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// A text column borrowed from the frame: no copy of its strings (for tables of hundreds of
+/// thousands of rows that are only read).
+pub fn str_refs<'a>(df: &'a DataFrame, name: &str) -> Result<Vec<Option<&'a str>>> {
+    let c = df.column(name).ctx(format!("column {name}"))?;
+    let ca = c.str().ctx(format!("column {name} as text"))?;
+    Ok(ca.iter().collect())
+}
+
 pub fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
     let c = df.column(name).ctx(format!("column {name}"))?;
     Ok(c.bool()

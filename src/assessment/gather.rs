@@ -190,8 +190,8 @@ fn overdue_critical_by_owner(parts: &Parts) -> Result<Vec<OwnerCount>> {
         .ctx("open past due findings")?;
     let past_due = findings.filter(&past_due).ctx("open past due findings")?;
     for f in finding_rows(&past_due)? {
-        if Severity::Critical.is(Some(&f.severity)) && f.open_past_due {
-            *overdue.entry(f.owner).or_default() += 1;
+        if Severity::Critical.is(Some(f.severity)) && f.open_past_due {
+            *overdue.entry(f.owner.to_string()).or_default() += 1;
         }
     }
     Ok(overdue

@@ -1129,7 +1129,7 @@ fn alerts(cx: &Ctx) -> Result<EvidenceTable> {
 
 /// A finding that breaks its SLA: due in the period and not resolved in time, or open past
 /// due.
-fn finding_exception(f: &FindingRow) -> Option<String> {
+fn finding_exception(f: &FindingRow<'_>) -> Option<String> {
     let short: String = f.image_digest.chars().take(19).collect();
     let due = f.due.map(|d| d.to_string()).unwrap_or_default();
     let who = format!("{} {} on {short} (owner {})", f.severity, f.cve_id, f.owner);
@@ -1146,7 +1146,7 @@ fn finding_exception(f: &FindingRow) -> Option<String> {
     }
 }
 
-fn finding_figures(rows: &[FindingRow]) -> Vec<(String, String)> {
+fn finding_figures(rows: &[FindingRow<'_>]) -> Vec<(String, String)> {
     let due_n = rows.iter().filter(|f| f.due_in_period).count() as i64;
     let met_n = rows
         .iter()
@@ -1174,7 +1174,7 @@ fn findings_of_period(cx: &Ctx, item: &ItemDef) -> Result<(DataFrame, Vec<i64>, 
     // cost hundreds of MB on a large tenant.
     let resolved = crate::frame::dates(f, RESOLVED)?;
     let due_in_period = crate::frame::bools(f, DUE_IN_PERIOD)?;
-    let severity = crate::frame::strs(f, SEVERITY)?;
+    let severity = crate::frame::str_refs(f, SEVERITY)?;
     let start = cx.inp.period.start();
     let mut keep = Vec::with_capacity(f.height());
     let mut apps = Vec::new();
@@ -1185,7 +1185,7 @@ fn findings_of_period(cx: &Ctx, item: &ItemDef) -> Result<(DataFrame, Vec<i64>, 
         let k = resolved[i].is_none_or(|r| r >= start) || due_in_period[i] == Some(true);
         keep.push(k);
         if k {
-            let sev = severity[i].as_deref().unwrap_or_default();
+            let sev = severity[i].unwrap_or_default();
             apps.push(n);
             sla.push(cx.inp.params.sla_days.get(sev).copied());
         } else {

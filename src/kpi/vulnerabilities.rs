@@ -432,17 +432,17 @@ fn findings_table(f: &[Finding<'_>], period: Period) -> Result<DataFrame> {
 }
 
 /// What the reports read of a finding: a row of the findings table (or of a selection of its
-/// columns that keeps these), decoded once.
+/// columns that keeps these), its text borrowed from the table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FindingRow {
+pub struct FindingRow<'a> {
     /// CVE id.
-    pub cve_id: String,
+    pub cve_id: &'a str,
     /// Image digest.
-    pub image_digest: String,
+    pub image_digest: &'a str,
     /// Severity as Defender wrote it.
-    pub severity: String,
+    pub severity: &'a str,
     /// Owner of the resource it was last seen on.
-    pub owner: String,
+    pub owner: &'a str,
     /// Due day, if its severity has an SLA.
     pub due: Option<NaiveDate>,
     /// Resolution day, if resolved.
@@ -455,13 +455,14 @@ pub struct FindingRow {
     pub open_past_due: bool,
 }
 
-/// Decode the findings table (or a selection of it) into rows, in table order.
-pub fn finding_rows(df: &DataFrame) -> Result<Vec<FindingRow>> {
-    use crate::frame::{bools, dates, strs};
-    let mut cve = strs(df, columns::CVE_ID)?.into_iter();
-    let mut digest = strs(df, columns::IMAGE_DIGEST)?.into_iter();
-    let mut severity = strs(df, columns::SEVERITY)?.into_iter();
-    let mut owner = strs(df, columns::OWNER)?.into_iter();
+/// Decode the findings table (or a selection of it) into rows, in table order. The text stays
+/// in the table: a year of a large tenant has hundreds of thousands of findings.
+pub fn finding_rows(df: &DataFrame) -> Result<Vec<FindingRow<'_>>> {
+    use crate::frame::{bools, dates, str_refs};
+    let mut cve = str_refs(df, columns::CVE_ID)?.into_iter();
+    let mut digest = str_refs(df, columns::IMAGE_DIGEST)?.into_iter();
+    let mut severity = str_refs(df, columns::SEVERITY)?.into_iter();
+    let mut owner = str_refs(df, columns::OWNER)?.into_iter();
     let mut due = dates(df, columns::DUE)?.into_iter();
     let mut resolved = dates(df, columns::RESOLVED)?.into_iter();
     let mut due_in = bools(df, columns::DUE_IN_PERIOD)?.into_iter();
