@@ -355,8 +355,22 @@ fn newest_run_wins_and_provenance_is_recorded() {
 
 #[test]
 fn parquet_gives_the_same_showback() {
-    // Write the FOCUS 1.0r2 rows as a typed Parquet file (dates as timestamps, amounts as
-    // numbers) with a manifest, from the gzip fixture's own data.
+    // Amounts as doubles, as most Parquet exports write them.
+    let cost = typed_parquet_export(DataType::Float64);
+    assert_standard_showback("parquet", &cost);
+}
+
+#[test]
+fn parquet_decimal_amounts_give_the_same_showback() {
+    // Amounts as Parquet DECIMAL(38, 10) (as some writers and warehouses re-export them):
+    // read exactly from their digits, like a CSV cell.
+    let cost = typed_parquet_export(DataType::Decimal(38, 10));
+    assert_standard_showback("parquet decimal", &cost);
+}
+
+/// The FOCUS 1.0r2 fixture rows as a typed Parquet export (dates as timestamps, amounts as
+/// `amount`) with a manifest, loaded.
+fn typed_parquet_export(amount: DataType) -> CostData {
     let src = load("focus-1.0r2-gz", "focus-daily", false).unwrap();
     assert!(!src.rows.is_empty());
     let tmp = tempfile::tempdir().unwrap();
@@ -373,7 +387,7 @@ fn parquet_gives_the_same_showback() {
         .finish()
         .unwrap()
         .with_columns([
-            col("EffectiveCost").cast(DataType::Float64),
+            col("EffectiveCost").cast(amount),
             col("ChargePeriodStart")
                 .str()
                 .to_datetime(
@@ -403,15 +417,14 @@ fn parquet_gives_the_same_showback() {
     });
     std::fs::write(run_dir.join("manifest.json"), manifest.to_string()).unwrap();
     let store = Store::open(tmp.path().to_str().unwrap(), false).unwrap();
-    let cost = cost_exports::load(
+    cost_exports::load(
         &store,
         &["focus-parquet".to_string()],
         d("2026-08-18"),
         d("2026-10-01"),
         &LoadOptions::default(),
     )
-    .unwrap();
-    assert_standard_showback("parquet", &cost);
+    .unwrap()
 }
 
 fn cols_selector<const N: usize>(names: [&str; N]) -> Selector {
