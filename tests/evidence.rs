@@ -429,6 +429,23 @@ fn every_population_reconciles_on_the_sample_tenant() {
         col_strs(&inv.table, "owner"),
         ["payments", "platform", "unallocated"]
     );
+    // Hardening (docs/kpis.md): aks1 has no network policy (null: absent, a failure), the other
+    // three AKS checks pass; arc1 is not assessed; acr1 passes the admin user check (false)
+    // and fails public network access (Enabled).
+    assert_eq!(col_strs(&inv.table, "hardening"), ["fail", "", "fail"]);
+    assert_eq!(
+        col_strs(&inv.table, "hardening_failed"),
+        ["networkPolicy", "", "publicNetworkAccess"]
+    );
+    assert_eq!(col_strs(&inv.table, "enableRBAC"), ["true", "", ""]);
+    assert_eq!(col_strs(&inv.table, "adminUserEnabled"), ["", "", "false"]);
+    assert!(
+        inv.exceptions.iter().any(|e| e.contains("aks1")
+            && e.contains("hardening fails")
+            && e.ends_with(": networkPolicy")),
+        "{:?}",
+        inv.exceptions
+    );
 
     // Policy: 4 states a day, one without assignment each day.
     let pol = item(&items, "policy-compliance");

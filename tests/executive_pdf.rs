@@ -26,6 +26,7 @@ use defender_ledger::assessment::{
 };
 use defender_ledger::config::TargetConfig;
 use defender_ledger::format;
+use defender_ledger::kpi::hardening::{CheckPosture, KindPosture};
 use defender_ledger::kpi::*;
 use defender_ledger::render::pdf::executive::{self, delta_text};
 use defender_ledger::render::pdf::{
@@ -344,6 +345,44 @@ fn render(input: &ExecutiveInput) -> ExecutivePdfs {
     render_executive(input, &run_files(input)).unwrap()
 }
 
+/// 11 AKS clusters (6 pass every check) and 8 registries (1 passes both), as on the demo.
+fn hardening_posture() -> Vec<KindPosture> {
+    let check = |column: &str, label: &str, pass, fail| CheckPosture {
+        column: column.into(),
+        label: label.into(),
+        pass,
+        fail,
+        unknown: 0,
+    };
+    vec![
+        KindPosture {
+            kind: "AKS clusters".into(),
+            resources: 11,
+            pass_all: 6,
+            checks: vec![
+                check("enableRBAC", "Kubernetes RBAC", 11, 0),
+                check("aadManaged", "Entra ID integration", 9, 2),
+                check("networkPolicy", "network policy", 9, 2),
+                check("azurePolicyEnabled", "Azure Policy add-on", 9, 2),
+            ],
+        },
+        KindPosture {
+            kind: "Registries".into(),
+            resources: 8,
+            pass_all: 1,
+            checks: vec![
+                check("adminUserEnabled", "admin user disabled", 6, 2),
+                check(
+                    "publicNetworkAccess",
+                    "public network access disabled",
+                    1,
+                    7,
+                ),
+            ],
+        },
+    ]
+}
+
 fn small_input(subscriptions: usize) -> ExecutiveInput {
     let mut uncovered = vec![SubscriptionRow {
         subscription_id: SUB_EDGE.into(),
@@ -463,6 +502,7 @@ fn small_input(subscriptions: usize) -> ExecutiveInput {
             .collect(),
         protected_vcores: 96,
         resource_owners: BTreeMap::new(),
+        hardening: hardening_posture(),
         checklist: vec![
             ChecklistItem {
                 name: "Defender on every subscription with containers".into(),
@@ -638,6 +678,11 @@ fn renders_identically_and_every_number_matches_kpis() {
         "acrlegacy".to_string(),
         input.input_fingerprint.clone(),
         "2026-11-14".to_string(),
+        // The hardening posture line, per kind.
+        "Hardening at month end".to_string(),
+        "6 of 11 pass all 4".to_string(),
+        "Kubernetes RBAC 11".to_string(),
+        "1 of 8 pass all 2".to_string(),
     ];
     for (cur, owners) in &k.showback.by_currency {
         let (rows, total) = executive::showback_rounded(owners);
@@ -1046,6 +1091,7 @@ fn an_empty_first_period_renders() {
         container_spend: BTreeMap::new(),
         protected_vcores: 0,
         resource_owners: BTreeMap::new(),
+        hardening: vec![],
         checklist: vec![],
     };
     let pdfs = render(&input);

@@ -7,6 +7,7 @@ use crate::error::{PolarsContext, Result};
 use crate::frame::{ints, strs};
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::{DetectionResult, population_alerts};
+use crate::kpi::hardening::KindPosture;
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::severity::Severity;
 use crate::kpi::showback::{ShowbackResult, resource_columns};
@@ -66,8 +67,22 @@ pub fn build(
         container_spend: container_spend(parts)?,
         protected_vcores,
         resource_owners,
+        hardening: month_end_hardening(parts),
         checklist,
     })
+}
+
+/// Hardening posture of the AKS clusters and registries listed on the month-end day.
+fn month_end_hardening(parts: &Parts) -> Vec<KindPosture> {
+    let month_end = parts.kpis.coverage.month_end_date;
+    let ledger = &parts.coverage.ledger;
+    let on_month_end = parts
+        .coverage
+        .resource_days
+        .iter()
+        .filter(|r| month_end == Some(r.date))
+        .filter_map(|r| ledger.hardening(&r.id_lower));
+    crate::kpi::hardening::posture(on_month_end)
 }
 
 /// Coverage by management group (month end).

@@ -50,6 +50,8 @@ pub struct ExecutiveInput {
     pub container_spend: BTreeMap<String, f64>,
     /// vCores of protected AKS and Arc clusters on the month-end snapshot day.
     pub protected_vcores: i64,
+    /// Hardening of the AKS clusters and registries of the month-end snapshot day, per kind.
+    pub hardening: Vec<crate::kpi::hardening::KindPosture>,
     /// Owner of each cluster, keyed by lower-case ARM id, to name owners of cost anomalies.
     #[serde(default)]
     pub resource_owners: BTreeMap<String, String>,

@@ -13,6 +13,7 @@ use crate::evidence::{self, ItemDef};
 use crate::frame::{self, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
 use crate::kpi::detection::{PopulationAlert, population_alerts};
+use crate::kpi::hardening::{self, Hardening};
 use crate::kpi::policy::PolicyCounts;
 use crate::kpi::resource_days::{ResourceDay, ResourceKind};
 use crate::kpi::severity::Severity;
@@ -677,6 +678,8 @@ struct Inv {
     last_protected: bool,
     last_reason: String,
     last_vcores: i64,
+    /// Settings of its latest row (AKS and registries).
+    hardening: Option<Hardening>,
 }
 
 impl Inv {
@@ -694,7 +697,39 @@ impl Inv {
             last_protected: r.protected,
             last_reason: r.reason.clone(),
             last_vcores: r.vcores,
+            hardening: None,
         }
+    }
+
+    /// `pass`, `fail`, `unknown`, or empty for a kind without hardening checks (Arc).
+    fn hardening_grade(&self) -> &'static str {
+        self.hardening.as_ref().map_or("", |h| h.overall().as_str())
+    }
+
+    /// The failing settings, `; `-separated.
+    fn hardening_failed(&self) -> String {
+        self.hardening
+            .as_ref()
+            .map(|h| h.failed().join("; "))
+            .unwrap_or_default()
+    }
+
+    /// The value of a hardening column as the snapshot wrote it (empty when not applicable).
+    fn setting(&self, column: &str) -> Option<&str> {
+        self.hardening.as_ref().and_then(|h| h.value(column))
+    }
+
+    fn hardening_exception(&self) -> Option<String> {
+        let failed = self.hardening_failed();
+        (!failed.is_empty()).then(|| {
+            format!(
+                "{} {} (owner {}): hardening fails on {}: {failed}",
+                self.kind.as_str(),
+                self.name,
+                self.owner,
+                self.last
+            )
+        })
     }
 
     fn days_unprotected(&self) -> usize {
@@ -746,28 +781,46 @@ fn inventory(cx: &Ctx) -> (Vec<Inv>, i64, i64) {
             };
         }
     }
-    let mut rows: Vec<Inv> = inv.into_values().collect();
+    let ledger = &cx.inp.history.coverage.ledger;
+    let mut rows: Vec<Inv> = inv
+        .into_iter()
+        .map(|((_, id_lower), mut r)| {
+            r.hardening = ledger.hardening(id_lower).cloned();
+            r
+        })
+        .collect();
     rows.sort_by(|a, b| (a.kind.as_str(), &a.name, &a.id).cmp(&(b.kind.as_str(), &b.name, &b.id)));
     (rows, rows_in_period, duplicates)
 }
 
 fn inventory_table(rows: &[Inv]) -> Result<DataFrame> {
-    frame::frame(vec![
-        frame::column("kind", rows, |r| r.kind.as_str()),
-        frame::column("id", rows, |r| r.id.as_str()),
-        frame::column("name", rows, |r| r.name.as_str()),
-        frame::column("subscriptionId", rows, |r| r.sub.as_str()),
-        frame::column("resourceGroup", rows, |r| r.rg.as_str()),
-        frame::column("owner", rows, |r| r.owner.as_str()),
-        frame::date_column_of("first_seen", rows, |r| r.days.first().copied()),
-        frame::date_column_of("last_seen", rows, |r| Some(r.last)),
-        frame::column("days_present", rows, |r| r.days.len() as i64),
-        frame::column("days_protected", rows, |r| r.protected.len() as i64),
-        frame::column("days_unprotected", rows, |r| r.days_unprotected() as i64),
-        frame::column("protected_on_last_day", rows, |r| r.last_protected),
-        frame::column("reason_on_last_day", rows, |r| r.last_reason.as_str()),
-        frame::column("vcores_on_last_day", rows, |r| r.last_vcores),
-    ])
+    frame::frame(
+        vec![
+            frame::column("kind", rows, |r| r.kind.as_str()),
+            frame::column("id", rows, |r| r.id.as_str()),
+            frame::column("name", rows, |r| r.name.as_str()),
+            frame::column("subscriptionId", rows, |r| r.sub.as_str()),
+            frame::column("resourceGroup", rows, |r| r.rg.as_str()),
+            frame::column("owner", rows, |r| r.owner.as_str()),
+            frame::date_column_of("first_seen", rows, |r| r.days.first().copied()),
+            frame::date_column_of("last_seen", rows, |r| Some(r.last)),
+            frame::column("days_present", rows, |r| r.days.len() as i64),
+            frame::column("days_protected", rows, |r| r.protected.len() as i64),
+            frame::column("days_unprotected", rows, |r| r.days_unprotected() as i64),
+            frame::column("protected_on_last_day", rows, |r| r.last_protected),
+            frame::column("reason_on_last_day", rows, |r| r.last_reason.as_str()),
+            frame::column("vcores_on_last_day", rows, |r| r.last_vcores),
+            frame::column("hardening", rows, |r| r.hardening_grade()),
+            frame::column("hardening_failed", rows, |r| r.hardening_failed()),
+        ]
+        .into_iter()
+        .chain(
+            hardening::COLUMNS
+                .iter()
+                .map(|c| frame::column(c, rows, |r| r.setting(c))),
+        )
+        .collect(),
+    )
 }
 
 fn inventory_figures(rows: &[Inv]) -> Vec<(String, String)> {
@@ -789,6 +842,14 @@ fn inventory_figures(rows: &[Inv]) -> Vec<(String, String)> {
                 rows.iter().filter(|r| r.last_protected).count(),
                 rows.len()
             ),
+        ),
+        (
+            "hardening passes every check on the last day (AKS / registries)".into(),
+            hardening::posture(rows.iter().filter_map(|r| r.hardening.as_ref()))
+                .iter()
+                .map(|p| format!("{} of {}", p.pass_all, p.resources))
+                .collect::<Vec<_>>()
+                .join(" / "),
         ),
         (
             "resources without an owner".into(),
@@ -819,10 +880,12 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
         .sum();
     let unusable = raw - rows_in_period;
     let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
-    let exceptions = rows
+    let unprotected = rows
         .iter()
         .filter(|r| r.days_unprotected() > 0)
-        .map(Inv::exception)
+        .map(Inv::exception);
+    let exceptions = unprotected
+        .chain(rows.iter().filter_map(Inv::hardening_exception))
         .collect();
     let figures = inventory_figures(&rows);
     let population = cx.population(

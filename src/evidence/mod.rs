@@ -123,7 +123,9 @@ pub const PROTECTION_INVENTORY: ItemDef = ItemDef {
     id: "protection-inventory",
     title: "Protection inventory of AKS clusters, Arc-enabled clusters and registries, with owner",
     description: "One row per container resource seen on a snapshot day of the period, with the \
-                  days present and protected; Σ days_present is the resource-days population.",
+                  days present and protected, and its hardening settings on its last day (AKS \
+                  and registries; graded pass, fail or unknown by the rules of docs/kpis.md); \
+                  Σ days_present is the resource-days population.",
     columns: &[
         "kind",
         "id",
@@ -139,6 +141,14 @@ pub const PROTECTION_INVENTORY: ItemDef = ItemDef {
         "protected_on_last_day",
         "reason_on_last_day",
         "vcores_on_last_day",
+        "hardening",
+        "hardening_failed",
+        "enableRBAC",
+        "aadManaged",
+        "networkPolicy",
+        "azurePolicyEnabled",
+        "adminUserEnabled",
+        "publicNetworkAccess",
     ],
 };
 

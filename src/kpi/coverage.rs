@@ -9,6 +9,7 @@
 use crate::error::{PolarsContext, Result};
 use crate::frame::{self, bools, dates, ints, strs};
 use crate::history::{SNAPSHOT_DATE, SnapshotDay};
+use crate::kpi::hardening;
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
 use crate::kpi::subscription_days::{self as sd, SubscriptionDay};
@@ -89,6 +90,7 @@ impl CoverageState {
         for r in &resources {
             self.ledger.add(r);
         }
+        record_hardening(day, &mut self.ledger)?;
         if self.period.contains(day.date) {
             self.recent.extend(resources.iter().cloned());
         }
@@ -425,6 +427,21 @@ pub fn resource_days(
     }
     rows.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     Ok(rows)
+}
+
+/// The hardening of every AKS cluster and registry of the day, into the ledger (the latest
+/// row of a resource wins, as for its owner).
+fn record_hardening(day: &SnapshotDay, ledger: &mut ResourceLedger) -> Result<()> {
+    for kind in [ResourceKind::Aks, ResourceKind::Registry] {
+        let df = day.frame(kind.dataset());
+        let ids = strs(df, "id")?;
+        for (id, h) in ids.into_iter().zip(hardening::of_rows(kind, df)?) {
+            if let (Some(id), Some(h)) = (id, h) {
+                ledger.set_hardening(id.to_lowercase(), h);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lower-case subscription → (state, compliant) on a day's subscription-days.

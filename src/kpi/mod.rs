@@ -10,6 +10,7 @@
 pub mod anomalies;
 pub mod coverage;
 pub mod detection;
+pub mod hardening;
 pub mod owners;
 pub mod policy;
 pub mod resource_days;

@@ -10,6 +10,7 @@
 
 use crate::error::Result;
 use crate::frame::{self, bools, dates, ints, strs};
+use crate::kpi::hardening::Hardening;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -234,6 +235,8 @@ pub struct ResourceLedger {
     protected: HashMap<String, DaySet>,
     /// (subscription, lower-case node resource group) of every AKS row.
     node_resource_groups: BTreeSet<(String, String)>,
+    /// By lower-case id: the hardening of the latest snapshot row (AKS and registries).
+    hardening: BTreeMap<String, Hardening>,
 }
 
 impl ResourceLedger {
@@ -278,6 +281,16 @@ impl ResourceLedger {
                 self.latest.insert(row.id_lower.clone(), row.clone());
             }
         }
+    }
+
+    /// Record a resource's hardening on its latest row (rows arrive day by day, ascending).
+    pub fn set_hardening(&mut self, id_lower: String, hardening: Hardening) {
+        self.hardening.insert(id_lower, hardening);
+    }
+
+    /// The hardening of a resource (lower-case id) on its latest row; `None` for Arc clusters.
+    pub fn hardening(&self, id_lower: &str) -> Option<&Hardening> {
+        self.hardening.get(id_lower)
     }
 
     /// The snapshot days the ledger spans.

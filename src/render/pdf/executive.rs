@@ -277,6 +277,7 @@ struct CoverageView {
     unprotected_more: String,
     /// Where every cluster and registry of the period is listed.
     inventory_text: String,
+    hardening_text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -742,7 +743,27 @@ fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
             files.evidence("protection-inventory.csv"),
             "Every cluster and registry of the period with its protected days",
         ),
+        hardening_text: hardening_text(&input.hardening),
     }
+}
+
+/// The hardening posture in one sentence per kind, or empty when the month end lists no
+/// AKS cluster or registry.
+fn hardening_text(posture: &[crate::kpi::hardening::KindPosture]) -> String {
+    let lines: Vec<String> = posture
+        .iter()
+        .filter(|p| p.resources > 0)
+        .map(crate::kpi::hardening::posture_line)
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Hardening at month end: {}. The settings and failing checks of each resource are in \
+         the protection inventory (hardening, hardening_failed); the rules are in the \
+         appendix's KPI definitions.",
+        lines.join("; ")
+    )
 }
 
 /// The alert severities in order, and every owner's alerts by severity, most alerts first.
