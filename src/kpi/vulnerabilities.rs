@@ -17,7 +17,7 @@ use crate::period::Period;
 use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// Vulnerability remediation of the period and the findings table.
 #[derive(Debug, Clone)]
@@ -103,6 +103,15 @@ pub struct FindingState {
     pub rows_not_unhealthy: i64,
     /// Unhealthy rows without `imageDigest` or `cveId`.
     pub rows_without_key: i64,
+}
+
+/// A finding's place in table order and its accumulated state.
+#[derive(Clone, Copy)]
+struct FindingKey<'a> {
+    first_seen: NaiveDate,
+    digest: &'a str,
+    cve: &'a str,
+    acc: &'a Acc,
 }
 
 struct Acc {
@@ -239,43 +248,63 @@ impl FindingState {
         ledger: &'a ResourceLedger,
         params: &Parameters,
     ) -> Vec<Finding<'a>> {
-        let days = ledger.days();
-        let first_day_ever = days.first().copied();
-        let mut out: Vec<Finding<'a>> = self
+        self.ordered()
+            .into_iter()
+            .map(|key| self.finding(key, ledger, params))
+            .collect()
+    }
+
+    /// The findings in table order (first seen, digest, CVE), as keys: 48 bytes each, where a
+    /// whole [`Finding`] is about 200.
+    fn ordered(&self) -> Vec<FindingKey<'_>> {
+        let mut keys: Vec<FindingKey<'_>> = self
             .findings
             .iter()
-            .map(|(key, a)| {
-                let (dg, c) = key.split_once('\0').expect("digest NUL cve");
-                let attr = |k: usize| self.texts.get(a.attrs[k]);
-                let sev = attr(0);
-                let res = attr(2);
-                Finding {
-                    image_digest: dg,
-                    cve_id: c,
-                    severity: sev,
-                    cvss: a.cvss,
-                    subscription: lower(attr(1)),
-                    owner: ledger.owner(&res.to_lowercase()).unwrap_or(UNALLOCATED),
-                    resource_id: res,
-                    source: attr(3),
-                    registry_host: attr(4),
-                    repository: attr(5),
-                    first_seen: a.first_seen,
-                    last_seen: a.last_seen,
-                    resolved: self.resolution(a, ledger),
-                    due: params
-                        .sla_days
-                        .get(sev)
-                        .map(|days| a.first_seen + Duration::days(*days)),
-                    left_censored: Some(a.first_seen) == first_day_ever,
-                    appearances: a.appearances,
+            .map(|(key, acc)| {
+                let (digest, cve) = key.split_once('\0').expect("digest NUL cve");
+                FindingKey {
+                    first_seen: acc.first_seen,
+                    digest,
+                    cve,
+                    acc,
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.first_seen, a.image_digest, a.cve_id).cmp(&(b.first_seen, b.image_digest, b.cve_id))
-        });
-        out
+        keys.sort_by(|a, b| (a.first_seen, a.digest, a.cve).cmp(&(b.first_seen, b.digest, b.cve)));
+        keys
+    }
+
+    /// One finding of `key`, resolved against the ledger.
+    fn finding<'a>(
+        &'a self,
+        key: FindingKey<'a>,
+        ledger: &'a ResourceLedger,
+        params: &Parameters,
+    ) -> Finding<'a> {
+        let a = key.acc;
+        let attr = |k: usize| self.texts.get(a.attrs[k]);
+        let (sev, res) = (attr(0), attr(2));
+        Finding {
+            image_digest: key.digest,
+            cve_id: key.cve,
+            severity: sev,
+            cvss: a.cvss,
+            subscription: lower(attr(1)),
+            owner: ledger.owner(&res.to_lowercase()).unwrap_or(UNALLOCATED),
+            resource_id: res,
+            source: attr(3),
+            registry_host: attr(4),
+            repository: attr(5),
+            first_seen: a.first_seen,
+            last_seen: a.last_seen,
+            resolved: self.resolution(a, ledger),
+            due: params
+                .sla_days
+                .get(sev)
+                .map(|days| a.first_seen + Duration::days(*days)),
+            left_censored: Some(a.first_seen) == ledger.days().first().copied(),
+            appearances: a.appearances,
+        }
     }
 
     /// Forget every finding once the findings table is built, keeping the row counters the
@@ -310,59 +339,98 @@ fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// The remediation KPIs of `period` over `findings`.
-pub fn summarise(findings: &[Finding<'_>], params: &Parameters, period: Period) -> Remediation {
-    let mut severities: BTreeSet<String> = params.sla_days.keys().cloned().collect();
-    severities.extend(findings.iter().map(|f| f.severity.to_string()));
-    let by_severity = severities
-        .into_iter()
-        .map(|sev| {
-            let of: Vec<&Finding> = findings.iter().filter(|f| f.severity == sev).collect();
-            let due: Vec<&&Finding> = of.iter().filter(|f| f.due_in(period)).collect();
-            let on_time = due
-                .iter()
-                .filter(|f| f.resolved_on_time() == Some(true))
-                .count() as i64;
-            let resolved_in: Vec<f64> = of
-                .iter()
-                .filter_map(|f| {
-                    f.resolved
-                        .filter(|r| period.contains(*r))
-                        .map(|r| (r - f.first_seen).num_days() as f64)
-                })
-                .collect();
-            let open_past_due = of.iter().filter(|f| f.open_past_due(period)).count() as i64;
-            let stats = SeverityRemediation {
-                due_in_period: due.len() as i64,
-                resolved_on_time: on_time,
-                rate: (!due.is_empty()).then(|| on_time as f64 / due.len() as f64 * 100.0),
-                left_censored_due: due.iter().filter(|f| f.left_censored).count() as i64,
-                resolved_in_period: resolved_in.len() as i64,
-                median_days_to_resolve: median(&resolved_in),
-                open_past_due_at_period_end: open_past_due,
-            };
-            (sev, stats)
-        })
+/// The remediation KPIs of `period` over `findings`, in one pass (a year of a large tenant
+/// has hundreds of thousands; they need not all exist at once).
+pub fn summarise<'a>(
+    findings: impl IntoIterator<Item = Finding<'a>>,
+    params: &Parameters,
+    period: Period,
+) -> Remediation {
+    let mut by_severity: BTreeMap<String, SeverityTally> = params
+        .sla_days
+        .keys()
+        .map(|s| (s.clone(), SeverityTally::default()))
         .collect();
+    let mut total = 0i64;
+    for f in findings {
+        total += 1;
+        let tally = match by_severity.get_mut(f.severity) {
+            Some(t) => t,
+            None => by_severity.entry(f.severity.to_string()).or_default(),
+        };
+        tally.add(&f, period);
+    }
     Remediation {
-        findings_total: findings.len() as i64,
-        by_severity,
+        findings_total: total,
+        by_severity: by_severity
+            .into_iter()
+            .map(|(sev, t)| (sev, t.finish()))
+            .collect(),
     }
 }
 
-/// Remediation of `period` from every finding history has shown.
+/// What the remediation KPIs of one severity count, finding by finding.
+#[derive(Default)]
+struct SeverityTally {
+    due: i64,
+    on_time: i64,
+    left_censored_due: i64,
+    /// Days from first seen to resolution of the findings resolved in the period.
+    resolved_in: Vec<f64>,
+    open_past_due: i64,
+}
+
+impl SeverityTally {
+    fn add(&mut self, f: &Finding<'_>, period: Period) {
+        if f.due_in(period) {
+            self.due += 1;
+            self.on_time += i64::from(f.resolved_on_time() == Some(true));
+            self.left_censored_due += i64::from(f.left_censored);
+        }
+        if let Some(r) = f.resolved.filter(|r| period.contains(*r)) {
+            self.resolved_in.push((r - f.first_seen).num_days() as f64);
+        }
+        self.open_past_due += i64::from(f.open_past_due(period));
+    }
+
+    fn finish(self) -> SeverityRemediation {
+        SeverityRemediation {
+            due_in_period: self.due,
+            resolved_on_time: self.on_time,
+            rate: (self.due > 0).then(|| self.on_time as f64 / self.due as f64 * 100.0),
+            left_censored_due: self.left_censored_due,
+            resolved_in_period: self.resolved_in.len() as i64,
+            median_days_to_resolve: median(&self.resolved_in),
+            open_past_due_at_period_end: self.open_past_due,
+        }
+    }
+}
+
+/// Remediation of `period` from every finding history has shown. The findings are made one
+/// row group at a time from their sorted keys, so only the table (and never a second copy of
+/// every finding) holds them whole.
 pub fn compute(
     state: &FindingState,
     ledger: &ResourceLedger,
     params: &Parameters,
     period: Period,
 ) -> Result<VulnerabilityResult> {
-    let all = state.findings(ledger, params);
-    let kpis = summarise(&all, params, period);
+    let keys = state.ordered();
+    let finding = |k| state.finding(k, ledger, params);
+    let kpis = summarise(keys.iter().copied().map(finding), params, period);
+    let mut table = findings_table(&[], period)?;
+    let mut appearances = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(crate::parquet::ROW_GROUP_ROWS) {
+        let rows: Vec<Finding<'_>> = chunk.iter().copied().map(finding).collect();
+        appearances.extend(rows.iter().map(|f| f.appearances));
+        table
+            .vstack_mut(&findings_table(&rows, period)?)
+            .ctx("findings table")?;
+    }
     Ok(VulnerabilityResult {
         kpis,
-        findings: findings_table(&all, period)?,
-        appearances: all.iter().map(|f| f.appearances).collect(),
+        findings: table,
+        appearances,
     })
 }
 
