@@ -64,13 +64,7 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
     let mut inputs = inputs::load(req, out, &params, scratch.path())?;
     phase("inputs", t);
     let t = Instant::now();
-    let results = compute(req.period, params, &inputs)?;
-    // Nothing after compute reads the aggregated cost rows (the files need the results, the
-    // runs and the rejects) or the finding state (the findings table holds what the files
-    // read): free them before the run's files are built, the phase where a large tenant's
-    // memory peaks.
-    inputs.cost.rows = Default::default();
-    inputs.history.findings.free_findings();
+    let results = compute(req.period, params, &mut inputs)?;
     phase("compute", t);
     let t = Instant::now();
     let run = files::build(req, out, &inputs, &results, scratch.path())?;
@@ -87,25 +81,35 @@ pub fn report(req: &ReportRequest, out: &Store) -> Result<ReportOutcome> {
 }
 
 /// Phase 2: detection, remediation, showback and anomalies from the inputs, and `kpis.json`.
-pub fn compute(period: Period, params: Parameters, inp: &ReportInputs) -> Result<ReportResults> {
-    let h = &inp.history;
-    let coverage = &h.coverage;
-    let detection = kpi::detection::compute(&h.alerts, &coverage.ledger, &params, period)?;
-    let vulns = kpi::vulnerabilities::compute(&h.findings, &coverage.ledger, &params, period)?;
+///
+/// The cost rows are read by showback and anomalies only, and the finding state by the
+/// findings table only: each is freed as soon as its last reader is done, so a large tenant's
+/// findings table (hundreds of thousands of rows) is never built beside the cost aggregate.
+/// The files phase needs neither (the results, the export runs and the rejects are kept).
+pub fn compute(
+    period: Period,
+    params: Parameters,
+    inp: &mut ReportInputs,
+) -> Result<ReportResults> {
     let showback = kpi::showback::compute(
         &inp.cost,
-        &coverage.resource_days,
-        &h.subscription_tags,
+        &inp.history.coverage.resource_days,
+        &inp.history.subscription_tags,
         &params,
         period,
     )?;
     let (anomalies, anomalies_table) = kpi::anomalies::compute(
         &inp.cost,
-        &coverage.resource_days,
-        &coverage.ledger,
+        &inp.history.coverage.resource_days,
+        &inp.history.coverage.ledger,
         &params,
         period,
     )?;
+    inp.cost.rows = Default::default();
+    let h = &inp.history;
+    let detection = kpi::detection::compute(&h.alerts, &h.coverage.ledger, &params, period)?;
+    let vulns = kpi::vulnerabilities::compute(&h.findings, &h.coverage.ledger, &params, period)?;
+    inp.history.findings.free_findings();
     let kpis = kpis_of(
         period, inp, &params, &detection, &vulns, &showback, anomalies,
     );
