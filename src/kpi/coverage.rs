@@ -9,7 +9,7 @@
 use crate::error::{PolarsContext, Result};
 use crate::frame::{self, bools, dates, ints, strs};
 use crate::history::{SNAPSHOT_DATE, SnapshotDay};
-use crate::kpi::hardening;
+use crate::kpi::hardening::{self, Hardening};
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
 use crate::kpi::subscription_days::{self as sd, SubscriptionDay};
@@ -85,12 +85,16 @@ impl CoverageState {
         sub_tags: &BTreeMap<String, Option<String>>,
     ) -> Result<DayCoverage> {
         let subs = subscription_days(day, params)?;
-        let resources = resource_days(day, &subs, params, sub_tags, &mut self.unparsed_vm_sizes)?;
+        let (resources, hardening) =
+            resource_days(day, &subs, params, sub_tags, &mut self.unparsed_vm_sizes)?;
         self.gaps.add_day(day.date, &failing_subscriptions(&subs)?);
         for r in &resources {
             self.ledger.add(r);
         }
-        record_hardening(day, &mut self.ledger)?;
+        // In table order: the latest row of a resource wins, as for its owner.
+        for (id_lower, h) in hardening {
+            self.ledger.set_hardening(id_lower, h);
+        }
         if self.period.contains(day.date) {
             self.recent.extend(resources.iter().cloned());
         }
@@ -369,8 +373,12 @@ fn aks_vcores(
         .sum()
 }
 
+/// A day's resource-days, and the hardening of its AKS and registry rows by lower-case id.
+type DayResources = (Vec<ResourceDay>, Vec<(String, Hardening)>);
+
 /// One snapshot day's container resources: vCores, protection (with the reason when not) and
-/// owner, sorted by kind then id. Clusters and registries in a subscription that is not
+/// owner, sorted by kind then id; and the hardening of each AKS cluster and registry row (by
+/// lower-case id, in table order). Clusters and registries in a subscription that is not
 /// Enabled are never protected. VM sizes that name no vCPUs are added to `unparsed`.
 pub fn resource_days(
     day: &SnapshotDay,
@@ -378,12 +386,14 @@ pub fn resource_days(
     params: &Parameters,
     sub_tags: &BTreeMap<String, Option<String>>,
     unparsed: &mut BTreeSet<String>,
-) -> Result<Vec<ResourceDay>> {
+) -> Result<DayResources> {
     let status = subscription_status(subscription_days)?;
     let mut rows = Vec::new();
+    let mut hardening = Vec::new();
     for kind in ResourceKind::ALL {
         let df = day.frame(kind.dataset());
         let own = own_protection(kind, df, params, unparsed)?;
+        let mut settings = hardening::of_rows(kind, df)?;
         let (ids, names, subs, rgs, tags) = (
             strs(df, "id")?,
             strs(df, "name")?,
@@ -409,10 +419,14 @@ pub fn resource_days(
                 .entry(key)
                 .or_insert_with(|| resolve_owner(key.0, key.1, &params.owner_tags))
                 .clone();
+            let id_lower = id.to_lowercase();
+            if let Some(h) = settings[i].take() {
+                hardening.push((id_lower.clone(), h));
+            }
             rows.push(ResourceDay {
                 date: day.date,
                 kind,
-                id_lower: id.to_lowercase(),
+                id_lower,
                 id,
                 name: names[i].clone().unwrap_or_default(),
                 subscription: sub,
@@ -426,22 +440,7 @@ pub fn resource_days(
         }
     }
     rows.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
-    Ok(rows)
-}
-
-/// The hardening of every AKS cluster and registry of the day, into the ledger (the latest
-/// row of a resource wins, as for its owner).
-fn record_hardening(day: &SnapshotDay, ledger: &mut ResourceLedger) -> Result<()> {
-    for kind in [ResourceKind::Aks, ResourceKind::Registry] {
-        let df = day.frame(kind.dataset());
-        let ids = strs(df, "id")?;
-        for (id, h) in ids.into_iter().zip(hardening::of_rows(kind, df)?) {
-            if let (Some(id), Some(h)) = (id, h) {
-                ledger.set_hardening(id.to_lowercase(), h);
-            }
-        }
-    }
-    Ok(())
+    Ok((rows, hardening))
 }
 
 /// Lower-case subscription → (state, compliant) on a day's subscription-days.

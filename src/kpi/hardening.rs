@@ -13,7 +13,7 @@ use crate::kpi::resource_days::ResourceKind;
 use polars::prelude::*;
 
 /// The grade of one setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The setting is the hardened one.
     Pass,
@@ -145,7 +145,7 @@ impl Hardening {
 }
 
 /// The hardening of every row of one day's resource dataset of `kind`, in table order
-/// (`None` for a row without an id, and for every Arc row).
+/// (`None` for every row of Arc-enabled clusters, which are not assessed).
 pub fn of_rows(kind: ResourceKind, df: &DataFrame) -> Result<Vec<Option<Hardening>>> {
     let checks = checks(kind);
     if checks.is_empty() {

@@ -241,19 +241,6 @@ impl FindingState {
         acc.cvss = cvss;
     }
 
-    /// Every finding, resolved against the ledger's protected days, ordered by first seen,
-    /// digest and CVE.
-    pub fn findings<'a>(
-        &'a self,
-        ledger: &'a ResourceLedger,
-        params: &Parameters,
-    ) -> Vec<Finding<'a>> {
-        self.ordered()
-            .into_iter()
-            .map(|key| self.finding(key, ledger, params))
-            .collect()
-    }
-
     /// The findings in table order (first seen, digest, CVE), as keys: 48 bytes each, where a
     /// whole [`Finding`] is about 200.
     fn ordered(&self) -> Vec<FindingKey<'_>> {
