@@ -65,6 +65,8 @@ pub fn build(
 /// part of the export total (its amounts are then rounded by largest remainder per currency).
 struct FinanceTable<'a> {
     path: &'static str,
+    /// Its Parquet twin in `data/` (same rows, amounts as DECIMAL cents).
+    parquet: &'static str,
     df: &'a DataFrame,
     amounts: &'static [&'static str],
     parts_of_total: bool,
@@ -74,6 +76,7 @@ struct FinanceTable<'a> {
 /// precision; the Parquet tables keep full precision), for the CSV and the workbook.
 struct ShownTable {
     path: &'static str,
+    parquet: &'static str,
     amounts: &'static [&'static str],
     shown: DataFrame,
     decimals: Vec<(&'static str, u32)>,
@@ -81,8 +84,9 @@ struct ShownTable {
 
 fn finance_tables(res: &ReportResults) -> [FinanceTable<'_>; 5] {
     let showback = &res.showback;
-    let table = |path, df, amounts, parts_of_total| FinanceTable {
+    let table = |path, parquet, df, amounts, parts_of_total| FinanceTable {
         path,
+        parquet,
         df,
         amounts,
         parts_of_total,
@@ -92,30 +96,35 @@ fn finance_tables(res: &ReportResults) -> [FinanceTable<'_>; 5] {
     [
         table(
             "finance/showback-by-owner.csv",
+            "data/showback_by_owner.parquet",
             &showback.by_owner,
             &["amount", "defender_containers_amount"],
             true,
         ),
         table(
             "finance/showback-by-resource.csv",
+            "data/showback_by_resource.parquet",
             &showback.by_resource,
             &["amount"],
             true,
         ),
         table(
             "finance/defender-cost-allocation.csv",
+            "data/defender_cost_allocation.parquet",
             &showback.defender_allocation,
             &["amount"],
             true,
         ),
         table(
             "finance/untagged-resources.csv",
+            "data/untagged_resources.parquet",
             &showback.untagged,
             &["amount"],
             true,
         ),
         table(
             "finance/cost-anomalies.csv",
+            "data/cost_anomalies.parquet",
             &res.anomalies_table,
             &["cost", "median_previous"],
             false,
@@ -142,6 +151,7 @@ fn shown_table(t: FinanceTable, bom: bool) -> Result<(OutputFile, ShownTable)> {
     let csv = OutputFile::new(t.path, to_csv(&shown, spec)?, Some(t.df.height()));
     let table = ShownTable {
         path: t.path,
+        parquet: t.parquet,
         amounts: t.amounts,
         shown,
         decimals,
@@ -274,15 +284,9 @@ fn data_tables(
         .collect()
 }
 
-/// The finance table a `data/` table is published beside (`data/showback_by_owner.parquet`
-/// and `finance/showback-by-owner.csv`), if any.
+/// The finance table a `data/` table is the Parquet twin of, if any.
 fn finance_twin<'a>(data_path: &str, shown: &'a [ShownTable]) -> Option<&'a ShownTable> {
-    let stem = data_path
-        .strip_prefix("data/")?
-        .strip_suffix(".parquet")?
-        .replace('_', "-");
-    let csv = format!("finance/{stem}.csv");
-    shown.iter().find(|t| t.path == csv)
+    shown.iter().find(|t| t.parquet == data_path)
 }
 
 /// Where the snapshots came from (the newest marker's source).
