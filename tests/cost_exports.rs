@@ -887,6 +887,41 @@ fn a_bad_parquet_row_names_its_row_and_column_or_becomes_a_reject() {
 }
 
 #[test]
+fn parquet_null_text_cells_read_as_empty_and_an_oversized_cell_is_named() {
+    // Row 1 has no resource id and no tags (nulls), row 2 a 70,000-byte resource id (over
+    // the 65,536-byte cell limit), row 3 is whole.
+    let rid = format!("/subscriptions/{S1}/resourceGroups/rg/providers/Microsoft.Compute/disks/d1");
+    let huge = "x".repeat(70_000);
+    let mut df = df!(
+        "ChargePeriodStart" => ["2026-09-01T00:00:00Z", "2026-09-02T00:00:00Z", "2026-09-03T00:00:00Z"],
+        "EffectiveCost" => [1.5, 2.0, 2.25],
+        "BillingCurrency" => ["EUR", "EUR", "EUR"],
+        "SubAccountId" => [format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}")],
+        "ResourceId" => [None, Some(huge), Some(rid.clone())],
+        "Tags" => [None, Some("{}".to_string()), Some(r#"{"owner":"team-a"}"#.to_string())],
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), "pq", "part_0_0001.snappy.parquet", &buf, 3);
+    let err = load_dir(tmp.path(), "pq", false).unwrap_err().to_string();
+    assert!(
+        err.contains("part_0_0001.snappy.parquet, row 2")
+            && err.contains("column ResourceId: a cell longer than 65536 bytes"),
+        "{err}"
+    );
+    assert!(err.len() < 10_000, "the message does not quote the cell");
+    let cost = load_dir(tmp.path(), "pq", true).unwrap();
+    assert_eq!(cost.rejected_rows, 1);
+    let mut ids: Vec<&str> = cost.rows.resources.iter().map(|r| r.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["", rid.to_lowercase().as_str()]);
+    let total: i64 = cost.rows.monthly.iter().map(|c| c.nanos).sum();
+    assert_eq!(total, 3_750_000_000);
+}
+
+#[test]
 fn a_cluster_billed_inside_another_clusters_node_resource_group_counts_once() {
     // c1's node resource group MC_x holds 8.00/day of VMs and, oddly, the cluster resource of
     // c3 (1.00/day, 50.00 on 09-10). A row counts for the cluster it names first, so:

@@ -226,9 +226,6 @@ struct Interned {
     resource: Resource,
     is_cluster: bool,
     group: u32,
-    /// The last (currency, export, slot) of this resource: rows of one resource almost
-    /// always share them, so the slot is found without a lookup.
-    last_slot: Option<(u16, u16, u32)>,
     /// The next resource whose normalised fields hash the same (u32::MAX: none).
     same_hash: u32,
 }
@@ -342,6 +339,20 @@ struct RawEntry {
     lens: [u32; 4],
     resource: u32,
     next: u32,
+    /// Where this spelling's last row summed into: the next row of it almost always sums
+    /// into the same places, found here without touching the resource or slot tables.
+    last: Option<SumsAt>,
+}
+
+/// The dense rows one (resource, currency, export) slot adds into.
+#[derive(Clone, Copy)]
+struct SumsAt {
+    currency: u16,
+    export: u16,
+    slot: u32,
+    monthly: u32,
+    group: u32,
+    is_cluster: bool,
 }
 
 /// Arena block size; a key longer than this gets a block of its own.
@@ -377,26 +388,29 @@ impl RawKeys {
         true
     }
 
-    /// The resource of the previous row when this row has the same cells (runs are common).
+    /// The entry of the previous row when this row has the same cells (runs are common).
     fn last_if(&self, fields: &[&[u8]; 4]) -> Option<u32> {
-        let e = &self.entries[self.last? as usize];
-        self.matches(e, fields).then_some(e.resource)
+        let at = self.last?;
+        self.matches(&self.entries[at as usize], fields)
+            .then_some(at)
     }
 
+    /// The entry with these cells.
     fn find(&mut self, hash: u64, fields: &[&[u8]; 4]) -> Option<u32> {
         let mut at = *self.by_hash.get(&hash)?;
         while at != u32::MAX {
             let e = &self.entries[at as usize];
             if self.matches(e, fields) {
                 self.last = Some(at);
-                return Some(e.resource);
+                return Some(at);
             }
             at = e.next;
         }
         None
     }
 
-    fn insert(&mut self, hash: u64, fields: &[&[u8]; 4], resource: u32) {
+    /// A new entry for these cells of `resource`; its index.
+    fn insert(&mut self, hash: u64, fields: &[&[u8]; 4], resource: u32) -> u32 {
         let len: usize = fields.iter().map(|f| f.len()).sum();
         let fits = self
             .blocks
@@ -418,8 +432,10 @@ impl RawKeys {
             lens: fields.map(|f| f.len() as u32),
             resource,
             next,
+            last: None,
         });
         self.last = Some(at);
+        at
     }
 }
 
@@ -492,21 +508,48 @@ impl Aggregator {
         if row.day < self.window.0 || row.day >= self.window.1 {
             return;
         }
-        let resource = self.resource_of(row);
+        let entry = self.entry_of(row);
         let currency = self.currency_of(row.currency);
-        let slot = self.slot_of(resource, currency) as usize;
+        let at = self.sums_at(entry, currency);
         let (day, month) = self.offsets(row.day);
         if row.defender {
+            let slot = &mut self.slots[at.slot as usize];
             self.defender_daily
-                .add_lazily(&mut self.slots[slot].defender, day, row.nanos);
+                .add_lazily(&mut slot.defender, day, row.nanos);
         } else {
-            self.monthly.add(self.slots[slot].monthly, month, row.nanos);
+            self.monthly.add(at.monthly, month, row.nanos);
         }
-        if self.resources[resource as usize].is_cluster {
+        if at.is_cluster {
+            let slot = &mut self.slots[at.slot as usize];
             self.cluster_daily
-                .add_lazily(&mut self.slots[slot].cluster, day, row.nanos);
+                .add_lazily(&mut slot.cluster, day, row.nanos);
         }
-        self.group_daily.add(self.slots[slot].group, day, row.nanos);
+        self.group_daily.add(at.group, day, row.nanos);
+    }
+
+    /// Where rows of raw-cell entry `entry` in `currency` and the current export sum into.
+    fn sums_at(&mut self, entry: u32, currency: u16) -> SumsAt {
+        let export = self.export;
+        let e = &self.raw.entries[entry as usize];
+        if let Some(at) = e.last
+            && at.currency == currency
+            && at.export == export
+        {
+            return at;
+        }
+        let resource = e.resource;
+        let slot = self.slot_of(resource, currency);
+        let s = &self.slots[slot as usize];
+        let at = SumsAt {
+            currency,
+            export,
+            slot,
+            monthly: s.monthly,
+            group: s.group,
+            is_cluster: self.resources[resource as usize].is_cluster,
+        };
+        self.raw.entries[entry as usize].last = Some(at);
+        at
     }
 
     /// (day, month) offsets of a date in the window; dates repeat row after row.
@@ -527,13 +570,7 @@ impl Aggregator {
     /// The slot of (resource, currency, the current export).
     fn slot_of(&mut self, resource: u32, currency: u16) -> u32 {
         let export = self.export;
-        if let Some((c, e, s)) = self.resources[resource as usize].last_slot
-            && c == currency
-            && e == export
-        {
-            return s;
-        }
-        let slot = match self.slot_ids.get(&(resource, currency, export)) {
+        match self.slot_ids.get(&(resource, currency, export)) {
             Some(&s) => s,
             None => {
                 let group = self.resources[resource as usize].group;
@@ -559,9 +596,7 @@ impl Aggregator {
                 self.slot_ids.insert((resource, currency, export), s);
                 s
             }
-        };
-        self.resources[resource as usize].last_slot = Some((currency, export, slot));
-        slot
+        }
     }
 
     fn currency_of(&mut self, raw: &str) -> u16 {
@@ -580,24 +615,24 @@ impl Aggregator {
         i
     }
 
-    /// The interned resource of a row, by its raw cells (fast path: same as the last row).
-    fn resource_of(&mut self, row: &RowRef) -> u32 {
+    /// The raw-cell entry of a row, interning its resource on first sight (fast path: same
+    /// cells as the last row).
+    fn entry_of(&mut self, row: &RowRef) -> u32 {
         let fields = [
             row.subscription.as_bytes(),
             row.resource_id.as_bytes(),
             row.resource_group.as_bytes(),
             row.tags.as_bytes(),
         ];
-        if let Some(id) = self.raw.last_if(&fields) {
-            return id;
+        if let Some(at) = self.raw.last_if(&fields) {
+            return at;
         }
         let hash = self.raw.hash(&fields);
-        if let Some(id) = self.raw.find(hash, &fields) {
-            return id;
+        if let Some(at) = self.raw.find(hash, &fields) {
+            return at;
         }
         let id = self.intern(row);
-        self.raw.insert(hash, &fields, id);
-        id
+        self.raw.insert(hash, &fields, id)
     }
 
     fn kept_tags(&mut self, cell: &str) -> String {
@@ -648,7 +683,6 @@ impl Aggregator {
                 id_as_given: row.resource_id.to_string(),
             },
             group: group_id,
-            last_slot: None,
             same_hash,
         });
         i

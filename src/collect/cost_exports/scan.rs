@@ -550,25 +550,31 @@ pub fn scan_parquet(
     let (rows, parts) = std::thread::scope(|scope| -> Result<(u64, Vec<PartScan>)> {
         let mut senders = Vec::new();
         let mut workers = Vec::new();
-        for (k, agg) in aggs.iter_mut().enumerate() {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<DataFrame>>(2);
+        for agg in aggs.iter_mut() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
             senders.push(tx);
             let plan = &plan;
-            workers.push(scope.spawn(move || {
-                fold_batches(plan, rx, (k, shards), origin, window, collect_rejects, agg)
-            }));
+            workers.push(
+                scope.spawn(move || fold_batches(plan, rx, origin, window, collect_rejects, agg)),
+            );
         }
         let mut rows = 0u64;
         let mut read_error = None;
         for batch in batches {
-            match batch.ctx(format!("{origin}: reading")) {
-                Ok(mut df) => {
-                    // One chunk per column, so reading row i is a direct index.
-                    df.rechunk_mut();
+            let owned = batch.and_then(|mut df| {
+                // One chunk per column, so reading row i is a direct index.
+                df.rechunk_mut();
+                let owners = rows_by_shard(&plan, &df, shards)?;
+                Ok((df, owners))
+            });
+            match owned.ctx(format!("{origin}: reading")) {
+                Ok((df, owners)) => {
                     rows += df.height() as u64;
                     let df = std::sync::Arc::new(df);
                     // A worker that stopped at a bad row no longer listens.
-                    senders.iter().for_each(|tx| drop(tx.send(df.clone())));
+                    for (tx, mine) in senders.iter().zip(owners) {
+                        drop(tx.send((df.clone(), mine)));
+                    }
                 }
                 Err(e) => {
                     read_error = Some(e);
@@ -629,23 +635,41 @@ fn row_of_error(e: &Error) -> u64 {
     }
 }
 
-/// Which of `shards` aggregators owns a row: by the hash of its resource id cell, so every
-/// row of one resource (as written) goes to the same one.
+/// A row group and the rows of it one worker folds.
+type Batch = (std::sync::Arc<DataFrame>, Vec<u32>);
+
+/// The rows of a batch each of `shards` aggregators owns: by the hash of the resource id
+/// cell, so every row of one resource (as written) goes to the same one. Worked out once
+/// per batch, so the workers do not each hash every row.
+fn rows_by_shard(plan: &ParquetPlan, df: &DataFrame, shards: usize) -> PolarsResult<Vec<Vec<u32>>> {
+    let n = df.height() as u32;
+    let rid = match plan.rid {
+        Some(k) if shards > 1 => df.column(&format!("__t{k}"))?.str()?,
+        _ => {
+            let mut all = vec![Vec::new(); shards];
+            all[0] = (0..n).collect();
+            return Ok(all);
+        }
+    };
+    let mut owners = vec![Vec::with_capacity(n as usize / shards + 1); shards];
+    for (i, id) in rid.iter().enumerate() {
+        owners[shard_of(id.unwrap_or_default(), shards)].push(i as u32);
+    }
+    Ok(owners)
+}
+
+/// Which of `shards` aggregators owns a resource id cell.
 fn shard_of(resource_id: &str, shards: usize) -> usize {
     use std::hash::{BuildHasher, Hasher};
-    if shards == 1 {
-        return 0;
-    }
     let mut h = foldhash::fast::FixedState::default().build_hasher();
     h.write(resource_id.as_bytes());
     (h.finish() % shards as u64) as usize
 }
 
-/// One worker: fold the rows of every batch that belong to shard `me.0` of `me.1`.
+/// One worker: fold the rows of every batch it is given.
 fn fold_batches(
     plan: &ParquetPlan,
-    rx: std::sync::mpsc::Receiver<std::sync::Arc<DataFrame>>,
-    me: (usize, usize),
+    rx: std::sync::mpsc::Receiver<Batch>,
     origin: &str,
     window: (NaiveDate, NaiveDate),
     collect_rejects: bool,
@@ -654,13 +678,10 @@ fn fold_batches(
     let mut repeats = Repeats::new();
     let mut last_typed_day = (i32::MIN, EPOCH);
     let mut part = PartScan::default();
-    for df in rx {
+    for (df, mine) in rx {
         let b = BatchColumns::of(plan, &df, origin)?;
-        for i in 0..df.height() {
-            let rid = plan.rid.map(|k| b.text(k, i)).unwrap_or_default();
-            if shard_of(rid, me.1) != me.0 {
-                continue;
-            }
+        for i in mine {
+            let i = i as usize;
             match parquet_row(plan, &b, i, &mut repeats, &mut last_typed_day) {
                 Ok(row) if row.day < window.0 || row.day >= window.1 => part.outside += 1,
                 Ok(row) => agg.add(&row),
@@ -691,7 +712,24 @@ struct BatchColumns<'a> {
     date_text: Option<&'a StringChunked>,
     amount_f: Option<&'a Float64Chunked>,
     amount_text: Option<&'a StringChunked>,
-    texts: Vec<&'a StringChunked>,
+    /// The text columns' single arrays (the batch is rechunked), read by index, and the
+    /// column itself where it holds nulls.
+    texts: Vec<(&'a TextArray, Option<&'a StringChunked>)>,
+    /// Whether any text cell of the batch is over the per-cell limit (rows are checked
+    /// one by one only then).
+    oversized: bool,
+}
+
+type TextArray = <StringType as PolarsDataType>::Array;
+
+/// The single array of a rechunked text column (an empty one for an empty batch).
+fn single_array(ca: &StringChunked) -> PolarsResult<&TextArray> {
+    match ca.downcast_iter().collect::<Vec<_>>().as_slice() {
+        [one] => Ok(*one),
+        _ => Err(
+            polars::prelude::polars_err!(ComputeError: "a text column of {} chunks", ca.chunks().len()),
+        ),
+    }
 }
 
 impl<'a> BatchColumns<'a> {
@@ -700,10 +738,16 @@ impl<'a> BatchColumns<'a> {
         let row_no = row_no.idx().ctx(origin)?.clone();
         let date = df.column("__date").ctx(origin)?;
         let amount = df.column("__amount").ctx(origin)?;
-        let texts = (0..plan.texts)
-            .map(|k| df.column(&format!("__t{k}")).and_then(|c| c.str()))
+        let texts: Vec<_> = (0..plan.texts)
+            .map(|k| {
+                let ca = df.column(&format!("__t{k}"))?.str()?;
+                Ok((single_array(ca)?, (ca.null_count() > 0).then_some(ca)))
+            })
             .collect::<PolarsResult<_>>()
             .ctx(origin)?;
+        let oversized = texts
+            .iter()
+            .any(|(a, _)| a.len_iter().any(|n| n as usize > limits::CELL_BYTES));
         // Exactly one of each pair is Some: typed or text.
         let date_days = plan
             .typed_date
@@ -732,11 +776,16 @@ impl<'a> BatchColumns<'a> {
             amount_f,
             amount_text,
             texts,
+            oversized,
         })
     }
 
+    /// Text cell `i` of column `k`; a null reads as empty.
     fn text(&self, k: usize, i: usize) -> &'a str {
-        self.texts[k].get(i).unwrap_or_default()
+        match self.texts[k] {
+            (a, None) => a.value(i),
+            (_, Some(nullable)) => nullable.get(i).unwrap_or_default(),
+        }
     }
 }
 
@@ -764,7 +813,8 @@ fn parquet_row<'a>(
         (_, Some(s)) => s.get(i).and_then(parse_nanos),
         _ => None,
     };
-    if let Some(k) = (0..plan.texts).find(|&k| b.text(k, i).len() > limits::CELL_BYTES) {
+    let oversized = || (0..plan.texts).find(|&k| b.text(k, i).len() > limits::CELL_BYTES);
+    if let Some(k) = b.oversized.then(oversized).flatten() {
         let column = plan.text_columns[k];
         let mut reject = parquet_reject(plan, b, i, column, "", "");
         reject.reason = format!(
