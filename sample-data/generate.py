@@ -81,6 +81,8 @@ SPIKE = {
     D(2026, 10, 27): (800.0, 4),
 }
 REFUND_DAY = D(2026, 10, 14)
+# Azure Container Instances: a container group created in mid-September (absent before).
+ACI_FEED_CREATED = D(2026, 9, 15)
 
 # Billing identity of the fictitious EA enrollment.
 ENROLLMENT = "86115370"
@@ -272,6 +274,35 @@ class Arc:
 
 
 @dataclass
+class AciContainer:
+    name: str
+    image: str
+    cpu: float
+    memory_gb: float
+    ports: tuple = ()
+    command: tuple = ()
+    env: tuple = ()  # (name, value) pairs
+
+
+@dataclass
+class Aci:
+    """An Azure Container Instances container group (not covered by Defender for Containers)."""
+
+    name: str
+    rg: str
+    location: str
+    tags: dict | None
+    sku: str  # Standard | Dedicated | Confidential
+    ip_type: str  # Public | Private | "" (no IP address)
+    ip: str
+    containers: list[AciContainer]
+    os_type: str = "Linux"
+    created: dt.date | None = None  # first snapshot day; None: before the period
+    id: str = ""
+    sub: "Sub | None" = None
+
+
+@dataclass
 class Other:
     """A non-container resource that only shows up in the cost exports."""
 
@@ -308,6 +339,7 @@ class Sub:
     aks: list[Aks] = field(default_factory=list)
     registries: list[Registry] = field(default_factory=list)
     arcs: list[Arc] = field(default_factory=list)
+    acis: list[Aci] = field(default_factory=list)
     others: list[Other] = field(default_factory=list)
     log_gb: tuple[float, float] | None = None  # Container insights ingestion per day
     id: str = ""
@@ -326,6 +358,16 @@ def base_tenant() -> list[Sub]:
                                 Pool("user", 6, "Standard_D8s_v5", "User", (5, 8))], True, pvc_disks=4)],
             registries=[Registry("acrpaymentsprod", "rg-payments", "westeurope", {"owner": "team-payments"}, "Premium",
                                  public="Disabled", repos=("payments/api", "payments/ledger-worker", "payments/fraud-scorer"))],
+            acis=[Aci("aci-payments-recon", "rg-payments", "westeurope", {"owner": "team-payments", "env": "prod"},
+                      "Standard", "Private", "10.30.12.4",
+                      [AciContainer("reconciler", "acrpaymentsprod.azurecr.io/payments/ledger-worker:2026.08.3",
+                                    1.0, 2.0, ports=(8080,), env=(("RECON_MODE", "nightly"),)),
+                       AciContainer("otel-collector", "otel/opentelemetry-collector-contrib:0.108.0", 0.5, 0.5,
+                                    ports=(4317,))]),
+                  Aci("aci-fraud-scoring-cc", "rg-payments", "westeurope", {"owner": "team-payments", "env": "prod"},
+                      "Confidential", "Public", "20.103.217.88",
+                      [AciContainer("scorer", "acrpaymentsprod.azurecr.io/payments/fraud-scorer:3.2.0", 2.0, 4.0,
+                                    ports=(443,))])],
             log_gb=(1.2, 3.4)),
         Sub("checkout-prod", "Contoso Checkout Prod", "mg-prod", "Enabled", {"Team": "checkout"},
             std("2025-06-03T11:05:52.9183301Z", free_from=CHECKOUT_FREE_FROM, free_to=CHECKOUT_FREE_TO,
@@ -344,6 +386,11 @@ def base_tenant() -> list[Sub]:
                      azpolicy=False, uptime_sla=False, spike=True, cost_rg_upper=True, pvc_disks=1)],
             registries=[Registry("acrretailanalytics", "rg-retail-batch", "westeurope", {"cost-center": "CC-7700"},
                                  "Basic", admin=True, repos=("analytics/spark-job", "analytics/etl"))],
+            acis=[Aci("aci-retail-feed-import", "rg-retail-batch", "westeurope", {"cost-center": "CC-7700"},
+                      "Standard", "", "",
+                      [AciContainer("feed-import", "acrretailanalytics.azurecr.io/analytics/etl:1.12.0", 1.0, 1.5,
+                                    command=("python", "-m", "etl.import_feed"))],
+                      created=ACI_FEED_CREATED)],
             others=[Other("blob_hot", "stretailanalytics01", "rg-retail-batch", "Microsoft.Storage/storageAccounts",
                           "westeurope", None, (800.0, 950.0))]),
         Sub("identity-prod", "Contoso Identity Prod", "mg-prod", "Enabled", {"costcenter": "CC-1002"},
@@ -380,6 +427,11 @@ def base_tenant() -> list[Sub]:
             registries=[Registry("acrcontososhared", "rg-platform", "westeurope", {"owner": "platform-team"}, "Premium",
                                  admin=True, repos=("platform/nginx-ingress", "base/dotnet-runtime",
                                                     "legacy/reporting-java", "base/python"))],
+            acis=[Aci("aci-reporting-export", "rg-platform", "westeurope", {"owner": "platform-team"},
+                      "Standard", "Public", "20.238.197.54",
+                      [AciContainer("exporter", "mcr.microsoft.com/azure-cli:2.61.0", 1.0, 1.5, ports=(443,),
+                                    command=("/bin/bash", "-c", "/scripts/export-reports.sh"),
+                                    env=(("EXPORT_TARGET", "stcontosoreports"),))])],
 ),
         Sub("erp-prod", "Contoso ERP Prod", "mg-prod", "Enabled", {"costcenter": "CC-3100"}, Plan(),
             others=[Other("vm_d8", "vm-erp-app01", "rg-erp", "Microsoft.Compute/virtualMachines", "westeurope",
@@ -493,6 +545,11 @@ def replicate(base: list[Sub], replica: int) -> list[Sub]:
             c.name += sfx
             c.sub = sub
             c.id = f"/subscriptions/{sub.id}/resourceGroups/{c.rg}/providers/Microsoft.Kubernetes/connectedClusters/{c.name}"
+        for g in sub.acis:
+            g.name += sfx
+            g.sub = sub
+            g.id = (f"/subscriptions/{sub.id}/resourceGroups/{g.rg}/providers/"
+                    f"Microsoft.ContainerInstance/containerGroups/{g.name}")
         for o in sub.others:
             o.name += sfx.replace("-", "") if o.provider.startswith("Microsoft.Storage") else sfx
     return subs
@@ -668,6 +725,23 @@ def rows_arc(subs: list[Sub], day: dt.date) -> list[dict]:
              "totalCoreCount": c.cores, "totalNodeCount": c.nodes, "connectivityStatus": c.connectivity,
              "defenderExtensionState": c.ext_state}
             for s in subs for c in s.arcs if day >= c.onboarded]
+    rows.sort(key=lambda r: r["id"].lower())
+    return rows
+
+
+def aci_container_item(c: AciContainer) -> dict:
+    """One item of properties.containers, in the key order of the 2023-05-01 responses."""
+    return {"name": c.name, "properties": {
+        "image": c.image, "command": list(c.command), "ports": [{"port": p} for p in c.ports],
+        "environmentVariables": [{"name": n, "value": v} for n, v in c.env],
+        "resources": {"requests": {"cpu": c.cpu, "memoryInGB": c.memory_gb}}}}
+
+
+def rows_container_instances(subs: list[Sub], day: dt.date) -> list[dict]:
+    rows = [{"id": g.id, "name": g.name, "subscriptionId": s.id, "resourceGroup": g.rg, "location": g.location,
+             "tags": g.tags, "sku": g.sku, "osType": g.os_type, "ipAddressType": g.ip_type, "ipAddress": g.ip,
+             "containers": [aci_container_item(c) for c in g.containers]}
+            for s in subs for g in s.acis if g.created is None or day >= g.created]
     rows.sort(key=lambda r: r["id"].lower())
     return rows
 
@@ -1024,7 +1098,7 @@ def rows_policy(seed: int, subs: list[Sub], day: dt.date) -> list[dict]:
 
 
 DATASETS = ("subscriptions", "defender_plans", "aks_clusters", "container_registries", "arc_clusters",
-            "security_alerts", "vulnerabilities", "policy_states")
+            "container_instances", "security_alerts", "vulnerabilities", "policy_states")
 
 
 def write_resource_graph(out: str, seed: int, replicas: list[list[Sub]], days: list[dt.date]) -> int:
@@ -1043,6 +1117,7 @@ def write_resource_graph(out: str, seed: int, replicas: list[list[Sub]], days: l
             "aks_clusters": lambda: rows_aks(seed, all_subs, day),
             "container_registries": lambda: rows_registries(all_subs, day),
             "arc_clusters": lambda: rows_arc(all_subs, day),
+            "container_instances": lambda: rows_container_instances(all_subs, day),
             "security_alerts": lambda: rows_alerts(alerts, day),
             "vulnerabilities": lambda: rows_vulnerabilities(seed, findings, day),
             "policy_states": lambda: rows_policy(seed, all_subs, day),

@@ -269,7 +269,13 @@ fn tenant() -> BTreeMap<&'static str, BTreeMap<&'static str, Vec<Value>>> {
 /// Snapshots (frames and markers) of `tenant()`; `extra_reported` adds to one dataset's
 /// totalRecords on one day, as if Resource Graph had reported rows that were not stored.
 fn snapshots(extra_reported: Option<(&str, &str, i64)>) -> Snapshots {
-    let t = tenant();
+    snapshots_of(tenant(), extra_reported)
+}
+
+fn snapshots_of(
+    t: BTreeMap<&'static str, BTreeMap<&'static str, Vec<Value>>>,
+    extra_reported: Option<(&str, &str, i64)>,
+) -> Snapshots {
     let mut frames = BTreeMap::new();
     let mut markers: BTreeMap<&str, SnapshotMarker> = BTreeMap::new();
     for c in DATASETS {
@@ -816,4 +822,152 @@ fn every_population_reconciles_on_the_bundled_sample_tenant() {
         item(&items, "alerts").table.height() as i64,
         c.detection.latency.population
     );
+}
+
+/// A container group row in the query's result shape.
+fn group(
+    name: &str,
+    sub: &str,
+    tags: Value,
+    sku: &str,
+    ip: (&str, &str),
+    images: &[&str],
+) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "properties": {"image": image}}))
+        .collect();
+    json!({
+        "id": format!("/subscriptions/{sub}/resourceGroups/rg-jobs/providers/Microsoft.ContainerInstance/containerGroups/{name}"),
+        "name": name, "subscriptionId": sub, "resourceGroup": "rg-jobs", "location": "westeurope",
+        "tags": tags, "sku": sku, "osType": "Linux", "ipAddressType": ip.0, "ipAddress": ip.1,
+        "containers": containers,
+    })
+}
+
+#[test]
+fn container_groups_are_listed_as_not_covered_with_exposure_images_and_sku() {
+    // aci-jobs (subscription b, owner tag payments): public 20.1.2.3, Standard, two images
+    // (one twice); on 09-30 (outside the period), 10-01 and twice on 10-02. aci-scoring
+    // (subscription a, no tags: owner platform from the subscription): no IP address,
+    // Confidential, on 10-01 only.
+    let jobs = || {
+        group(
+            "aci-jobs",
+            "b",
+            json!({"owner": "payments"}),
+            "Standard",
+            ("Public", "20.1.2.3"),
+            &[
+                "mcr.microsoft.com/azure-cli:2.61.0",
+                "docker.io/library/busybox:1.36",
+                "docker.io/library/busybox:1.36",
+            ],
+        )
+    };
+    let scoring = group(
+        "aci-scoring",
+        "a",
+        Value::Null,
+        "Confidential",
+        ("", ""),
+        &["acr.example/score:1"],
+    );
+    let mut t = tenant();
+    let days = t.entry("container_instances").or_default();
+    days.insert("2026-09-30", vec![jobs()]);
+    days.insert("2026-10-01", vec![jobs(), scoring]);
+    days.insert("2026-10-02", vec![jobs(), jobs()]);
+    let c = compute(&snapshots_of(t, None));
+    let items = build_items(&inputs(&c)).unwrap();
+    let inv = item(&items, "protection-inventory");
+    let text = |col: &str| -> Vec<String> {
+        let c = inv
+            .table
+            .column(col)
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        c.str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let tail = |col: &str| text(col)[3..].to_vec();
+
+    // The three covered resources first, unchanged, then the groups by name.
+    assert_eq!(
+        col_strs(&inv.table, "kind"),
+        ["aks", "arc", "registry", "aci", "aci"]
+    );
+    assert_eq!(
+        text("covered_by_defender_for_containers"),
+        ["true", "true", "true", "false", "false"]
+    );
+    assert_eq!(tail("name"), ["aci-jobs", "aci-scoring"]);
+    assert_eq!(tail("owner"), ["payments", "platform"]);
+    assert_eq!(tail("first_seen"), ["2026-10-01", "2026-10-01"]);
+    assert_eq!(tail("last_seen"), ["2026-10-02", "2026-10-01"]);
+    assert_eq!(tail("days_present"), ["2", "1"]);
+    assert_eq!(tail("days_protected"), ["0", "0"]);
+    assert_eq!(tail("protected_on_last_day"), ["false", "false"]);
+    assert_eq!(
+        tail("reason_on_last_day"),
+        ["not covered by Defender for Containers"; 2]
+    );
+    assert_eq!(
+        tail("images"),
+        [
+            "docker.io/library/busybox:1.36; mcr.microsoft.com/azure-cli:2.61.0",
+            "acr.example/score:1"
+        ]
+    );
+    assert_eq!(tail("ip_exposure"), ["public", "none"]);
+    assert_eq!(tail("ip_address"), ["20.1.2.3", ""]);
+    assert_eq!(tail("container_group_sku"), ["Standard", "Confidential"]);
+    assert_eq!(tail("confidential_sku"), ["false", "true"]);
+    // The covered kinds have no group facts.
+    assert_eq!(text("ip_exposure")[..3], ["", "", ""]);
+
+    // Population: 6 covered resource-days + 2 + 1 group-days = 9; reported: 6 + 2 (10-01)
+    // + 2 (10-02) = 10, the second aci-jobs row of 10-02 excluded.
+    assert_eq!(
+        (inv.population.rows, inv.population.reported_total),
+        (9, Some(10))
+    );
+    assert_eq!(
+        excluded(inv, "second row for the same resource on the same day"),
+        1
+    );
+    assert!(inv.population.reconciles(), "{}", inv.population.summary());
+    assert!(
+        inv.exceptions.iter().any(
+            |e| e.starts_with("aci aci-jobs (owner payments): not covered")
+                && e.contains("public IP 20.1.2.3")
+        ),
+        "{:?}",
+        inv.exceptions
+    );
+    assert!(
+        inv.exceptions.iter().any(|e| e.contains("aci-scoring")
+            && e.contains("no IP address")
+            && e.contains("SKU Confidential")),
+        "{:?}",
+        inv.exceptions
+    );
+    // Coverage does not count them: the same 6 resource-days as without groups.
+    assert_eq!(c.history.coverage.resource_days.len(), 6);
+
+    // The executive count: groups of the month-end day (10-02): aci-jobs only.
+    let count = defender_ledger::kpi::container_instances::GroupCount::on_month_end(
+        &c.history.coverage.container_groups.groups,
+        Some(d("2026-10-02")),
+    );
+    assert_eq!(
+        (count.total, count.public_ip, count.confidential),
+        (1, 1, 0)
+    );
+    assert!(count.text().starts_with("Not covered: 1 Azure Container Instances container group at month end (1 with a public IP address, 0 on the confidential SKU)"));
 }

@@ -26,6 +26,7 @@ use defender_ledger::assessment::{
 };
 use defender_ledger::config::TargetConfig;
 use defender_ledger::format;
+use defender_ledger::kpi::container_instances::GroupCount;
 use defender_ledger::kpi::hardening::{CheckPosture, KindPosture};
 use defender_ledger::kpi::*;
 use defender_ledger::render::pdf::executive::{self, delta_text};
@@ -503,6 +504,11 @@ fn small_input(subscriptions: usize) -> ExecutiveInput {
         protected_vcores: 96,
         resource_owners: BTreeMap::new(),
         hardening: hardening_posture(),
+        container_groups: GroupCount {
+            total: 3,
+            public_ip: 2,
+            confidential: 1,
+        },
         checklist: vec![
             ChecklistItem {
                 name: "Defender on every subscription with containers".into(),
@@ -697,6 +703,15 @@ fn renders_identically_and_every_number_matches_kpis() {
         expected.push(format::minutes(st.p90));
         assert!(text.contains(sev.as_str()));
     }
+    // The container groups Defender for Containers does not cover, counted in one sentence.
+    let flat = pdftotext_flat(&pdf, dir.path()).unwrap();
+    assert!(
+        flat.contains(
+            "Not covered: 3 Azure Container Instances container groups at month end (2 with a \
+             public IP address, 1 on the confidential SKU)"
+        ),
+        "{flat}"
+    );
     let missing: Vec<&String> = expected.iter().filter(|e| !text.contains(*e)).collect();
     assert!(
         missing.is_empty(),
@@ -1092,6 +1107,7 @@ fn an_empty_first_period_renders() {
         protected_vcores: 0,
         resource_owners: BTreeMap::new(),
         hardening: vec![],
+        container_groups: GroupCount::default(),
         checklist: vec![],
     };
     let pdfs = render(&input);

@@ -5,6 +5,7 @@ use super::checklist;
 use super::{ExecutiveInput, MgRow, OwnerCount, OwnerSeverityCount, ResourceRow, SubscriptionRow};
 use crate::error::{PolarsContext, Result};
 use crate::frame::{ints, strs};
+use crate::kpi::container_instances::GroupCount;
 use crate::kpi::coverage::CoverageResult;
 use crate::kpi::detection::{DetectionResult, population_alerts};
 use crate::kpi::hardening::KindPosture;
@@ -68,6 +69,10 @@ pub fn build(
         protected_vcores,
         resource_owners,
         hardening: month_end_hardening(parts),
+        container_groups: GroupCount::on_month_end(
+            &parts.coverage.container_groups.groups,
+            parts.kpis.coverage.month_end_date,
+        ),
         checklist,
     })
 }

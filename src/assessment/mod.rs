@@ -52,6 +52,10 @@ pub struct ExecutiveInput {
     pub protected_vcores: i64,
     /// Hardening of the AKS clusters and registries of the month-end snapshot day, per kind.
     pub hardening: Vec<crate::kpi::hardening::KindPosture>,
+    /// Azure Container Instances container groups of the month-end snapshot day: not covered
+    /// by Defender for Containers.
+    #[serde(default)]
+    pub container_groups: crate::kpi::container_instances::GroupCount,
     /// Owner of each cluster, keyed by lower-case ARM id, to name owners of cost anomalies.
     #[serde(default)]
     pub resource_owners: BTreeMap<String, String>,

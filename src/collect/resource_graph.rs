@@ -67,6 +67,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/arc_clusters.kql"),
     ),
     (
+        "queries/container_instances.kql",
+        include_str!("../../queries/container_instances.kql"),
+    ),
+    (
         "queries/security_alerts.kql",
         include_str!("../../queries/security_alerts.kql"),
     ),

@@ -12,6 +12,7 @@ use crate::error::{PolarsContext, Result};
 use crate::evidence::{self, ItemDef};
 use crate::frame::{self, dates, floats, strs, timestamps_ns};
 use crate::history::{SNAPSHOT_DATE, SnapshotMarker};
+use crate::kpi::container_instances::{self, ContainerGroup};
 use crate::kpi::detection::{PopulationAlert, population_alerts};
 use crate::kpi::hardening::{self, Hardening};
 use crate::kpi::policy::PolicyCounts;
@@ -21,6 +22,7 @@ use crate::kpi::state::HistoryState;
 use crate::kpi::subscription_days::{self, SubscriptionDay};
 use crate::kpi::vulnerabilities::{FindingRow, VulnerabilityResult, finding_rows};
 use crate::kpi::{Gap, Parameters};
+use crate::model::ADDED_LATER;
 use crate::period::Period;
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -225,12 +227,29 @@ pub(crate) struct Ctx<'a> {
 }
 
 const RESOURCE_DATASETS: [&str; 3] = ["aks_clusters", "container_registries", "arc_clusters"];
+/// The protection inventory's rows: the covered kinds, then container groups.
+const INVENTORY_DATASETS: [&str; 4] = [
+    "aks_clusters",
+    "container_registries",
+    "arc_clusters",
+    "container_instances",
+];
 const COVERAGE_DATASETS: [&str; 5] = [
     "subscriptions",
     "defender_plans",
     "aks_clusters",
     "container_registries",
     "arc_clusters",
+];
+
+/// The queries behind the protection inventory: coverage's and the container groups'.
+const INVENTORY_QUERIES: [&str; 6] = [
+    "subscriptions",
+    "defender_plans",
+    "aks_clusters",
+    "container_registries",
+    "arc_clusters",
+    "container_instances",
 ];
 
 impl<'a> Ctx<'a> {
@@ -273,7 +292,12 @@ impl<'a> Ctx<'a> {
         for day in days {
             let m = self.markers.get(day)?;
             for ds in datasets {
-                total += m.datasets.get(*ds)?.total_records;
+                match m.datasets.get(*ds) {
+                    Some(r) => total += r.total_records,
+                    // A snapshot from before the dataset existed: it had none.
+                    None if ADDED_LATER.contains(ds) => {}
+                    None => return None,
+                }
             }
         }
         Some(total)
@@ -666,7 +690,8 @@ fn coverage_gaps(cx: &Ctx) -> Result<EvidenceTable> {
 
 /// One resource of the period: a row of protection-inventory.csv, as its last day describes it.
 struct Inv {
-    kind: ResourceKind,
+    /// `aks`, `arc`, `registry`, or `aci` for a container group (not covered).
+    kind: &'static str,
     id: String,
     name: String,
     sub: String,
@@ -680,12 +705,23 @@ struct Inv {
     last_vcores: i64,
     /// Settings of its latest row (AKS and registries).
     hardening: Option<Hardening>,
+    /// What the inventory says of a container group (None: a covered kind).
+    group: Option<GroupFacts>,
+}
+
+/// A container group's images, IP exposure and SKU, as the inventory writes them.
+struct GroupFacts {
+    images: String,
+    exposure: &'static str,
+    ip_address: String,
+    sku: String,
+    confidential: bool,
 }
 
 impl Inv {
     fn new(r: &ResourceDay) -> Inv {
         Inv {
-            kind: r.kind,
+            kind: r.kind.as_str(),
             id: r.id.clone(),
             name: r.name.clone(),
             sub: r.subscription.clone(),
@@ -698,7 +734,64 @@ impl Inv {
             last_reason: r.reason.clone(),
             last_vcores: r.vcores,
             hardening: None,
+            group: None,
         }
+    }
+
+    /// A container group's row: present on its days, protected on none.
+    fn of_group(g: &ContainerGroup) -> Inv {
+        Inv {
+            kind: container_instances::KIND,
+            id: g.id.clone(),
+            name: g.name.clone(),
+            sub: g.subscription.clone(),
+            rg: g.resource_group.clone(),
+            owner: g.owner.clone(),
+            days: g.days.clone(),
+            protected: BTreeSet::new(),
+            last: g.last_seen().unwrap_or_default(),
+            last_protected: false,
+            last_reason: container_instances::NOT_COVERED.into(),
+            last_vcores: 0,
+            hardening: None,
+            group: Some(GroupFacts {
+                images: g.images.join("; "),
+                exposure: g.exposure(),
+                ip_address: g.ip_address.clone(),
+                sku: g.sku.clone(),
+                confidential: g.confidential(),
+            }),
+        }
+    }
+
+    /// Covered by Defender for Containers (every kind but container groups).
+    fn covered(&self) -> bool {
+        self.group.is_none()
+    }
+
+    /// The exception of a container group: not covered, with what makes it matter.
+    fn group_exception(&self) -> Option<String> {
+        let g = self.group.as_ref()?;
+        let ip = match g.exposure {
+            "public" => format!("public IP {}", g.ip_address),
+            "private" => "private IP".to_string(),
+            _ => "no IP address".to_string(),
+        };
+        Some(format!(
+            "{} {} (owner {}): {} on {} of {} days; {ip}; SKU {}; images: {}",
+            self.kind,
+            self.name,
+            self.owner,
+            self.last_reason,
+            self.days.len(),
+            self.days.len(),
+            if g.sku.is_empty() { "unknown" } else { &g.sku },
+            if g.images.is_empty() {
+                "none listed"
+            } else {
+                &g.images
+            },
+        ))
     }
 
     /// `pass`, `fail`, `unknown`, or empty for a kind without hardening checks (Arc).
@@ -724,10 +817,7 @@ impl Inv {
         (!failed.is_empty()).then(|| {
             format!(
                 "{} {} (owner {}): hardening fails on {}: {failed}",
-                self.kind.as_str(),
-                self.name,
-                self.owner,
-                self.last
+                self.kind, self.name, self.owner, self.last
             )
         })
     }
@@ -739,7 +829,7 @@ impl Inv {
     fn exception(&self) -> String {
         format!(
             "{} {} (owner {}): unprotected {} of {} days; on {}: {}",
-            self.kind.as_str(),
+            self.kind,
             self.name,
             self.owner,
             self.days_unprotected(),
@@ -789,14 +879,21 @@ fn inventory(cx: &Ctx) -> (Vec<Inv>, i64, i64) {
             r
         })
         .collect();
-    rows.sort_by(|a, b| (a.kind.as_str(), &a.name, &a.id).cmp(&(b.kind.as_str(), &b.name, &b.id)));
-    (rows, rows_in_period, duplicates)
+    rows.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
+    // Container groups last: not covered, outside the covered kinds' order.
+    let groups = &cx.inp.history.coverage.container_groups;
+    rows.extend(groups.groups.iter().map(Inv::of_group));
+    (
+        rows,
+        rows_in_period + groups.rows,
+        duplicates + groups.second_rows,
+    )
 }
 
 fn inventory_table(rows: &[Inv]) -> Result<DataFrame> {
     frame::frame(
         vec![
-            frame::column("kind", rows, |r| r.kind.as_str()),
+            frame::column("kind", rows, |r| r.kind),
             frame::column("id", rows, |r| r.id.as_str()),
             frame::column("name", rows, |r| r.name.as_str()),
             frame::column("subscriptionId", rows, |r| r.sub.as_str()),
@@ -819,12 +916,33 @@ fn inventory_table(rows: &[Inv]) -> Result<DataFrame> {
                 .iter()
                 .map(|c| frame::column(c, rows, |r| r.setting(c))),
         )
+        .chain(group_columns(rows))
         .collect(),
     )
 }
 
+/// The columns of a container group (empty for the covered kinds).
+fn group_columns(rows: &[Inv]) -> Vec<Column> {
+    let fact = |r: &Inv, f: fn(&GroupFacts) -> String| r.group.as_ref().map(f);
+    vec![
+        frame::column(COVERED, rows, Inv::covered),
+        frame::column("images", rows, |r| fact(r, |g| g.images.clone())),
+        frame::column("ip_exposure", rows, |r| fact(r, |g| g.exposure.into())),
+        frame::column("ip_address", rows, |r| fact(r, |g| g.ip_address.clone())),
+        frame::column("container_group_sku", rows, |r| fact(r, |g| g.sku.clone())),
+        frame::column("confidential_sku", rows, |r| {
+            r.group.as_ref().map(|g| g.confidential)
+        }),
+    ]
+}
+
+/// The inventory column that tells covered kinds from container groups.
+const COVERED: &str = "covered_by_defender_for_containers";
+
 fn inventory_figures(rows: &[Inv]) -> Vec<(String, String)> {
-    let kinds = |k: ResourceKind| rows.iter().filter(|r| r.kind == k).count();
+    let kinds = |k: ResourceKind| rows.iter().filter(|r| r.kind == k.as_str()).count();
+    let covered: Vec<&Inv> = rows.iter().filter(|r| r.covered()).collect();
+    let groups: Vec<&GroupFacts> = rows.iter().filter_map(|r| r.group.as_ref()).collect();
     vec![
         (
             "resources (AKS / Arc / registries)".into(),
@@ -839,8 +957,17 @@ fn inventory_figures(rows: &[Inv]) -> Vec<(String, String)> {
             "protected on their last day".into(),
             format!(
                 "{} of {}",
-                rows.iter().filter(|r| r.last_protected).count(),
-                rows.len()
+                covered.iter().filter(|r| r.last_protected).count(),
+                covered.len()
+            ),
+        ),
+        (
+            "container groups not covered by Defender for Containers (ACI)".into(),
+            format!(
+                "{} ({} with a public IP, {} on the confidential SKU)",
+                groups.len(),
+                groups.iter().filter(|g| g.exposure == "public").count(),
+                groups.iter().filter(|g| g.confidential).count()
             ),
         ),
         (
@@ -866,7 +993,7 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
     let (rows, rows_in_period, duplicates) = inventory(cx);
     let table = inventory_table(&rows)?;
     // Raw rows of the three datasets in the period that never became a resource-day.
-    let raw: i64 = RESOURCE_DATASETS
+    let raw: i64 = INVENTORY_DATASETS
         .iter()
         .map(|ds| {
             cx.inp
@@ -882,10 +1009,11 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
     let present: i64 = rows.iter().map(|r| r.days.len() as i64).sum();
     let unprotected = rows
         .iter()
-        .filter(|r| r.days_unprotected() > 0)
+        .filter(|r| r.covered() && r.days_unprotected() > 0)
         .map(Inv::exception);
     let exceptions = unprotected
         .chain(rows.iter().filter_map(Inv::hardening_exception))
+        .chain(rows.iter().filter_map(Inv::group_exception))
         .collect();
     let figures = inventory_figures(&rows);
     let population = cx.population(
@@ -893,8 +1021,8 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
         table.height(),
         "resource-days (Σ days_present)",
         present,
-        &RESOURCE_DATASETS,
-        &COVERAGE_DATASETS,
+        &INVENTORY_DATASETS,
+        &INVENTORY_QUERIES,
         cx.period_days.clone(),
         vec![
             (
@@ -904,7 +1032,9 @@ fn protection_inventory(cx: &Ctx) -> Result<EvidenceTable> {
             ("row without id or subscriptionId".into(), unusable.max(0)),
         ],
         "Every AKS cluster, registry and Arc-enabled cluster row of every snapshot day of the \
-         period, one CSV row per resource.",
+         period, one CSV row per resource; then every Azure Container Instances container group \
+         (kind aci), which Defender for Containers does not cover: present on its days, \
+         protected on none, outside every coverage rate.",
     );
     Ok(EvidenceTable::new(
         item, table, population, figures, exceptions,

@@ -121,11 +121,14 @@ pub const COVERAGE_GAPS: ItemDef = ItemDef {
 
 pub const PROTECTION_INVENTORY: ItemDef = ItemDef {
     id: "protection-inventory",
-    title: "Protection inventory of AKS clusters, Arc-enabled clusters and registries, with owner",
+    title: "Protection inventory of AKS clusters, Arc-enabled clusters and registries, with owner, \
+            and the container groups Defender for Containers does not cover",
     description: "One row per container resource seen on a snapshot day of the period, with the \
                   days present and protected, and its hardening settings on its last day (AKS \
                   and registries; graded pass, fail or unknown by the rules of docs/kpis.md); \
-                  Σ days_present is the resource-days population.",
+                  then one row per Azure Container Instances container group (kind aci, \
+                  covered_by_defender_for_containers false) with its images, IP exposure and \
+                  SKU. Σ days_present is the resource-days population.",
     columns: &[
         "kind",
         "id",
@@ -149,6 +152,12 @@ pub const PROTECTION_INVENTORY: ItemDef = ItemDef {
         "azurePolicyEnabled",
         "adminUserEnabled",
         "publicNetworkAccess",
+        "covered_by_defender_for_containers",
+        "images",
+        "ip_exposure",
+        "ip_address",
+        "container_group_sku",
+        "confidential_sku",
     ],
 };
 

@@ -9,6 +9,7 @@
 use crate::error::{PolarsContext, Result};
 use crate::frame::{self, bools, dates, ints, strs};
 use crate::history::{SNAPSHOT_DATE, SnapshotDay};
+use crate::kpi::container_instances::{ContainerGroupState, ContainerGroups};
 use crate::kpi::hardening::{self, Hardening};
 use crate::kpi::owners::resolve_owner;
 use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
@@ -38,6 +39,9 @@ pub struct CoverageResult {
     pub ledger: ResourceLedger,
     /// Month-end compliance per immediate parent management group.
     pub by_management_group: DataFrame,
+    /// Azure Container Instances container groups of the period: not covered by Defender
+    /// for Containers, so outside every rate above.
+    pub container_groups: ContainerGroups,
     /// Data-quality findings (VM sizes that name no vCPU count).
     pub data_quality: Vec<String>,
 }
@@ -52,6 +56,7 @@ pub struct CoverageState {
     recent: Vec<ResourceDay>,
     ledger: ResourceLedger,
     gaps: GapTracker,
+    container_groups: ContainerGroupState,
     unparsed_vm_sizes: BTreeSet<String>,
 }
 
@@ -73,6 +78,7 @@ impl CoverageState {
             recent: Vec::new(),
             ledger: ResourceLedger::new(days.to_vec()),
             gaps: GapTracker::new(period, days),
+            container_groups: ContainerGroupState::new(period),
             unparsed_vm_sizes: BTreeSet::new(),
         }
     }
@@ -88,6 +94,8 @@ impl CoverageState {
         let (resources, hardening) =
             resource_days(day, &subs, params, sub_tags, &mut self.unparsed_vm_sizes)?;
         self.gaps.add_day(day.date, &failing_subscriptions(&subs)?);
+        self.container_groups
+            .add_day(day, &params.owner_tags, sub_tags)?;
         for r in &resources {
             self.ledger.add(r);
         }
@@ -133,6 +141,7 @@ impl CoverageState {
             resource_days: self.recent,
             ledger: self.ledger,
             by_management_group,
+            container_groups: self.container_groups.finish(),
             data_quality,
         })
     }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod anomalies;
+pub mod container_instances;
 pub mod coverage;
 pub mod detection;
 pub mod hardening;

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::frame::strs;
 use crate::history::{SnapshotDay, SnapshotDays, SnapshotMarker};
 use crate::kpi::Parameters;
+use crate::kpi::container_instances;
 use crate::kpi::coverage::{CoverageResult, CoverageState, DayCoverage};
 use crate::kpi::detection::AlertState;
 use crate::kpi::policy::PolicyTally;
@@ -73,6 +74,11 @@ impl PeriodRows {
                 self.last_day.insert(kind.dataset().into(), df.clone());
             }
         }
+        let groups = day.frame(container_instances::DATASET).height() as i64;
+        *self
+            .resource_rows
+            .entry(container_instances::DATASET.into())
+            .or_default() += groups;
         Ok(())
     }
 

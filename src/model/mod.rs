@@ -6,6 +6,7 @@
 
 pub mod aks_clusters;
 pub mod arc_clusters;
+pub mod container_instances;
 pub mod container_registries;
 pub mod defender_plans;
 pub mod page;
@@ -58,10 +59,16 @@ pub const DATASETS: &[&Contract] = &[
     &aks_clusters::CONTRACT,
     &container_registries::CONTRACT,
     &arc_clusters::CONTRACT,
+    &container_instances::CONTRACT,
     &security_alerts::CONTRACT,
     &vulnerabilities::CONTRACT,
     &policy_states::CONTRACT,
 ];
+
+/// Datasets added after the first release: a snapshot from before one existed has no table
+/// for it (its marker does not list it). Such a day reads as an empty table, its reported
+/// total as 0, and a recording without it still snapshots (with a warning).
+pub const ADDED_LATER: &[&str] = &[container_instances::CONTRACT.dataset];
 
 /// The contract of a dataset, by name.
 pub fn contract(dataset: &str) -> Option<&'static Contract> {

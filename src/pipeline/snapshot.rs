@@ -4,7 +4,7 @@
 use crate::collect::Source;
 use crate::error::{Error, Result};
 use crate::history::{DatasetRecord, History, SnapshotMarker};
-use crate::model::DATASETS;
+use crate::model::{ADDED_LATER, DATASETS};
 use crate::period::RunId;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -21,9 +21,13 @@ pub fn snapshot_day(
 ) -> Result<Option<SnapshotMarker>> {
     let mut datasets = BTreeMap::new();
     let (mut present, mut missing) = (Vec::new(), Vec::new());
+    let mut not_yet = Vec::new();
     for contract in DATASETS {
         let Some(c) = source.collect(contract, date)? else {
-            missing.push(contract.dataset);
+            match ADDED_LATER.contains(&contract.dataset) {
+                true => not_yet.push(contract.dataset),
+                false => missing.push(contract.dataset),
+            }
             continue;
         };
         present.push(contract.dataset);
@@ -42,6 +46,9 @@ pub fn snapshot_day(
     if datasets.is_empty() {
         tracing::warn!(%date, "no data for this day in {}; it will be listed as a missing snapshot day", source.describe());
         return Ok(None);
+    }
+    if !not_yet.is_empty() {
+        tracing::warn!(%date, "{} has no {}: a recording from before the dataset existed; the day holds none", source.describe(), not_yet.join(", "));
     }
     if let Some(first_missing) = missing.first() {
         return Err(Error::input(
@@ -130,5 +137,31 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_recording_from_before_a_dataset_existed_still_snapshots() {
+        let src = tempfile::tempdir().unwrap();
+        let day = src.path().join("resource-graph/2026-09-01");
+        std::fs::create_dir_all(&day).unwrap();
+        let page = r#"[{"totalRecords": 0, "count": 0, "data": [], "resultTruncated": "false"}]"#;
+        for c in DATASETS
+            .iter()
+            .filter(|c| !ADDED_LATER.contains(&c.dataset))
+        {
+            std::fs::write(day.join(format!("{}.json", c.dataset)), page).unwrap();
+        }
+        let replay = Replay::open(src.path().to_str().unwrap()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let store = Store::open(out.path().to_str().unwrap(), true).unwrap();
+        let history = History::new(&store);
+        let run = RunId::parse("20261001T000000Z").unwrap();
+        let date = "2026-09-01".parse::<NaiveDate>().unwrap();
+
+        let marker = snapshot_day(&replay, &history, date, &run)
+            .unwrap()
+            .unwrap();
+        assert_eq!(marker.datasets.len(), DATASETS.len() - ADDED_LATER.len());
+        assert!(!marker.datasets.contains_key("container_instances"));
     }
 }

@@ -278,6 +278,8 @@ struct CoverageView {
     /// Where every cluster and registry of the period is listed.
     inventory_text: String,
     hardening_text: String,
+    /// The container groups Defender for Containers does not cover (empty when none).
+    not_covered_text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -741,9 +743,10 @@ fn coverage_view(input: &ExecutiveInput, files: &RunFileRows) -> CoverageView {
         ),
         inventory_text: listed_in(
             files.evidence("protection-inventory.csv"),
-            "Every cluster and registry of the period with its protected days",
+            "Every cluster, registry and container group of the period with its protected days",
         ),
         hardening_text: hardening_text(&input.hardening),
+        not_covered_text: input.container_groups.text(),
     }
 }
 
