@@ -9,7 +9,7 @@
 
 use crate::error::{Error, PolarsContext, Result};
 use crate::hashing::sha256_hex;
-use crate::model::DATASETS;
+use crate::model::{ADDED_LATER, DATASETS};
 use crate::period::RunId;
 use crate::store::Store;
 use bytes::Bytes;
@@ -278,6 +278,11 @@ impl<'a> History<'a> {
         let mut frames = BTreeMap::new();
         let mut content_sha256 = Vec::with_capacity(datasets.len());
         for ds in datasets {
+            // A day snapshotted before the dataset existed has no file for it: the day's frame
+            // is the empty one (`SnapshotDay::frame`).
+            if ADDED_LATER.contains(ds) && !marker.datasets.contains_key(*ds) {
+                continue;
+            }
             let path = Self::dataset_path(ds, marker.date, &marker.run_id);
             let bytes = self.store.get(&path)?;
             content_sha256.push((format!("{ds}/{}", marker.date), sha256_hex(&bytes)));
@@ -312,4 +317,65 @@ pub fn with_date_column(df: DataFrame, date: Option<NaiveDate>) -> DataFrame {
     let mut columns = vec![col];
     columns.extend(df.columns().iter().cloned());
     DataFrame::new(df.height(), columns).expect("same height")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_day_from_before_a_dataset_existed_reads_as_holding_none_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap(), true).unwrap();
+        let history = History::new(&store);
+        let date: NaiveDate = "2026-09-01".parse().unwrap();
+        let run = RunId::parse("20260901T010000Z").unwrap();
+        let mut datasets = BTreeMap::new();
+        for c in DATASETS
+            .iter()
+            .filter(|c| !ADDED_LATER.contains(&c.dataset))
+        {
+            history
+                .write_dataset(c.dataset, date, &run, &c.empty_frame())
+                .unwrap();
+            datasets.insert(
+                c.dataset.to_string(),
+                DatasetRecord {
+                    rows: 0,
+                    total_records: 0,
+                    pages: 1,
+                    origin: "fixture".into(),
+                    query_sha256: None,
+                },
+            );
+        }
+        let marker = SnapshotMarker {
+            date,
+            run_id: run.to_string(),
+            source: "fixture".into(),
+            datasets,
+        };
+        let all: Vec<&str> = DATASETS.iter().map(|c| c.dataset).collect();
+        let day = history.read_day(&marker, &all).unwrap();
+        for ds in ADDED_LATER {
+            assert_eq!(day.frame(ds).height(), 0);
+        }
+        // Every other dataset is still required.
+        let mut partial = marker.clone();
+        partial.datasets.remove("aks_clusters");
+        history
+            .write_dataset(
+                "aks_clusters",
+                "2026-09-02".parse().unwrap(),
+                &run,
+                &DATASETS[2].empty_frame(),
+            )
+            .unwrap();
+        let elsewhere = SnapshotMarker {
+            date: "2026-09-03".parse().unwrap(),
+            ..partial
+        };
+        assert!(history.read_day(&elsewhere, &all).is_err());
+    }
 }
