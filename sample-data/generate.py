@@ -83,6 +83,12 @@ SPIKE = {
 REFUND_DAY = D(2026, 10, 14)
 # Azure Container Instances: a container group created in mid-September (absent before).
 ACI_FEED_CREATED = D(2026, 9, 15)
+# Story 9: scan status. Defender returns no parent vulnerability assessment for this registry
+# from this day on although its subscription scans ("no data"), and the running-image
+# assessment of this protected cluster is NotApplicable / OffByPolicy all along.
+SCAN_NO_DATA_CLUSTER = "arc-store-berlin"
+SCAN_NO_DATA_FROM = D(2026, 10, 20)
+SCAN_OFF_BY_POLICY_CLUSTER = "aks-identity-legacy"
 
 # Billing identity of the fictitious EA enrollment.
 ENROLLMENT = "86115370"
@@ -601,6 +607,10 @@ def aks_protected(a: Aks, day: dt.date) -> bool:
     return compliant(a.sub, day) and a.defender is True
 
 
+def arc_protected(c: Arc, day: dt.date) -> bool:
+    return c.ext_state == "Succeeded" and day >= c.onboarded and compliant(c.sub, day)
+
+
 def pool_count(seed: int, a: Aks, pool: Pool, day: dt.date) -> int:
     """Node count at the end of a day (the snapshot's view)."""
     if a.spike and day in SPIKE:
@@ -832,8 +842,7 @@ def build_alerts(seed: int, subs: list[Sub], start: dt.date, end: dt.date) -> li
     # the 90-day window of the snapshots on 2026-10-18.
     for day in [d for d in PRE_PERIOD_ALERT_DAYS if d < start] + days_between(start, end):
         targets = [a for s in subs for a in s.aks if a.power == "Running" and aks_protected(a, max(day, start))]
-        targets += [c for s in subs for c in s.arcs if c.ext_state == "Succeeded" and day >= c.onboarded
-                    and compliant(s, day)]
+        targets += [c for s in subs for c in s.arcs if arc_protected(c, day)]
         n = rng.choice((0, 0, 0, 0, 0, 0, 1, 1, 2)) if day >= start else 1
         for _ in range(n):
             target = targets[rng.randrange(len(targets))]
@@ -1026,16 +1035,22 @@ def build_findings(seed: int, subs: list[Sub], start: dt.date, end: dt.date) -> 
     return unique
 
 
+def finding_status(f: Finding, day: dt.date) -> str | None:
+    """statusCode of a finding's row on a day; None when the day has no row for it."""
+    if not va_scanning(f.resource.sub, day) or day < f.first:
+        return None
+    if f.last is None or day <= f.last:
+        return "Unhealthy"
+    if f.after and day <= f.last + dt.timedelta(days=f.after_days):
+        return f.after
+    return None
+
+
 def rows_vulnerabilities(seed: int, findings: list[Finding], day: dt.date) -> list[dict]:
     rows = []
     for f in findings:
-        if not va_scanning(f.resource.sub, day) or day < f.first:
-            continue
-        if f.last is None or day <= f.last:
-            status = "Unhealthy"
-        elif f.after and day <= f.last + dt.timedelta(days=f.after_days):
-            status = f.after
-        else:
+        status = finding_status(f, day)
+        if status is None:
             continue
         sub = f.resource.sub
         rng = stream(seed, "vulntime", f.digest, f.cve, day)
@@ -1046,6 +1061,74 @@ def rows_vulnerabilities(seed: int, findings: list[Finding], day: dt.date) -> li
             "cvssScore": f.cvss, "fixStatus": f.fix_status, "statusCode": status,
             "timeGenerated": iso7(at(day, rng.uniform(600, 21600)) + rng.randrange(TICKS))})
     rows.sort(key=lambda r: (r["id"].lower()))
+    return rows
+
+
+# ---- scan status --------------------------------------------------------------
+
+# The parent vulnerability assessments: registry images, and running images per cluster.
+SCAN_KEYS = {"registry": "c0b7cfc6-3172-465a-b378-53c7ff2cc0d5", "runtime": "c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"}
+
+
+@dataclass
+class ScanRun:
+    """Days in a row on which a registry or cluster has the same scan status."""
+
+    resource: object  # Registry, Aks or Arc
+    source: str  # registry | runtime
+    status: str  # Healthy | Unhealthy | NotApplicable
+    cause: str
+    first: dt.date  # statusChangeDate (a run already going on the first day starts then)
+    last: dt.date
+
+
+def scan_state(resource, source: str, unhealthy: bool, day: dt.date) -> tuple[str, str] | None:
+    """(statusCode, cause) of the resource's parent assessment at the end of a day; None: no row."""
+    if source == "registry":
+        if not va_scanning(resource.sub, day):
+            return None
+    else:
+        if not (aks_protected(resource, day) if isinstance(resource, Aks) else arc_protected(resource, day)):
+            return None
+        if resource.name.startswith(SCAN_NO_DATA_CLUSTER) and day >= SCAN_NO_DATA_FROM:
+            return None
+        if resource.name.startswith(SCAN_OFF_BY_POLICY_CLUSTER):
+            return "NotApplicable", "OffByPolicy"
+    return ("Unhealthy" if unhealthy else "Healthy"), ""
+
+
+def build_scan_runs(subs: list[Sub], findings: list[Finding], start: dt.date, end: dt.date) -> list[ScanRun]:
+    """Unhealthy while the day's vulnerabilities rows hold an Unhealthy finding on the resource."""
+    targets = [(r, "registry") for s in subs for r in s.registries]
+    targets += [(a, "runtime") for s in subs for a in s.aks] + [(c, "runtime") for s in subs for c in s.arcs]
+    days = days_between(start, end)
+    unhealthy = {day: {(f.resource.id, f.source) for f in findings if finding_status(f, day) == "Unhealthy"}
+                 for day in days}
+    runs: list[ScanRun] = []
+    for res, source in targets:
+        current: ScanRun | None = None
+        for day in days:
+            state = scan_state(res, source, (res.id, source) in unhealthy[day], day)
+            if current and state == (current.status, current.cause) and current.last == day - dt.timedelta(days=1):
+                current.last = day
+            elif state:
+                current = ScanRun(res, source, state[0], state[1], day, day)
+                runs.append(current)
+    return runs
+
+
+def rows_scan_status(seed: int, runs: list[ScanRun], day: dt.date) -> list[dict]:
+    rows = []
+    for r in runs:
+        if not r.first <= day <= r.last:
+            continue
+        rng = stream(seed, "scantime", r.resource.id, r.source, r.first)
+        rows.append({
+            "id": f"{r.resource.id}/providers/Microsoft.Security/assessments/{SCAN_KEYS[r.source]}",
+            "subscriptionId": r.resource.sub.id, "resourceId": r.resource.id, "source": r.source,
+            "statusCode": r.status, "cause": r.cause,
+            "statusChangeDate": iso7(at(r.first, rng.uniform(600, 21600)) + rng.randrange(TICKS))})
+    rows.sort(key=lambda r: r["id"].lower())
     return rows
 
 
@@ -1098,13 +1181,14 @@ def rows_policy(seed: int, subs: list[Sub], day: dt.date) -> list[dict]:
 
 
 DATASETS = ("subscriptions", "defender_plans", "aks_clusters", "container_registries", "arc_clusters",
-            "container_instances", "security_alerts", "vulnerabilities", "policy_states")
+            "container_instances", "security_alerts", "vulnerabilities", "scan_status", "policy_states")
 
 
 def write_resource_graph(out: str, seed: int, replicas: list[list[Sub]], days: list[dt.date]) -> int:
     alerts = [a for subs in replicas for a in build_alerts(seed, subs, days[0], days[-1])]
     findings = [f for subs in replicas for f in build_findings(seed, subs, days[0], days[-1])]
     all_subs = [s for subs in replicas for s in subs]
+    scan_runs = build_scan_runs(all_subs, findings, days[0], days[-1])
     n_files = 0
     for day in days:
         if day in MISSING_SNAPSHOT_DAYS:
@@ -1120,6 +1204,7 @@ def write_resource_graph(out: str, seed: int, replicas: list[list[Sub]], days: l
             "container_instances": lambda: rows_container_instances(all_subs, day),
             "security_alerts": lambda: rows_alerts(alerts, day),
             "vulnerabilities": lambda: rows_vulnerabilities(seed, findings, day),
+            "scan_status": lambda: rows_scan_status(seed, scan_runs, day),
             "policy_states": lambda: rows_policy(seed, all_subs, day),
         }
         for name in DATASETS:

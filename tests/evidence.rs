@@ -971,3 +971,80 @@ fn container_groups_are_listed_as_not_covered_with_exposure_images_and_sku() {
     );
     assert!(count.text().starts_with("Not covered: 1 Azure Container Instances container group at month end (1 with a public IP address, 0 on the confidential SKU)"));
 }
+
+/// A parent vulnerability assessment row in the query's result shape.
+fn scan(resource: &str, source: &str, code: &str, cause: &str) -> Value {
+    json!({"id": format!("{resource}/providers/Microsoft.Security/assessments/x-{source}"),
+           "subscriptionId": "a", "resourceId": resource, "source": source, "statusCode": code,
+           "cause": cause, "statusChangeDate": "2026-10-01T00:00:00Z"})
+}
+
+#[test]
+fn no_vulnerability_data_is_told_from_no_findings() {
+    // Protected: aks1 on 10-01 and 10-02, acr1 on 10-02 only (subscription b's gap on 10-01);
+    // arc1 never. acr1 has registry findings every day. Scan results: aks1 NotApplicable
+    // (OffByPolicy) on 10-01; nothing for aks1 on 10-02 (its row is missing, and it has no
+    // running-container findings); acr1 Unhealthy on 10-02 (findings came back).
+    // So: 10-01 aks1 not applicable; 10-02 aks1 no data, acr1 findings.
+    let mut t = tenant();
+    let days = t.entry("scan_status").or_default();
+    days.insert(
+        "2026-10-01",
+        vec![scan(AKS_ID, "runtime", "NotApplicable", "OffByPolicy")],
+    );
+    days.insert(
+        "2026-10-02",
+        vec![scan(ACR_ID, "registry", "Unhealthy", "")],
+    );
+    let c = compute(&snapshots_of(t, None));
+    let data = &c.history.vulnerability_data;
+    let k = &data.kpis;
+    assert_eq!(k.month_end_date, Some(d("2026-10-02")));
+    assert_eq!(
+        (
+            k.protected_resources,
+            k.with_findings,
+            k.scanned_no_findings,
+            k.not_applicable,
+            k.no_data
+        ),
+        (2, 1, 0, 0, 1)
+    );
+    assert_eq!((k.protected_resource_days, k.no_data_resource_days), (3, 1));
+    assert_eq!(k.days_not_collected, 0);
+    assert_eq!(data.exceptions.len(), 1);
+    let e = &data.exceptions[0];
+    assert_eq!(
+        (e.name.as_str(), e.no_data_days, e.not_applicable_days),
+        ("aks1", 1, 1)
+    );
+    assert_eq!(e.cause, "OffByPolicy");
+    assert_eq!(
+        k.data_quality(&data.exceptions).unwrap(),
+        "Vulnerability data: 1 of 3 protected resource-days had neither findings nor a Healthy \
+         or NotApplicable scan result (no data, not zero findings): aks aks1 (1 day)"
+    );
+
+    let items = build_items(&inputs(&c)).unwrap();
+    let vf = item(&items, "vulnerability-findings");
+    assert!(
+        vf.exceptions.iter().any(|x| x
+            .starts_with("aks aks1 (owner payments): no vulnerability data on 1 days")
+            && x.ends_with("scan result NotApplicable (OffByPolicy) on 1 days")),
+        "{:?}",
+        vf.exceptions
+    );
+    assert!(
+        vf.figures.iter().any(|f| f.label.contains("on 2026-10-02")
+            && f.value
+                == "2: 1 with findings, 0 scanned with no findings, 0 not applicable, 1 no data"),
+        "{:?}",
+        vf.figures
+    );
+
+    // Without scan results collected (the tenant's snapshots predate them), nothing is graded.
+    let before = compute(&snapshots(None));
+    let k = &before.history.vulnerability_data.kpis;
+    assert_eq!((k.days_not_collected, k.protected_resource_days), (2, 0));
+    assert_eq!(k.data_quality(&[]), None);
+}

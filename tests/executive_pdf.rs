@@ -182,6 +182,7 @@ fn kpis(period: &str, month_end_rate: f64, median: f64, crit_rate: f64, high: i6
             high_by_owner: [("team-payments".to_string(), high)].into_iter().collect(),
         },
         remediation: Remediation {
+            vulnerability_data: Default::default(),
             findings_total: 57,
             by_severity: remediation,
         },
@@ -1085,6 +1086,7 @@ fn an_empty_first_period_renders() {
         high_by_owner: BTreeMap::new(),
     };
     k.remediation = Remediation {
+        vulnerability_data: Default::default(),
         findings_total: 0,
         by_severity: BTreeMap::new(),
     };

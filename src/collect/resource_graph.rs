@@ -79,6 +79,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/vulnerabilities.kql"),
     ),
     (
+        "queries/scan_status.kql",
+        include_str!("../../queries/scan_status.kql"),
+    ),
+    (
         "queries/policy_states.kql",
         include_str!("../../queries/policy_states.kql"),
     ),

@@ -17,6 +17,7 @@ use crate::kpi::detection::{PopulationAlert, population_alerts};
 use crate::kpi::hardening::{self, Hardening};
 use crate::kpi::policy::PolicyCounts;
 use crate::kpi::resource_days::{ResourceDay, ResourceKind};
+use crate::kpi::scan_status::{ScanException, VulnerabilityDataKpis};
 use crate::kpi::severity::Severity;
 use crate::kpi::state::HistoryState;
 use crate::kpi::subscription_days::{self, SubscriptionDay};
@@ -1405,8 +1406,14 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
     let (not_unhealthy, no_key) = (state.rows_not_unhealthy, state.rows_without_key);
     let (table, apps, closed_before) = findings_of_period(cx, item)?;
     let rows = finding_rows(&table)?;
-    let exceptions = rows.iter().filter_map(finding_exception).collect();
-    let figures = finding_figures(&rows);
+    let scans = &cx.inp.history.vulnerability_data;
+    let exceptions = rows
+        .iter()
+        .filter_map(finding_exception)
+        .chain(scans.exceptions.iter().map(scan_exception))
+        .collect();
+    let mut figures = finding_figures(&rows);
+    figures.extend(scan_figures(&scans.kpis));
     let population = cx.population(
         item,
         table.height(),
@@ -1418,6 +1425,7 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
             "aks_clusters",
             "container_registries",
             "arc_clusters",
+            "scan_status",
         ],
         cx.all_days(),
         vec![
@@ -1439,6 +1447,69 @@ fn vulnerability_findings(cx: &Ctx) -> Result<EvidenceTable> {
     Ok(EvidenceTable::new(
         item, table, population, figures, exceptions,
     ))
+}
+
+/// The month-end vulnerability data of the protected registries and clusters (docs/kpis.md,
+/// "Vulnerability data"), and the period's resource-days without data.
+fn scan_figures(k: &VulnerabilityDataKpis) -> Vec<(String, String)> {
+    let mut figures = Vec::new();
+    if let Some(d) = k.month_end_date {
+        figures.push((
+            format!("protected registries and clusters on {d}, by vulnerability data"),
+            format!(
+                "{}: {} with findings, {} scanned with no findings, {} not applicable, {} no data",
+                k.protected_resources,
+                k.with_findings,
+                k.scanned_no_findings,
+                k.not_applicable,
+                k.no_data
+            ),
+        ));
+    }
+    figures.push((
+        "protected resource-days of the period without vulnerability data".into(),
+        format!(
+            "{} of {}{}",
+            k.no_data_resource_days,
+            k.protected_resource_days,
+            match k.days_not_collected {
+                0 => String::new(),
+                n => format!(
+                    " ({n} snapshot days from before scan results were collected not graded)"
+                ),
+            }
+        ),
+    ));
+    figures
+}
+
+/// A protected resource without vulnerability data, or not assessed, on some days.
+fn scan_exception(e: &ScanException) -> String {
+    let mut parts = Vec::new();
+    if e.no_data_days > 0 {
+        parts.push(format!(
+            "no vulnerability data on {} days (neither findings nor a Healthy scan result: unknown, not zero findings)",
+            e.no_data_days
+        ));
+    }
+    if e.not_applicable_days > 0 {
+        parts.push(format!(
+            "scan result NotApplicable ({}) on {} days",
+            if e.cause.is_empty() {
+                "no cause given"
+            } else {
+                &e.cause
+            },
+            e.not_applicable_days
+        ));
+    }
+    format!(
+        "{} {} (owner {}): {}",
+        e.kind.as_str(),
+        e.name,
+        e.owner,
+        parts.join("; ")
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ pub mod hardening;
 pub mod owners;
 pub mod policy;
 pub mod resource_days;
+pub mod scan_status;
 pub mod severity;
 pub mod showback;
 pub mod state;
@@ -267,6 +268,10 @@ pub struct Remediation {
     pub findings_total: i64,
     /// Remediation per severity.
     pub by_severity: BTreeMap<String, SeverityRemediation>,
+    /// Whether each protected registry and cluster had vulnerability data ("no data" is not
+    /// "no findings"; docs/kpis.md, "Vulnerability data").
+    #[serde(default)]
+    pub vulnerability_data: scan_status::VulnerabilityDataKpis,
 }
 
 /// Defender for Containers charges that went to one owner.

@@ -18,6 +18,7 @@ use crate::kpi::coverage::{CoverageResult, CoverageState, DayCoverage};
 use crate::kpi::detection::AlertState;
 use crate::kpi::policy::PolicyTally;
 use crate::kpi::resource_days::ResourceKind;
+use crate::kpi::scan_status::{self, ScanState, VulnerabilityData};
 use crate::kpi::vulnerabilities::FindingState;
 use crate::model::DATASETS;
 use crate::period::Period;
@@ -46,6 +47,8 @@ pub struct HistoryState {
     pub findings: FindingState,
     /// What outputs read of the period's raw rows.
     pub period_rows: PeriodRows,
+    /// Whether each protected registry and cluster had vulnerability data on the period's days.
+    pub vulnerability_data: VulnerabilityData,
 }
 
 /// What outputs read of the period's raw rows: the policy states tallied, and per resource
@@ -124,6 +127,7 @@ impl HistoryState {
             last_period_day: days.iter().rev().find(|d| period.contains(**d)).copied(),
             ..Default::default()
         };
+        let mut scans = ScanState::new(period, period_rows.last_period_day);
         let mut content_sha256 = BTreeMap::new();
         let datasets: Vec<&str> = DATASETS.iter().map(|c| c.dataset).collect();
         for i in 0..days.len() {
@@ -132,6 +136,8 @@ impl HistoryState {
             alerts.add_day(day.frame("security_alerts"))?;
             findings.add_day(day.date, day.frame("vulnerabilities"))?;
             period_rows.add_day(&day, period)?;
+            let collected = holds(source.markers(), day.date, scan_status::DATASET);
+            scans.add_day(&day, &day_coverage.resource_days, collected)?;
             content_sha256.extend(day.content_sha256.iter().cloned());
             on_day(&day, &day_coverage)?;
         }
@@ -145,6 +151,7 @@ impl HistoryState {
             alerts,
             findings,
             period_rows,
+            vulnerability_data: scans.finish(),
         })
     }
 
@@ -166,6 +173,15 @@ impl HistoryState {
     ) -> Result<HistoryState> {
         HistoryState::gather_with_tags(source, params, period, tags, &mut |_, _| Ok(()))
     }
+}
+
+/// Whether the snapshot of `date` holds `dataset`: its marker lists it (a day without a
+/// marker, as in fixtures built from frames, holds every dataset).
+fn holds(markers: &[SnapshotMarker], date: NaiveDate, dataset: &str) -> bool {
+    markers
+        .iter()
+        .find(|m| m.date == date)
+        .is_none_or(|m| m.datasets.contains_key(dataset))
 }
 
 /// Subscription tags from the latest snapshot that lists each subscription (lower-case id; on

@@ -348,6 +348,7 @@ pub fn summarise<'a>(
         tally.add(&f, period);
     }
     Remediation {
+        vulnerability_data: Default::default(),
         findings_total: total,
         by_severity: by_severity
             .into_iter()

@@ -11,6 +11,7 @@ pub mod container_registries;
 pub mod defender_plans;
 pub mod page;
 pub mod policy_states;
+pub mod scan_status;
 pub mod security_alerts;
 pub mod subscriptions;
 pub mod vocabulary;
@@ -62,13 +63,17 @@ pub const DATASETS: &[&Contract] = &[
     &container_instances::CONTRACT,
     &security_alerts::CONTRACT,
     &vulnerabilities::CONTRACT,
+    &scan_status::CONTRACT,
     &policy_states::CONTRACT,
 ];
 
 /// Datasets added after the first release: a snapshot from before one existed has no table
 /// for it (its marker does not list it). Such a day reads as an empty table, its reported
 /// total as 0, and a recording without it still snapshots (with a warning).
-pub const ADDED_LATER: &[&str] = &[container_instances::CONTRACT.dataset];
+pub const ADDED_LATER: &[&str] = &[
+    container_instances::CONTRACT.dataset,
+    scan_status::CONTRACT.dataset,
+];
 
 /// The contract of a dataset, by name.
 pub fn contract(dataset: &str) -> Option<&'static Contract> {

@@ -139,6 +139,10 @@ fn kpis_of(
     data_quality.extend(inp.data_quality.iter().cloned());
     data_quality.extend(inp.cost.data_quality.iter().cloned());
     data_quality.extend(showback.data_quality.iter().cloned());
+    let scans = &inp.history.vulnerability_data;
+    data_quality.extend(scans.kpis.data_quality(&scans.exceptions));
+    let mut remediation = vulns.kpis.clone();
+    remediation.vulnerability_data = scans.kpis.clone();
     Kpis {
         schema_version: 1,
         period: period.to_string(),
@@ -150,7 +154,7 @@ fn kpis_of(
         coverage: coverage.kpis.clone(),
         detection_latency: detection.latency.clone(),
         runtime_alerts: detection.alerts.clone(),
-        remediation: vulns.kpis.clone(),
+        remediation,
         showback: showback.kpis.clone(),
         anomalies,
         data_quality,
