@@ -172,8 +172,27 @@ impl QuerySet {
             }
             set.queries.push(q);
         }
+        set.add_built_in_for_later_datasets(dir);
         set.check_complete(&dir.display().to_string())?;
         Ok(set)
+    }
+
+    /// A queries folder kept from before a dataset existed has no query for it: use the one
+    /// built into the binary (its hash is recorded like any other), and say so.
+    fn add_built_in_for_later_datasets(&mut self, dir: &Path) {
+        let built_in = QuerySet::embedded();
+        for ds in crate::model::ADDED_LATER {
+            if self.get(ds).is_none()
+                && let Some(q) = built_in.get(ds)
+            {
+                tracing::warn!(
+                    "{} has no query for dataset {ds} (added in a later release): using the built-in {}",
+                    dir.display(),
+                    q.path
+                );
+                self.queries.push(q.clone());
+            }
+        }
     }
 
     /// `./queries` when it exists (users may edit queries), else the embedded ones.
@@ -1018,6 +1037,7 @@ pub fn arm_error_summary(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ADDED_LATER;
 
     #[test]
     fn embedded_queries_cover_every_dataset_and_hash() {
@@ -1036,10 +1056,41 @@ mod tests {
     #[test]
     fn the_repository_queries_are_the_embedded_ones() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
-        assert_eq!(
-            QuerySet::load_dir(&dir).unwrap().queries.len(),
-            DATASETS.len()
-        );
+        let set = QuerySet::load_dir(&dir).unwrap();
+        assert_eq!(set.queries.len(), DATASETS.len());
+        let built_in = QuerySet::embedded();
+        for q in &set.queries {
+            // Read from the folder (none filled in from the binary), with the same text.
+            assert!(q.path.starts_with(&dir.display().to_string()), "{}", q.path);
+            assert_eq!(
+                q.sha256,
+                built_in.get(&q.dataset).unwrap().sha256,
+                "{}",
+                q.path
+            );
+        }
+    }
+
+    #[test]
+    fn a_queries_folder_from_before_a_dataset_existed_uses_the_built_in_query() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let old = tempfile::tempdir().unwrap();
+        for c in DATASETS
+            .iter()
+            .filter(|c| !ADDED_LATER.contains(&c.dataset))
+        {
+            let name = format!("{}.kql", c.dataset);
+            std::fs::copy(repo.join(&name), old.path().join(&name)).unwrap();
+        }
+        let set = QuerySet::load_dir(old.path()).unwrap();
+        assert_eq!(set.queries.len(), DATASETS.len());
+        for ds in ADDED_LATER {
+            assert_eq!(set.get(ds).unwrap().path, format!("queries/{ds}.kql"));
+        }
+        // Any other missing query is still an error.
+        std::fs::remove_file(old.path().join("aks_clusters.kql")).unwrap();
+        let err = QuerySet::load_dir(old.path()).unwrap_err().to_string();
+        assert!(err.contains("no query for dataset aks_clusters"), "{err}");
     }
 
     #[test]
