@@ -859,6 +859,15 @@ fn a_large_gzip_file_streams_in_blocks_and_a_deep_bad_row_keeps_its_line() {
     assert!(close(r.kpis.by_currency["EUR"]["team-a"], 1199.99));
 }
 
+/// A one-file Parquet export run `pq` of `df`'s three rows in a new folder.
+fn parquet_run(df: &mut DataFrame) -> tempfile::TempDir {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(df).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), "pq", "part_0_0001.snappy.parquet", &buf, 3);
+    tmp
+}
+
 #[test]
 fn a_bad_parquet_row_names_its_row_and_column_or_becomes_a_reject() {
     // Three typed rows; the second has no amount.
@@ -869,10 +878,7 @@ fn a_bad_parquet_row_names_its_row_and_column_or_becomes_a_reject() {
         "SubAccountId" => [format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}"), format!("/subscriptions/{S1}")],
     )
     .unwrap();
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    write_run(tmp.path(), "pq", "part_0_0001.snappy.parquet", &buf, 3);
+    let tmp = parquet_run(&mut df);
     let err = load_dir(tmp.path(), "pq", false).unwrap_err().to_string();
     assert!(
         err.contains("part_0_0001.snappy.parquet, row 2")
@@ -901,10 +907,7 @@ fn parquet_null_text_cells_read_as_empty_and_an_oversized_cell_is_named() {
         "Tags" => [None, Some("{}".to_string()), Some(r#"{"owner":"team-a"}"#.to_string())],
     )
     .unwrap();
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    write_run(tmp.path(), "pq", "part_0_0001.snappy.parquet", &buf, 3);
+    let tmp = parquet_run(&mut df);
     let err = load_dir(tmp.path(), "pq", false).unwrap_err().to_string();
     assert!(
         err.contains("part_0_0001.snappy.parquet, row 2")
