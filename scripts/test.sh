@@ -27,6 +27,7 @@ done
 # Every query in queries/ must parse in the official Kusto parser.
 bash scripts/check-queries.sh
 bash scripts/test-queries.sh
+bash tests/kql/check_sample.sh
 
 # Formatting and lints first: a warning fails the run (the [lints] table in Cargo.toml).
 cargo fmt --check
