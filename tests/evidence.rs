@@ -347,6 +347,7 @@ fn inputs(c: &Computed) -> EvidenceInputs<'_> {
         scope_subscriptions: &[],
         source: "fixture",
         signing_key_fingerprint: None,
+        data_quality: &[],
     }
 }
 
@@ -1041,6 +1042,20 @@ fn no_vulnerability_data_is_told_from_no_findings() {
         "{:?}",
         vf.figures
     );
+
+    // The pack's data-quality section carries the report's data-quality findings.
+    let dq = vec![k.data_quality(&data.exceptions).unwrap()];
+    let inp = EvidenceInputs {
+        data_quality: &dq,
+        ..inputs(&c)
+    };
+    let files = build_pack(Framework::Soc2, &inp).unwrap();
+    let pack = files
+        .iter()
+        .find(|f| f.path == "evidence/soc2/evidence-pack.json")
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&pack.bytes).unwrap();
+    assert_eq!(doc["data_quality"], json!(dq));
 
     // Without scan results collected (the tenant's snapshots predate them), nothing is graded.
     let before = compute(&snapshots(None));

@@ -302,6 +302,7 @@ fn inputs<'a>(c: &'a Computed, queries: &'a [QueryText]) -> EvidenceInputs<'a> {
         scope_subscriptions: &[],
         source: "fixture",
         signing_key_fingerprint: None,
+        data_quality: &[],
     }
 }
 

@@ -68,6 +68,9 @@ pub struct EvidenceInputs<'a> {
     pub source: &'a str,
     /// SHA-256 of the Ed25519 public key the manifest will be signed with, if signing.
     pub signing_key_fingerprint: Option<String>,
+    /// The report's data-quality findings (`kpis.json` `data_quality`), e.g. protected
+    /// resources without vulnerability data.
+    pub data_quality: &'a [String],
 }
 
 /// A query behind an item, as the snapshot markers recorded it.

@@ -339,6 +339,9 @@ pub struct EvidencePackDoc {
     pub populations: Vec<Population>,
     /// Pack-level exceptions: missing snapshot days, populations that do not reconcile.
     pub pack_exceptions: Vec<String>,
+    /// The report's data-quality findings: what the figures could not count or read (e.g.
+    /// protected resources without vulnerability data: unknown, not zero findings).
+    pub data_quality: Vec<String>,
     pub integrity: Integrity,
     pub sign_off: SignOff,
 }
@@ -472,6 +475,7 @@ pub fn pack_doc(
         items: item_summaries(mapping, items),
         populations: items.iter().map(|i| i.population.clone()).collect(),
         pack_exceptions: pack_exceptions(items, &missing),
+        data_quality: inp.data_quality.to_vec(),
         scope: scope(inp, in_period, missing),
         integrity: integrity(inp, files),
         sign_off: sign_off(framework, inp),

@@ -316,6 +316,7 @@ fn evidence_inputs<'a>(
         scope_management_groups: &cfg.azure.management_groups,
         scope_subscriptions: &cfg.azure.subscriptions,
         source,
+        data_quality: &res.kpis.data_quality,
         signing_key_fingerprint: req
             .signing_key
             .as_ref()
