@@ -6,6 +6,7 @@
 //! sent anywhere).
 
 mod support {
+    pub mod cli;
     pub mod fs;
 }
 
@@ -18,22 +19,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::cli::{self, repo};
 use support::fs::{copy_tree, files_under};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// The job with its clock pinned: every fault here is independent of the calendar.
 fn ledger(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_defender-ledger"));
-    cmd.current_dir(repo())
-        .args(["--today", "2026-12-01"])
-        .args(args)
-        .env("DEFENDER_LEDGER_LOG", "warn");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("runs")
+    cli::ledger_on("2026-12-01", args, envs)
 }
 
 fn stderr(o: &Output) -> String {

@@ -3,29 +3,16 @@
 //! runs that publish nothing.
 
 mod support {
+    pub mod cli;
     pub mod fs;
 }
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use support::cli::{ledger, repo};
 use support::fs::{copy_tree, files_under};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ledger(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_defender-ledger"));
-    cmd.current_dir(repo())
-        .args(args)
-        .env("DEFENDER_LEDGER_LOG", "warn");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("runs")
-}
 
 fn run_dirs(out: &Path, period: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(out.join(period))
