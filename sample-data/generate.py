@@ -687,18 +687,25 @@ def rows_subscriptions(subs: list[Sub], day: dt.date) -> list[dict]:
              "managementGroups": mg_chain(s.mg), "tags": s.tags} for s in subs]
 
 
+def plan_extensions(s: Sub, tier: str, ext: dict) -> list[dict]:
+    """The plan's `extensions` array as the pricings API returns it: every Containers extension
+    with its "True"/"False" string, VM scanning's exclusion tags, the sensor's operation status."""
+    items = []
+    for name in CONTAINERS_EXTENSIONS:
+        item = {"name": name, "isEnabled": ext[name]}
+        if name == "AgentlessVmScanning":
+            item["additionalExtensionProperties"] = {"ExclusionTags": "[]"}
+        if name == "ContainerSensor" and s.plan.sensor_status and tier == "Standard":
+            item["operationStatus"] = {"code": "Succeeded", "message": None}
+        items.append(item)
+    return items
+
+
 def rows_defender_plans(subs: list[Sub], day: dt.date) -> list[dict]:
     rows = []
     for s in subs:
         tier, enabled_at, ext = plan_on(s, day)
-        items = []
-        for name in CONTAINERS_EXTENSIONS:
-            item = {"name": name, "isEnabled": ext[name]}
-            if name == "AgentlessVmScanning":
-                item["additionalExtensionProperties"] = {"ExclusionTags": "[]"}
-            if name == "ContainerSensor" and s.plan.sensor_status and tier == "Standard":
-                item["operationStatus"] = {"code": "Succeeded", "message": None}
-            items.append(item)
+        items = plan_extensions(s, tier, ext)
         rows.append({"subscriptionId": s.id, "plan": "Containers", "pricingTier": tier, "subPlan": None,
                      "enablementTime": enabled_at, "deprecated": False, "extensions": items})
         if s.deprecated_plans:

@@ -144,14 +144,7 @@ def add_pricings(raw: Raw, g, subs, day) -> None:
     for s in subs:
         base = f"/subscriptions/{s.id}/providers/Microsoft.Security/pricings"
         tier, enabled_at, ext = g.plan_on(s, day)
-        items = []
-        for name in g.CONTAINERS_EXTENSIONS:
-            item = {"name": name, "isEnabled": ext[name]}
-            if name == "AgentlessVmScanning":
-                item["additionalExtensionProperties"] = {"ExclusionTags": "[]"}
-            if name == "ContainerSensor" and s.plan.sensor_status and tier == "Standard":
-                item["operationStatus"] = {"code": "Succeeded", "message": None}
-            items.append(item)
+        items = g.plan_extensions(s, tier, ext)
         props = {"pricingTier": tier, "freeTrialRemainingTime": "PT0S"}
         if enabled_at:
             props["enablementTime"] = enabled_at
