@@ -56,6 +56,12 @@ pub struct SnapshotDay {
 }
 
 impl SnapshotDay {
+    /// Whether the day's snapshot holds `dataset`: false for a dataset the job did not collect
+    /// yet when the day was snapshotted (its marker does not list it), or that was not read.
+    pub fn holds(&self, dataset: &str) -> bool {
+        self.frames.contains_key(dataset)
+    }
+
     /// The rows of `dataset` that day (an empty frame of its contract when it was not read).
     pub fn frame(&self, dataset: &str) -> &DataFrame {
         self.frames
@@ -139,8 +145,14 @@ impl SnapshotDays for Snapshots {
 
     fn day(&self, index: usize, datasets: &[&str]) -> Result<SnapshotDay> {
         let date = self.days[index];
+        // As in stored history: a day whose marker does not list a dataset does not hold it (a
+        // day without a marker, as in fixtures built from frames, holds every dataset).
+        let marker = self.markers.iter().find(|m| m.date == date);
         let mut frames = BTreeMap::new();
         for ds in datasets {
+            if marker.is_some_and(|m| !m.datasets.contains_key(*ds)) {
+                continue;
+            }
             let df = self
                 .frame(ds)
                 .clone()

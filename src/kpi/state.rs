@@ -136,7 +136,7 @@ impl HistoryState {
             alerts.add_day(day.frame("security_alerts"))?;
             findings.add_day(day.date, day.frame("vulnerabilities"))?;
             period_rows.add_day(&day, period)?;
-            let collected = holds(source.markers(), day.date, scan_status::DATASET);
+            let collected = day.holds(scan_status::DATASET);
             scans.add_day(&day, &day_coverage.resource_days, collected)?;
             content_sha256.extend(day.content_sha256.iter().cloned());
             on_day(&day, &day_coverage)?;
@@ -173,15 +173,6 @@ impl HistoryState {
     ) -> Result<HistoryState> {
         HistoryState::gather_with_tags(source, params, period, tags, &mut |_, _| Ok(()))
     }
-}
-
-/// Whether the snapshot of `date` holds `dataset`: its marker lists it (a day without a
-/// marker, as in fixtures built from frames, holds every dataset).
-fn holds(markers: &[SnapshotMarker], date: NaiveDate, dataset: &str) -> bool {
-    markers
-        .iter()
-        .find(|m| m.date == date)
-        .is_none_or(|m| m.datasets.contains_key(dataset))
 }
 
 /// Subscription tags from the latest snapshot that lists each subscription (lower-case id; on
