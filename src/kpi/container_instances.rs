@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::frame::strs;
 use crate::history::SnapshotDay;
-use crate::kpi::owners::resolve_owner;
+use crate::kpi::owners::resource_heads;
 use crate::period::Period;
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -154,38 +154,25 @@ fn groups_of_day(
     sub_tags: &BTreeMap<String, Option<String>>,
 ) -> Result<Vec<ContainerGroup>> {
     let df = day.frame(DATASET);
-    let column = |name: &str| strs(df, name);
-    let (ids, names, subs, rgs, tags) = (
-        column("id")?,
-        column("name")?,
-        column("subscriptionId")?,
-        column("resourceGroup")?,
-        column("tags")?,
-    );
+    let heads = resource_heads(df, owner_tags, sub_tags)?;
     let (skus, ip_types, ips, containers) = (
-        column("sku")?,
-        column("ipAddressType")?,
-        column("ipAddress")?,
-        column("containers")?,
+        strs(df, "sku")?,
+        strs(df, "ipAddressType")?,
+        strs(df, "ipAddress")?,
+        strs(df, "containers")?,
     );
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut out = Vec::new();
-    for i in 0..df.height() {
-        let (Some(id), Some(sub)) = (ids[i].clone(), subs[i].as_deref()) else {
+    for (i, head) in heads.into_iter().enumerate() {
+        let Some(h) = head else {
             continue;
         };
-        let sub = sub.to_lowercase();
-        let owner = resolve_owner(
-            tags[i].as_deref(),
-            sub_tags.get(&sub).and_then(|t| t.as_deref()),
-            owner_tags,
-        );
         out.push(ContainerGroup {
-            id,
-            name: text(&names[i]),
-            subscription: sub,
-            resource_group: text(&rgs[i]),
-            owner,
+            id: h.id,
+            name: h.name,
+            subscription: h.subscription,
+            resource_group: h.resource_group,
+            owner: h.owner,
             sku: text(&skus[i]),
             ip_address_type: text(&ip_types[i]),
             ip_address: text(&ips[i]),

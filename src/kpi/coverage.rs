@@ -11,7 +11,7 @@ use crate::frame::{self, bools, dates, ints, strs};
 use crate::history::{SNAPSHOT_DATE, SnapshotDay};
 use crate::kpi::container_instances::{ContainerGroupState, ContainerGroups};
 use crate::kpi::hardening::{self, Hardening};
-use crate::kpi::owners::resolve_owner;
+use crate::kpi::owners::resource_heads;
 use crate::kpi::resource_days::{self as rd, ResourceDay, ResourceKind, ResourceLedger};
 use crate::kpi::subscription_days::{self as sd, SubscriptionDay};
 use crate::kpi::vcores::vcpus_of;
@@ -403,48 +403,30 @@ pub fn resource_days(
         let df = day.frame(kind.dataset());
         let own = own_protection(kind, df, params, unparsed)?;
         let mut settings = hardening::of_rows(kind, df)?;
-        let (ids, names, subs, rgs, tags) = (
-            strs(df, "id")?,
-            strs(df, "name")?,
-            strs(df, "subscriptionId")?,
-            strs(df, "resourceGroup")?,
-            strs(df, "tags")?,
-        );
-        // Owners repeat resource after resource: resolve each tag pair once.
-        let mut owners: std::collections::HashMap<(Option<&str>, Option<&str>), String> =
-            Default::default();
-        for i in 0..df.height() {
-            let (Some(id), Some(sub)) = (ids[i].clone(), subs[i].as_deref()) else {
+        let heads = resource_heads(df, &params.owner_tags, sub_tags)?;
+        for (i, head) in heads.into_iter().enumerate() {
+            let Some(h) = head else {
                 continue;
             };
-            let sub = sub.to_lowercase();
-            let (state, sub_ok) = status.get(&sub).cloned().unwrap_or_default();
+            let (state, sub_ok) = status.get(&h.subscription).cloned().unwrap_or_default();
             let (protected, reason) = protection(&state, sub_ok, &own[i]);
-            let key = (
-                tags[i].as_deref(),
-                sub_tags.get(&sub).and_then(|t| t.as_deref()),
-            );
-            let owner = owners
-                .entry(key)
-                .or_insert_with(|| resolve_owner(key.0, key.1, &params.owner_tags))
-                .clone();
-            let id_lower = id.to_lowercase();
-            if let Some(h) = settings[i].take() {
-                hardening.push((id_lower.clone(), h));
+            let id_lower = h.id.to_lowercase();
+            if let Some(hd) = settings[i].take() {
+                hardening.push((id_lower.clone(), hd));
             }
             rows.push(ResourceDay {
                 date: day.date,
                 kind,
                 id_lower,
-                id,
-                name: names[i].clone().unwrap_or_default(),
-                subscription: sub,
-                resource_group: rgs[i].clone().unwrap_or_default(),
+                id: h.id,
+                name: h.name,
+                subscription: h.subscription,
+                resource_group: h.resource_group,
                 node_resource_group: own[i].node_resource_group.clone(),
                 vcores: own[i].vcores,
                 protected,
                 reason,
-                owner,
+                owner: h.owner,
             });
         }
     }

@@ -3,8 +3,12 @@
 //! (`cost-center` is not `costcenter`); values are trimmed and lower-cased so `Team-A` and
 //! `team-a` are one owner; a value that is empty after trimming does not count.
 
+use crate::error::Result;
+use crate::frame::strs;
 pub use crate::tags::parse_tags;
+use polars::prelude::DataFrame;
 use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
 
 /// The owner of a resource no owner tag names.
 pub const UNALLOCATED: &str = "unallocated";
@@ -35,6 +39,67 @@ pub fn resolve_owner(
     keys: &[String],
 ) -> String {
     resolve_owner_with_source(resource_tags, subscription_tags, keys).0
+}
+
+/// What every resource dataset's row says of itself (`id`, `name`, `subscriptionId`,
+/// `resourceGroup`), with its owner resolved from its and its subscription's tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceHead {
+    /// The ARM id as Azure gives it.
+    pub id: String,
+    /// Resource name ("" when absent).
+    pub name: String,
+    /// Lower-case subscription GUID.
+    pub subscription: String,
+    /// Resource group ("" when absent).
+    pub resource_group: String,
+    /// Owner (see `resolve_owner`).
+    pub owner: String,
+}
+
+/// The head of each row of a resource dataset's frame, in row order; None for a row without
+/// id or subscription (skipped by every resource table; the evidence counts them).
+/// `subscription_tags`: lower-case subscription → its tags cell.
+pub fn resource_heads(
+    df: &DataFrame,
+    keys: &[String],
+    subscription_tags: &BTreeMap<String, Option<String>>,
+) -> Result<Vec<Option<ResourceHead>>> {
+    let (ids, names, subs, rgs, tags) = (
+        strs(df, "id")?,
+        strs(df, "name")?,
+        strs(df, "subscriptionId")?,
+        strs(df, "resourceGroup")?,
+        strs(df, "tags")?,
+    );
+    // Owners repeat resource after resource: resolve each tag pair once.
+    let mut owners: HashMap<(Option<&str>, Option<&str>), String> = HashMap::new();
+    let mut heads = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let (Some(id), Some(sub)) = (ids[i].clone(), subs[i].as_deref()) else {
+            heads.push(None);
+            continue;
+        };
+        let subscription = sub.to_lowercase();
+        let key = (
+            tags[i].as_deref(),
+            subscription_tags
+                .get(&subscription)
+                .and_then(|t| t.as_deref()),
+        );
+        let owner = owners
+            .entry(key)
+            .or_insert_with(|| resolve_owner(key.0, key.1, keys))
+            .clone();
+        heads.push(Some(ResourceHead {
+            id,
+            name: names[i].clone().unwrap_or_default(),
+            subscription,
+            resource_group: rgs[i].clone().unwrap_or_default(),
+            owner,
+        }));
+    }
+    Ok(heads)
 }
 
 /// `resolve_owner`, with the configured key the owner came from and where that tag is
